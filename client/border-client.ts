@@ -1,0 +1,272 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { SpanKind, context as otelContext, trace } from "@opentelemetry/api";
+import { openAnswer, signQuery } from "../common/envelope.ts";
+import { ERROR_CODE_METADATA_KEY, ErrorCode, isErrorCode, WatchmeshError } from "../common/errors.ts";
+import type { SigningIdentity } from "../common/key-files.ts";
+import { DEFAULT_CHECK_DEADLINE_MS, DEFAULT_QUERY_LIFETIME_MS } from "../common/limits.ts";
+import {
+  AnswerStatus,
+  CountryStatus,
+  Purpose,
+  RequestedAction,
+  watchmeshGrpcPackage,
+  type EntityQuery,
+  type MatchAnswer,
+  type MatchQuery,
+  type PersonQuery,
+  type SignedEnvelope,
+} from "../common/proto.ts";
+import type { TrustRegistry } from "../common/registry.ts";
+import { initSodium } from "../common/sodium.ts";
+import { sha256 } from "../common/signing.ts";
+import { currentTraceId, injectIntoGrpcMetadata, markSpanError, tracer } from "../common/telemetry.ts";
+
+/** Per-country status as shown to officers and in `watchmesh check --json`. */
+export type ResultStatus = "hit" | "no_hit" | "refused" | "unavailable" | "error";
+export type ActionName = "discreet_check" | "specific_check" | "arrest" | "inform_owner";
+
+export interface CheckHit {
+  reference: string;
+  score: number;
+  category: string;
+  action: ActionName;
+  matchedFeatures: string[];
+}
+
+export interface CountryCheckResult {
+  country: string;
+  status: ResultStatus;
+  hits: CheckHit[];
+  /** Milliseconds from publication to the answer's arrival at the coordinator. */
+  ms: number;
+  /** Stable code for refused/error results. */
+  errorCode?: string;
+}
+
+export interface CheckResult {
+  queryId: string;
+  traceId: string;
+  results: CountryCheckResult[];
+}
+
+export type CheckSubject = { person: Partial<PersonQuery> } | { entity: EntityQuery };
+
+export interface CheckCallOptions {
+  purpose?: Purpose;
+  legalBasis?: string;
+  /** Border post or terminal id (not personal data). */
+  location?: string;
+  /** Coordinator's gathering deadline. */
+  deadlineMs?: number;
+  countries?: string[];
+  /** Whole-call budget; defaults to the gathering deadline plus a margin. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface BorderClientOptions {
+  /** host:port of a coordinator. */
+  coordinatorAddress: string;
+  /** The border system's signing identity (role "border"). */
+  identity: SigningIdentity;
+  /** Used to verify every country's signed answer independently of the coordinator. */
+  registry: TrustRegistry;
+  credentials?: ChannelCredentials;
+}
+
+type CheckRpc = (
+  request: unknown,
+  metadata: Metadata,
+  options: { deadline: number },
+  callback: (error: ServiceError | null, response?: CheckResponseMessage) => void,
+) => { cancel(): void };
+
+interface CheckResponseMessage {
+  queryId: string;
+  traceId: string;
+  results: { country: string; status: string; answer: SignedEnvelope | null; elapsedMs: number; errorCode: string }[];
+}
+
+const ACTION_NAMES: Record<string, ActionName> = {
+  [RequestedAction.DiscreetCheck]: "discreet_check",
+  [RequestedAction.SpecificCheck]: "specific_check",
+  [RequestedAction.Arrest]: "arrest",
+  [RequestedAction.InformOwner]: "inform_owner",
+  [RequestedAction.Unspecified]: "inform_owner",
+};
+
+const STATUS_FROM_ANSWER: Record<string, ResultStatus> = {
+  [AnswerStatus.Hit]: "hit",
+  [AnswerStatus.NoHit]: "no_hit",
+  [AnswerStatus.Refused]: "refused",
+  [AnswerStatus.Error]: "error",
+};
+
+/**
+ * The border-system SDK. Signs queries with the border system's key, sends them to a coordinator,
+ * and verifies every country's signed answer itself: a compromised coordinator can drop answers
+ * (they show as unavailable) but can forge neither a hit nor a no-hit.
+ */
+export class BorderClient {
+  readonly #options: BorderClientOptions;
+  readonly #client: Client;
+  readonly #checkRpc: CheckRpc;
+
+  private constructor(options: BorderClientOptions) {
+    this.#options = options;
+    const Constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as new (
+      address: string,
+      credentials: ChannelCredentials,
+    ) => Client & { Check: CheckRpc };
+    const client = new Constructor(options.coordinatorAddress, options.credentials ?? grpcCredentials.createInsecure());
+    this.#client = client;
+    this.#checkRpc = client.Check.bind(client);
+  }
+
+  static async connect(options: BorderClientOptions): Promise<BorderClient> {
+    await initSodium();
+    if (options.identity.role !== "border") {
+      throw new WatchmeshError(ErrorCode.ConfigInvalid, `checks must be signed with a "border" key, not "${options.identity.role}"`);
+    }
+    return new BorderClient(options);
+  }
+
+  /** Builds and signs the query for a subject; exposed for callers that send it themselves. */
+  buildQuery(subject: CheckSubject, options: CheckCallOptions = {}): { query: MatchQuery; envelope: SignedEnvelope } {
+    const { identity } = this.#options;
+    const issuedAtMs = Date.now();
+    const query: MatchQuery = {
+      queryId: randomUUID(),
+      requestingCountry: identity.country,
+      requestingAgency: identity.agency,
+      purpose: options.purpose ?? Purpose.BorderCheck,
+      legalBasis: options.legalBasis ?? "",
+      issuedAtMs,
+      expiresAtMs: issuedAtMs + DEFAULT_QUERY_LIFETIME_MS,
+      nonce: new Uint8Array(randomBytes(16)),
+      requesterLocation: options.location ?? "",
+      ...("person" in subject ? { person: completePerson(subject.person) } : { entity: subject.entity }),
+    };
+    return { query, envelope: signQuery(query, identity) };
+  }
+
+  async check(subject: CheckSubject, options: CheckCallOptions = {}): Promise<CheckResult> {
+    const { query, envelope } = this.buildQuery(subject, options);
+    const span = tracer().startSpan("watchmesh.client.check", { kind: SpanKind.CLIENT });
+    span.setAttributes({ "watchmesh.query_id": query.queryId, "watchmesh.requester_country": query.requestingCountry });
+    const ctx = trace.setSpan(otelContext.active(), span);
+    try {
+      const deadlineMs = options.deadlineMs ?? DEFAULT_CHECK_DEADLINE_MS;
+      const response = await this.#call(
+        { query: envelope, deadlineMs, countries: options.countries ?? [] },
+        ctx,
+        options.timeoutMs ?? deadlineMs + 5000,
+        options.signal,
+      );
+      const asked = options.countries?.length ? options.countries : this.#options.registry.nodeCountries();
+      const results = this.#verifyResults(response, sha256(envelope.payload), query.queryId, asked);
+      span.setAttribute("watchmesh.hit_countries", results.filter((result) => result.status === "hit").length);
+      return { queryId: query.queryId, traceId: currentTraceId(span), results };
+    } catch (error) {
+      const failure = WatchmeshError.from(error);
+      markSpanError(span, failure.code);
+      throw failure;
+    } finally {
+      span.end();
+    }
+  }
+
+  #call(request: unknown, ctx: ReturnType<typeof otelContext.active>, timeoutMs: number, signal?: AbortSignal): Promise<CheckResponseMessage> {
+    return new Promise<CheckResponseMessage>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new WatchmeshError(ErrorCode.DeadlineExceeded, "check aborted"));
+        return;
+      }
+      const metadata = new Metadata();
+      injectIntoGrpcMetadata(metadata, ctx);
+      const onAbort = () => call.cancel();
+      const call = this.#checkRpc(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (error || !response) reject(fromServiceError(error, this.#options.coordinatorAddress));
+        else resolve(response);
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #verifyResults(
+    response: CheckResponseMessage,
+    queryDigest: Uint8Array,
+    queryId: string,
+    expected: readonly string[],
+  ): CountryCheckResult[] {
+    if (response.queryId !== queryId) {
+      throw new WatchmeshError(ErrorCode.AnswerInvalid, "coordinator answered for another query");
+    }
+    const byCountry = new Map(response.results.map((result) => [result.country, result]));
+    // Every country asked gets a line, whether or not the coordinator reported it.
+    return [...new Set(expected)].sort().map((country) => {
+      const result = byCountry.get(country);
+      const ms = result?.elapsedMs ?? 0;
+      if (!result) return { country, status: "unavailable" as const, hits: [], ms };
+      if (!result.answer || result.answer.payload.length === 0) {
+        // Without a signed answer nothing can be verified; only "unavailable" or "error" can be believed.
+        return result.status === CountryStatus.Error
+          ? { country, status: "error" as const, hits: [], ms, errorCode: result.errorCode || ErrorCode.AnswerInvalid }
+          : { country, status: "unavailable" as const, hits: [], ms };
+      }
+      let answer: MatchAnswer;
+      try {
+        answer = openAnswer(result.answer, this.#options.registry, {
+          nowMs: Date.now(),
+          expectedCountry: country,
+          expectedQueryDigest: queryDigest,
+        });
+      } catch (error) {
+        return { country, status: "error" as const, hits: [], ms, errorCode: WatchmeshError.from(error, ErrorCode.AnswerInvalid).code };
+      }
+      const status = STATUS_FROM_ANSWER[answer.status] ?? "error";
+      return {
+        country,
+        status,
+        hits: answer.hits.map((hit) => ({
+          reference: hit.reference,
+          score: hit.score,
+          category: hit.category,
+          action: ACTION_NAMES[hit.action] ?? "inform_owner",
+          matchedFeatures: hit.matchedFeatures,
+        })),
+        ms,
+        ...(answer.errorCode ? { errorCode: answer.errorCode } : {}),
+      };
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+function completePerson(person: Partial<PersonQuery>): PersonQuery {
+  return {
+    names: person.names ?? [],
+    dob: person.dob ?? "",
+    nationality: person.nationality ?? [],
+    sex: person.sex ?? "",
+    documents: person.documents ?? [],
+    mrz: person.mrz ?? [],
+    ...(person.dna ? { dna: person.dna } : {}),
+    ...(person.face ? { face: person.face } : {}),
+  };
+}
+
+function fromServiceError(error: ServiceError | null, address: string): WatchmeshError {
+  if (!error) return new WatchmeshError(ErrorCode.Internal, "empty response from coordinator");
+  const code = error.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+  if (typeof code === "string" && isErrorCode(code)) return new WatchmeshError(code, error.details || code, { cause: error });
+  // grpc status 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED
+  if (error.code === 14) return new WatchmeshError(ErrorCode.Unavailable, `coordinator at ${address} is unreachable`, { cause: error });
+  if (error.code === 4) return new WatchmeshError(ErrorCode.DeadlineExceeded, `coordinator at ${address} did not answer in time`, { cause: error });
+  return new WatchmeshError(ErrorCode.Internal, `coordinator call failed (gRPC status ${error.code})`, { cause: error });
+}

@@ -1,0 +1,136 @@
+import type { Command } from "commander";
+import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
+import { isCountryCode } from "../../../common/country-codes.ts";
+import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { Purpose } from "../../../common/proto.ts";
+import { TrustRegistry } from "../../../common/registry.ts";
+import { initSodium } from "../../../common/sodium.ts";
+import { BorderClient, type CheckSubject } from "../../border-client.ts";
+import { loadIdentity, MeshLayout } from "../mesh-layout.ts";
+import { checkJson, renderCheck } from "../render.ts";
+import { collect, parseCountryList, parsePositiveInt } from "./options.ts";
+
+export interface CheckFlags {
+  mesh: string;
+  coordinator?: string;
+  key?: string;
+  registry?: string;
+  rootKey?: string;
+  name: string[];
+  dob?: string;
+  nationality: string[];
+  sex?: string;
+  docNumber?: string;
+  docCountry?: string;
+  docType: string;
+  mrz: string[];
+  entityType?: string;
+  entityValue?: string;
+  purpose: string;
+  legalBasis: string;
+  location?: string;
+  deadlineMs?: number;
+  countries?: string[];
+  json?: boolean;
+}
+
+const PURPOSES: Record<string, Purpose> = {
+  border_check: Purpose.BorderCheck,
+  investigation: Purpose.Investigation,
+  counter_terrorism: Purpose.CounterTerrorism,
+};
+
+const ENTITY_TYPES = ["organisation", "phone", "vehicle", "device_component", "precursor", "email"];
+const DOB_PATTERN = /^\d{4}(-\d{2}(-\d{2})?)?$/;
+
+/** Turns command-line flags into a query subject, rejecting what no node could match on. */
+export function subjectFromFlags(flags: CheckFlags): CheckSubject {
+  const hasPerson = flags.name.length > 0 || flags.docNumber !== undefined || flags.mrz.length > 0;
+  const hasEntity = flags.entityType !== undefined || flags.entityValue !== undefined;
+  if (hasPerson && hasEntity) throw invalid("give either person flags (--name, --doc-number, --mrz) or --entity-type/--entity-value, not both");
+  if (hasEntity) {
+    if (!flags.entityType || !flags.entityValue) throw invalid("--entity-type and --entity-value go together");
+    if (!ENTITY_TYPES.includes(flags.entityType)) throw invalid(`--entity-type must be one of ${ENTITY_TYPES.join(", ")}`);
+    return { entity: { type: flags.entityType, value: flags.entityValue } };
+  }
+  if (!hasPerson) throw invalid("nothing to check: give --name, --doc-number, --mrz or --entity-type/--entity-value");
+  if (flags.dob !== undefined && !DOB_PATTERN.test(flags.dob)) throw invalid("--dob must be YYYY, YYYY-MM or YYYY-MM-DD");
+  if (flags.sex !== undefined && !["M", "F", "X"].includes(flags.sex)) throw invalid("--sex must be M, F or X");
+  for (const country of [...flags.nationality, ...(flags.docCountry ? [flags.docCountry] : [])]) {
+    if (!isCountryCode(country)) throw invalid(`${country} is not an ISO 3166-1 alpha-3 code`);
+  }
+  if (flags.docCountry && !flags.docNumber) throw invalid("--doc-country needs --doc-number");
+  return {
+    person: {
+      names: flags.name,
+      dob: flags.dob ?? "",
+      nationality: flags.nationality,
+      sex: flags.sex ?? "",
+      documents: flags.docNumber ? [{ type: flags.docType, number: flags.docNumber, country: flags.docCountry ?? "" }] : [],
+      mrz: flags.mrz,
+    },
+  };
+}
+
+function invalid(message: string): WatchmeshError {
+  return new WatchmeshError(ErrorCode.InvalidArgument, message);
+}
+
+export async function runCheck(flags: CheckFlags): Promise<void> {
+  const subject = subjectFromFlags(flags);
+  const purpose = PURPOSES[flags.purpose];
+  if (!purpose) throw invalid(`--purpose must be one of ${Object.keys(PURPOSES).join(", ")}`);
+  await initSodium();
+  const layout = new MeshLayout(flags.mesh);
+  const needsState = !flags.coordinator || !flags.key;
+  const state = needsState ? await layout.readState() : undefined;
+  const registry = flags.registry
+    ? await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey ?? layout.rootPublicKeyFile))
+    : await layout.loadRegistry();
+  const identity = await loadIdentity(flags.key ?? layout.borderKeyFile(state?.borderCountry ?? ""));
+  const client = await BorderClient.connect({
+    coordinatorAddress: flags.coordinator ?? state?.coordinator ?? "",
+    identity,
+    registry,
+  });
+  try {
+    const result = await client.check(subject, {
+      purpose,
+      legalBasis: flags.legalBasis,
+      ...(flags.location ? { location: flags.location } : {}),
+      ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}),
+      ...(flags.countries ? { countries: flags.countries } : {}),
+    });
+    process.stdout.write(flags.json ? JSON.stringify(checkJson(result)) + "\n" : renderCheck(result, "Federated check") + "\n");
+  } finally {
+    client.close();
+  }
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command("check")
+    .description("run a federated hit/no-hit check through a coordinator and verify every country's signed answer")
+    .option("--mesh <dir>", "local mesh directory (keys, registry, running addresses)", ".watchmesh")
+    .option("--coordinator <host:port>", "coordinator address (default: the running local mesh's)")
+    .option("--key <file>", "border system private key file (default: the local mesh's)")
+    .option("--registry <file>", "signed trust registry (default: the local mesh's)")
+    .option("--root-key <file>", "registry root public key file (default: the local mesh's)")
+    .option("--name <name>", "a name of the traveller, any script (repeatable)", collect, [])
+    .option("--dob <date>", "date of birth: YYYY, YYYY-MM or YYYY-MM-DD")
+    .option("--nationality <ISO3>", "nationality (repeatable)", collect, [])
+    .option("--sex <M|F|X>", "sex")
+    .option("--doc-number <number>", "travel document number")
+    .option("--doc-country <ISO3>", "travel document issuing state")
+    .option("--doc-type <type>", "travel document type", "passport")
+    .option("--mrz <line>", "machine readable zone line (repeat per line)", collect, [])
+    .option("--entity-type <type>", `entity type: ${ENTITY_TYPES.join(", ")}`)
+    .option("--entity-value <value>", "entity value (phone number, e-mail, VIN, name ...)")
+    .option("--purpose <purpose>", "border_check, investigation or counter_terrorism", "border_check")
+    .option("--legal-basis <ref>", "legal basis reference", "border check under national law")
+    .option("--location <id>", "border post or terminal id")
+    .option("--deadline-ms <ms>", "coordinator gathering deadline", parsePositiveInt)
+    .option("--countries <list>", "comma-separated ISO3 codes to ask (default: all)", parseCountryList)
+    .option("--json", 'print {"queryId","traceId","results":[...]} instead of a table')
+    .action(async (flags: CheckFlags) => runCheck(flags));
+}

@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
+import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { TrustRegistry } from "../../../common/registry.ts";
+import { initSodium } from "../../../common/sodium.ts";
+import { Coordinator } from "../../../coordinator/index.ts";
+import { parsePositiveInt } from "./options.ts";
+import type { CliRuntime } from "./runtime.ts";
+
+interface ServeFlags {
+  registry: string;
+  rootKey: string;
+  nats?: string;
+  grpc: string;
+  deadlineMs?: number;
+}
+
+export function registerCoordinatorCommands(program: Command, runtime: CliRuntime): void {
+  const coordinator = program.command("coordinator").description("stateless fan-out for border systems");
+  coordinator
+    .command("serve")
+    .description("serve Coordinator.Check over gRPC, fanning queries out over NATS, until Ctrl-C")
+    .requiredOption("--registry <file>", "signed trust registry")
+    .requiredOption("--root-key <file>", "registry root public key file")
+    .option("--nats <urls>", "NATS server URL(s), comma-separated (default: $NATS_URL)")
+    .option("--grpc <host:port>", "listen address", "127.0.0.1:50051")
+    .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt)
+    .action(async (flags: ServeFlags) => {
+      const natsServers = flags.nats ?? runtime.natsUrl;
+      if (!natsServers) throw new WatchmeshError(ErrorCode.ConfigInvalid, "no NATS server: pass --nats or set NATS_URL");
+      await initSodium();
+      const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
+      const running = await Coordinator.start({
+        registry,
+        natsServers: natsServers.split(","),
+        grpcAddress: flags.grpc,
+        ...(flags.deadlineMs ? { defaultDeadlineMs: flags.deadlineMs } : {}),
+        logger: runtime.serviceLogger("coordinator"),
+      });
+      process.stderr.write(`coordinator serving gRPC on port ${running.grpcPort}\n`);
+      await runtime.untilShutdownSignal();
+      await running.stop();
+    });
+}

@@ -1,0 +1,109 @@
+import type { Command } from "commander";
+import cliProgress from "cli-progress";
+import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { TrustRegistry } from "../../../common/registry.ts";
+import { initSodium } from "../../../common/sodium.ts";
+import { CountryNode, importNdjson, RecordStore } from "../../../node/index.ts";
+import { loadIdentity } from "../mesh-layout.ts";
+import type { CliRuntime } from "./runtime.ts";
+
+interface ImportFlags {
+  data: string;
+  file: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+async function runImport(flags: ImportFlags): Promise<void> {
+  const store = await RecordStore.open({ path: flags.data });
+  const showBar = flags.progress && !flags.json && process.stderr.isTTY;
+  const bar = showBar ? new cliProgress.SingleBar({ format: "import [{bar}] {percentage}% | {lines} lines" }, cliProgress.Presets.shades_classic) : undefined;
+  try {
+    bar?.start(1, 0, { lines: 0 });
+    const report = await importNdjson(store, { path: flags.file }, {
+      onProgress: (progress) => {
+        if (!bar) return;
+        bar.setTotal(Math.max(progress.totalBytes ?? 1, 1));
+        bar.update(progress.bytesRead, { lines: progress.lines });
+      },
+    });
+    bar?.stop();
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(report) + "\n");
+    } else {
+      process.stdout.write(
+        `${report.lines} lines: ${report.inserted} inserted, ${report.updated} updated, ${report.unchanged} unchanged, ` +
+          `${report.deleted} deleted, ${report.notFound} not found, ${report.rejected.length} rejected\n`,
+      );
+      for (const rejected of report.rejected.slice(0, 50)) {
+        process.stdout.write(`  line ${rejected.line}: ${rejected.code} ${rejected.message}\n`);
+      }
+      if (report.rejected.length > 50) process.stdout.write(`  ... ${report.rejected.length - 50} more rejected lines\n`);
+    }
+    if (report.rejected.length > 0) process.exitCode = 3;
+  } finally {
+    bar?.stop();
+    await store.close();
+  }
+}
+
+interface ServeFlags {
+  data: string;
+  key: string;
+  registry: string;
+  rootKey: string;
+  nats?: string;
+  grpc?: string;
+}
+
+async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
+  await initSodium();
+  const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
+  const identity = await loadIdentity(flags.key);
+  const natsServers = flags.nats ?? runtime.natsUrl;
+  const node = await CountryNode.start({
+    identity,
+    registry,
+    dataDir: flags.data,
+    ...(natsServers ? { natsServers: natsServers.split(",") } : {}),
+    ...(flags.grpc ? { grpcAddress: flags.grpc } : {}),
+    logger: runtime.serviceLogger("node"),
+  });
+  process.stderr.write(`node ${node.country} serving${node.grpcPort ? ` gRPC on port ${node.grpcPort}` : ""}${natsServers ? " and NATS" : ""}\n`);
+  await runtime.untilShutdownSignal();
+  await node.stop();
+}
+
+export function registerNodeCommands(program: Command, runtime: CliRuntime): void {
+  const node = program.command("node").description("country node: import records, serve queries");
+  node
+    .command("import")
+    .description("import or update records from an NDJSON file (idempotent; bad lines are reported and skipped)")
+    .requiredOption("--data <dir>", "the node's LMDB directory (created if missing)")
+    .requiredOption("--file <file.ndjson>", "records in the native NDJSON format")
+    .option("--json", "print the import report as JSON")
+    .option("--no-progress", "no progress bar")
+    .action(async (flags: ImportFlags) => runImport(flags));
+  node
+    .command("stats")
+    .description("count the records in a node's store")
+    .requiredOption("--data <dir>", "the node's LMDB directory")
+    .action(async (flags: { data: string }) => {
+      const store = await RecordStore.open({ path: flags.data });
+      try {
+        process.stdout.write(JSON.stringify(store.stats()) + "\n");
+      } finally {
+        await store.close();
+      }
+    });
+  node
+    .command("serve")
+    .description("answer signed queries over NATS and/or gRPC until Ctrl-C")
+    .requiredOption("--data <dir>", "the node's LMDB directory")
+    .requiredOption("--key <file>", "the node's private key file (role node, mode 0600)")
+    .requiredOption("--registry <file>", "signed trust registry")
+    .requiredOption("--root-key <file>", "registry root public key file")
+    .option("--nats <urls>", "NATS server URL(s), comma-separated (default: $NATS_URL)")
+    .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address")
+    .action(async (flags: ServeFlags) => runServe(flags, runtime));
+}

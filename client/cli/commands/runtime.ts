@@ -1,0 +1,11 @@
+import type { Logger } from "../../../common/logger.ts";
+
+/** What main.ts hands to commands: the only place that reads the environment and handles signals. */
+export interface CliRuntime {
+  /** NATS_URL, when set. */
+  natsUrl: string | undefined;
+  /** Logger for long-running services (WATCHMESH_LOG_LEVEL, default info). */
+  serviceLogger(component: string, defaultLevel?: string): Logger;
+  /** Resolves on SIGINT or SIGTERM. */
+  untilShutdownSignal(): Promise<string>;
+}

@@ -1,0 +1,234 @@
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
+import * as protoLoader from "@grpc/proto-loader";
+import { loadPackageDefinition, type GrpcObject } from "@grpc/grpc-js";
+import { ErrorCode, WatchmeshError } from "./errors.ts";
+
+/** Directory holding `watchmesh/v1/*.proto`: the wire contract. */
+export const PROTO_ROOT_DIR = fileURLToPath(new URL("../proto", import.meta.url));
+export const PROTO_FILES = [
+  "watchmesh/v1/envelope.proto",
+  "watchmesh/v1/query.proto",
+  "watchmesh/v1/answer.proto",
+  "watchmesh/v1/node.proto",
+  "watchmesh/v1/coordinator.proto",
+] as const;
+
+export const Purpose = {
+  Unspecified: "PURPOSE_UNSPECIFIED",
+  BorderCheck: "PURPOSE_BORDER_CHECK",
+  Investigation: "PURPOSE_INVESTIGATION",
+  CounterTerrorism: "PURPOSE_COUNTER_TERRORISM",
+  Analysis: "PURPOSE_ANALYSIS",
+} as const;
+export type Purpose = (typeof Purpose)[keyof typeof Purpose];
+
+export const AnswerStatus = {
+  Unspecified: "ANSWER_STATUS_UNSPECIFIED",
+  Hit: "ANSWER_STATUS_HIT",
+  NoHit: "ANSWER_STATUS_NO_HIT",
+  Refused: "ANSWER_STATUS_REFUSED",
+  Error: "ANSWER_STATUS_ERROR",
+} as const;
+export type AnswerStatus = (typeof AnswerStatus)[keyof typeof AnswerStatus];
+
+export const RequestedAction = {
+  Unspecified: "REQUESTED_ACTION_UNSPECIFIED",
+  DiscreetCheck: "REQUESTED_ACTION_DISCREET_CHECK",
+  SpecificCheck: "REQUESTED_ACTION_SPECIFIC_CHECK",
+  Arrest: "REQUESTED_ACTION_ARREST",
+  InformOwner: "REQUESTED_ACTION_INFORM_OWNER",
+} as const;
+export type RequestedAction = (typeof RequestedAction)[keyof typeof RequestedAction];
+
+export const CountryStatus = {
+  Unspecified: "COUNTRY_STATUS_UNSPECIFIED",
+  Hit: "COUNTRY_STATUS_HIT",
+  NoHit: "COUNTRY_STATUS_NO_HIT",
+  Refused: "COUNTRY_STATUS_REFUSED",
+  Unavailable: "COUNTRY_STATUS_UNAVAILABLE",
+  Error: "COUNTRY_STATUS_ERROR",
+} as const;
+export type CountryStatus = (typeof CountryStatus)[keyof typeof CountryStatus];
+
+export interface SignedEnvelope {
+  payload: Uint8Array;
+  keyId: string;
+  signature: Uint8Array;
+}
+
+export interface TravelDocument {
+  type: string;
+  number: string;
+  country: string;
+}
+
+export interface DnaProfile {
+  loci: Record<string, string>;
+  markerSet: string;
+}
+
+export interface FaceTemplate {
+  embedding: number[];
+  model: string;
+}
+
+export interface PersonQuery {
+  names: string[];
+  dob: string;
+  nationality: string[];
+  sex: string;
+  documents: TravelDocument[];
+  mrz: string[];
+  dna?: DnaProfile;
+  face?: FaceTemplate;
+}
+
+export interface EntityQuery {
+  type: string;
+  value: string;
+}
+
+export interface MatchQuery {
+  queryId: string;
+  requestingCountry: string;
+  requestingAgency: string;
+  purpose: Purpose;
+  legalBasis: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  nonce: Uint8Array;
+  requesterLocation: string;
+  person?: PersonQuery;
+  entity?: EntityQuery;
+}
+
+export interface Hit {
+  reference: string;
+  score: number;
+  category: string;
+  action: RequestedAction;
+  matchedFeatures: string[];
+}
+
+export interface MatchAnswer {
+  queryId: string;
+  respondingCountry: string;
+  status: AnswerStatus;
+  hits: Hit[];
+  errorCode: string;
+  nodeElapsedUs: number;
+  answeredAtMs: number;
+  queryDigest: Uint8Array;
+}
+
+function loadProtoRoot(): protobuf.Root {
+  const protoRoot = new protobuf.Root();
+  // Imports in the .proto files are relative to PROTO_ROOT_DIR, as with protoc's -I.
+  protoRoot.resolvePath = (_origin, target) => (target.startsWith("/") ? target : `${PROTO_ROOT_DIR}/${target}`);
+  protoRoot.loadSync([...PROTO_FILES]);
+  return protoRoot;
+}
+
+const root = loadProtoRoot();
+const envelopeType = root.lookupType("watchmesh.v1.SignedEnvelope");
+const queryType = root.lookupType("watchmesh.v1.MatchQuery");
+const answerType = root.lookupType("watchmesh.v1.MatchAnswer");
+
+const toObjectOptions: protobuf.IConversionOptions = {
+  longs: Number,
+  enums: String,
+  bytes: Uint8Array as unknown as protobuf.IConversionOptions["bytes"],
+  defaults: true,
+  arrays: true,
+  objects: true,
+};
+
+function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Record<string, unknown> {
+  try {
+    const message = type.decode(bytes);
+    return type.toObject(message, toObjectOptions);
+  } catch (error) {
+    throw new WatchmeshError(ErrorCode.MalformedMessage, `${what} is not a valid protobuf message`, { cause: error });
+  }
+}
+
+function encode(type: protobuf.Type, value: object, what: string): Uint8Array {
+  let message: protobuf.Message;
+  try {
+    message = type.fromObject(value);
+  } catch (error) {
+    throw new WatchmeshError(ErrorCode.InvalidArgument, `${what} is invalid`, { cause: error });
+  }
+  const problem = type.verify(message);
+  if (problem) throw new WatchmeshError(ErrorCode.InvalidArgument, `${what} is invalid: ${problem}`);
+  return type.encode(message).finish();
+}
+
+export function encodeEnvelope(envelope: SignedEnvelope): Uint8Array {
+  return encode(envelopeType, envelope, "envelope");
+}
+
+export function decodeEnvelope(bytes: Uint8Array): SignedEnvelope {
+  const raw = decode(envelopeType, bytes, "envelope");
+  return { payload: raw["payload"] as Uint8Array, keyId: raw["keyId"] as string, signature: raw["signature"] as Uint8Array };
+}
+
+export function encodeMatchQuery(query: MatchQuery): Uint8Array {
+  return encode(queryType, query, "match query");
+}
+
+/** Decodes a query payload; message-typed fields absent on the wire stay undefined. */
+export function decodeMatchQuery(bytes: Uint8Array): MatchQuery {
+  const raw = decode(queryType, bytes, "match query") as unknown as MatchQuery & {
+    person: PersonQuery | null;
+    entity: EntityQuery | null;
+  };
+  const person = raw.person ?? undefined;
+  if (person) {
+    if (!person.dna) delete person.dna;
+    if (!person.face) delete person.face;
+  }
+  const { person: _p, entity: _e, ...rest } = raw;
+  return {
+    ...rest,
+    ...(person ? { person } : {}),
+    ...(raw.entity ? { entity: raw.entity } : {}),
+  };
+}
+
+export function encodeMatchAnswer(answer: MatchAnswer): Uint8Array {
+  return encode(answerType, answer, "match answer");
+}
+
+export function decodeMatchAnswer(bytes: Uint8Array): MatchAnswer {
+  return decode(answerType, bytes, "match answer") as unknown as MatchAnswer;
+}
+
+/** Options shared by every gRPC loader so servers and clients see the same JS shapes. */
+export const GRPC_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: false,
+  arrays: true,
+  includeDirs: [PROTO_ROOT_DIR],
+};
+
+let grpcPackage: GrpcObject | undefined;
+
+/** The `watchmesh.v1` gRPC package (service constructors and definitions). */
+export function watchmeshGrpcPackage(): GrpcObject {
+  if (!grpcPackage) {
+    const definition = protoLoader.loadSync([...PROTO_FILES], GRPC_LOADER_OPTIONS);
+    const loaded = loadPackageDefinition(definition) as unknown as { watchmesh: { v1: GrpcObject } };
+    grpcPackage = loaded.watchmesh.v1;
+  }
+  return grpcPackage;
+}
+
+/** The package definition itself, for gRPC server reflection. */
+export function watchmeshPackageDefinition(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync([...PROTO_FILES], GRPC_LOADER_OPTIONS);
+}

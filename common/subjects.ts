@@ -1,0 +1,24 @@
+/** NATS subjects and header names: defined once, used by node and coordinator. */
+
+const PREFIX = "watchmesh.v1";
+
+/** Fan-out subject every country node subscribes to. */
+export const MATCH_ALL_SUBJECT = `${PREFIX}.match.all`;
+
+/** Subject addressing one country's nodes (for checks limited to some countries). */
+export function matchCountrySubject(country: string): string {
+  return `${PREFIX}.match.country.${country}`;
+}
+
+/** Queue group shared by the replicas of one country, so exactly one replica answers. */
+export function nodeQueueGroup(country: string): string {
+  return `watchmesh-node-${country}`;
+}
+
+/** Inbox prefix of one coordinator instance; answers come back on `${prefix}.<token>`. */
+export function coordinatorInboxPrefix(instanceId: string): string {
+  return `_INBOX.watchmesh.${instanceId}`;
+}
+
+/** Absolute deadline (ms since epoch) after which the coordinator no longer waits for answers. */
+export const DEADLINE_HEADER = "Watchmesh-Deadline-Ms";

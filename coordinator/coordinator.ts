@@ -1,0 +1,206 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ServerCredentials } from "@grpc/grpc-js";
+import { SpanKind, context as otelContext, trace, type Context } from "@opentelemetry/api";
+import { hexDigest, openQuery } from "../common/envelope.ts";
+import { ErrorCode, WatchmeshError } from "../common/errors.ts";
+import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
+import { MemberRole } from "../common/key-files.ts";
+import { DEFAULT_CHECK_DEADLINE_MS, MAX_CHECK_DEADLINE_MS } from "../common/limits.ts";
+import { silentLogger, type Logger } from "../common/logger.ts";
+import { connectNats } from "../common/nats-connection.ts";
+import { CountryStatus, encodeEnvelope, type SignedEnvelope } from "../common/proto.ts";
+import type { TrustRegistry } from "../common/registry.ts";
+import { initSodium } from "../common/sodium.ts";
+import { MATCH_ALL_SUBJECT, matchCountrySubject } from "../common/subjects.ts";
+import { currentTraceId, markSpanError, tracer } from "../common/telemetry.ts";
+import { Gatherer, type GatheredResult } from "./gatherer.ts";
+import { coordinatorGrpcBinding } from "./grpc-service.ts";
+
+export interface CoordinatorOptions {
+  registry: TrustRegistry;
+  natsServers: string | string[];
+  /** host:port for the Coordinator gRPC API; port 0 picks a free one. */
+  grpcAddress: string;
+  grpcCredentials?: ServerCredentials;
+  defaultDeadlineMs?: number;
+  clockSkewMs?: number;
+  logger?: Logger;
+}
+
+export interface CheckOptions {
+  /** Gathering deadline; 0 or undefined means the default. */
+  deadlineMs?: number;
+  /** Countries to ask; empty means every node country in the registry. */
+  countries?: readonly string[];
+  /** Absolute time (ms since epoch) the caller stops waiting, e.g. the gRPC call deadline. */
+  callerDeadlineAtMs?: number;
+  parentContext?: Context;
+}
+
+export interface CheckOutcome {
+  queryId: string;
+  traceId: string;
+  results: GatheredResult[];
+}
+
+/**
+ * The stateless coordinator: verifies a border system's signed query, publishes it once on NATS,
+ * gathers and verifies the countries' signed answers until all answered or the deadline passed.
+ * It keeps no copy of queries or answers; any number of instances can run side by side.
+ */
+export class Coordinator implements AsyncDisposable {
+  readonly #options: CoordinatorOptions;
+  readonly #nats: NatsConnection;
+  readonly #gatherer: Gatherer;
+  readonly #logger: Logger;
+  #grpc: RunningGrpcServer | undefined;
+  #registry: TrustRegistry;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(options: CoordinatorOptions, nats: NatsConnection, logger: Logger) {
+    this.#options = options;
+    this.#registry = options.registry;
+    this.#nats = nats;
+    this.#logger = logger;
+    this.#gatherer = new Gatherer(nats, Gatherer.newInstanceId());
+  }
+
+  static async start(options: CoordinatorOptions): Promise<Coordinator> {
+    await initSodium();
+    const logger = options.logger ?? silentLogger();
+    const nats = await connectNats({ servers: options.natsServers, name: "watchmesh-coordinator" });
+    const coordinator = new Coordinator(options, nats, logger);
+    try {
+      await nats.flush(); // The inbox subscription is live before the first check.
+      coordinator.#grpc = await startGrpcServer({
+        address: options.grpcAddress,
+        services: [coordinatorGrpcBinding(coordinator)],
+        ...(options.grpcCredentials ? { credentials: options.grpcCredentials } : {}),
+      });
+    } catch (error) {
+      await coordinator.stop();
+      throw error;
+    }
+    logger.info({ grpcPort: coordinator.grpcPort }, "coordinator started");
+    return coordinator;
+  }
+
+  get grpcPort(): number {
+    return this.#grpc?.port ?? 0;
+  }
+
+  get registry(): TrustRegistry {
+    return this.#registry;
+  }
+
+  updateRegistry(registry: TrustRegistry): void {
+    if (registry.version < this.#registry.version) {
+      throw new WatchmeshError(ErrorCode.RegistryInvalid, "refusing to downgrade the trust registry");
+    }
+    this.#registry = registry;
+  }
+
+  /** Runs one federated check. Throws a WatchmeshError only when the query itself is not acceptable. */
+  async check(envelope: SignedEnvelope, options: CheckOptions = {}): Promise<CheckOutcome> {
+    if (this.#stopping) throw new WatchmeshError(ErrorCode.Unavailable, "coordinator is shutting down");
+    const parent = options.parentContext ?? otelContext.active();
+    const span = tracer().startSpan("watchmesh.coordinator.check", { kind: SpanKind.SERVER }, parent);
+    const spanContext = trace.setSpan(parent, span);
+    try {
+      const registry = this.#registry;
+      const nowMs = Date.now();
+      const { query, digest } = openQuery(envelope, registry, {
+        nowMs,
+        roles: [MemberRole.Border],
+        ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
+      });
+      const countries = this.#expectedCountries(registry, options.countries ?? []);
+      const deadlineMs = this.#deadlineMs(options.deadlineMs);
+      const deadlineAtMs = Math.min(
+        nowMs + deadlineMs,
+        query.expiresAtMs,
+        options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY,
+      );
+      span.setAttributes({
+        "watchmesh.query_id": query.queryId,
+        "watchmesh.query_digest": hexDigest(digest).slice(0, 32),
+        "watchmesh.requester_country": query.requestingCountry,
+        "watchmesh.requester_agency": query.requestingAgency,
+        "watchmesh.purpose": query.purpose,
+        "watchmesh.legal_basis": query.legalBasis,
+        "watchmesh.countries_asked": countries.length,
+        "watchmesh.deadline_ms": deadlineMs,
+      });
+      const askAll = (options.countries ?? []).length === 0;
+      const results = await this.#gatherer.gather({
+        envelopeBytes: encodeEnvelope(envelope),
+        queryDigest: digest,
+        subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject),
+        expectedCountries: countries,
+        deadlineAtMs,
+        parentContext: spanContext,
+        registry,
+      });
+      const counts = countByStatus(results);
+      span.setAttributes({
+        "watchmesh.countries_answered": results.length - (counts[CountryStatus.Unavailable] ?? 0),
+        "watchmesh.hit_countries": counts[CountryStatus.Hit] ?? 0,
+        "watchmesh.refused_countries": counts[CountryStatus.Refused] ?? 0,
+        "watchmesh.unavailable_countries": counts[CountryStatus.Unavailable] ?? 0,
+        "watchmesh.error_countries": counts[CountryStatus.Error] ?? 0,
+      });
+      this.#logger.info(
+        { queryId: query.queryId, traceId: currentTraceId(span), asked: countries.length, ...counts },
+        "check completed",
+      );
+      return { queryId: query.queryId, traceId: currentTraceId(span), results };
+    } catch (error) {
+      const failure = WatchmeshError.from(error);
+      markSpanError(span, failure.code);
+      this.#logger.warn({ code: failure.code, traceId: currentTraceId(span) }, "check rejected");
+      throw failure;
+    } finally {
+      span.end();
+    }
+  }
+
+  #expectedCountries(registry: TrustRegistry, requested: readonly string[]): string[] {
+    const nodeCountries = registry.nodeCountries();
+    if (requested.length === 0) return nodeCountries;
+    const known = new Set(nodeCountries);
+    const unknown = requested.filter((country) => !known.has(country));
+    if (unknown.length > 0) {
+      throw new WatchmeshError(ErrorCode.InvalidArgument, `not node countries of the registry: ${unknown.join(", ")}`);
+    }
+    return [...new Set(requested)].sort();
+  }
+
+  #deadlineMs(requested: number | undefined): number {
+    if (requested === undefined || requested === 0) return this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS;
+    if (!Number.isFinite(requested) || requested < 0 || requested > MAX_CHECK_DEADLINE_MS) {
+      throw new WatchmeshError(ErrorCode.InvalidArgument, `deadline must be between 1 and ${MAX_CHECK_DEADLINE_MS} ms`);
+    }
+    return requested;
+  }
+
+  /** Stops the gRPC API, lets in-flight checks finish, then drains NATS. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#grpc?.stop();
+      await this.#gatherer.close();
+      await this.#nats.drain().catch(() => undefined);
+      this.#logger.info("coordinator stopped");
+    })();
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+function countByStatus(results: GatheredResult[]): Partial<Record<CountryStatus, number>> {
+  const counts: Partial<Record<CountryStatus, number>> = {};
+  for (const result of results) counts[result.status] = (counts[result.status] ?? 0) + 1;
+  return counts;
+}

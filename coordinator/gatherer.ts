@@ -1,0 +1,193 @@
+import { randomBytes } from "node:crypto";
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { Context } from "@opentelemetry/api";
+import { openAnswer } from "../common/envelope.ts";
+import { ErrorCode, WatchmeshError } from "../common/errors.ts";
+import { MemberRole } from "../common/key-files.ts";
+import { AnswerStatus, CountryStatus, decodeEnvelope, type MatchAnswer, type SignedEnvelope } from "../common/proto.ts";
+import type { TrustRegistry } from "../common/registry.ts";
+import { coordinatorInboxPrefix, DEADLINE_HEADER } from "../common/subjects.ts";
+import { injectIntoNatsHeaders } from "../common/telemetry.ts";
+
+/** One country's outcome as gathered by the coordinator. */
+export interface GatheredResult {
+  country: string;
+  status: CountryStatus;
+  /** The node's signed answer, forwarded unmodified. */
+  answer?: SignedEnvelope;
+  elapsedMs: number;
+  errorCode: string;
+  hitCount: number;
+}
+
+export interface GatherRequest {
+  /** Exact bytes of the query envelope to publish. */
+  envelopeBytes: Uint8Array;
+  queryDigest: Uint8Array;
+  /** Subjects to publish on (one for a fan-out to all, one per country otherwise). */
+  subjects: string[];
+  expectedCountries: readonly string[];
+  deadlineAtMs: number;
+  parentContext: Context;
+  registry: TrustRegistry;
+}
+
+interface PendingGather {
+  request: GatherRequest;
+  startedAt: number;
+  results: Map<string, GatheredResult>;
+  /** Answers that were signed by a country's key but failed verification; replaced by a valid one. */
+  provisional: Map<string, GatheredResult>;
+  expected: Set<string>;
+  finish: () => void;
+}
+
+const ANSWER_STATUS_TO_COUNTRY: Record<string, CountryStatus> = {
+  [AnswerStatus.Hit]: CountryStatus.Hit,
+  [AnswerStatus.NoHit]: CountryStatus.NoHit,
+  [AnswerStatus.Refused]: CountryStatus.Refused,
+  [AnswerStatus.Error]: CountryStatus.Error,
+};
+
+/**
+ * NATS scatter/gather with one wildcard inbox subscription per coordinator instance: each check gets
+ * a token, answers are routed to it by their reply subject, and no per-check subscription is needed.
+ */
+export class Gatherer {
+  readonly #connection: NatsConnection;
+  readonly #prefix: string;
+  readonly #pending = new Map<string, PendingGather>();
+  readonly #subscription: Subscription;
+  #nextToken = 0;
+
+  constructor(connection: NatsConnection, instanceId: string) {
+    this.#connection = connection;
+    this.#prefix = coordinatorInboxPrefix(instanceId);
+    this.#subscription = connection.subscribe(`${this.#prefix}.*`, {
+      callback: (error, msg) => {
+        if (!error) this.#onAnswer(msg);
+      },
+    });
+  }
+
+  static newInstanceId(): string {
+    return randomBytes(9).toString("base64url");
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Publishes once and resolves with one result per expected country when all answered or at the deadline. */
+  gather(request: GatherRequest): Promise<GatheredResult[]> {
+    const token = (this.#nextToken++).toString(36);
+    const startedAt = performance.now();
+    return new Promise<GatheredResult[]>((resolve) => {
+      const pending: PendingGather = {
+        request,
+        startedAt,
+        results: new Map(),
+        provisional: new Map(),
+        expected: new Set(request.expectedCountries),
+        finish: () => {
+          clearTimeout(timer);
+          this.#pending.delete(token);
+          resolve(this.#collect(pending));
+        },
+      };
+      const timer = setTimeout(pending.finish, Math.max(0, request.deadlineAtMs - Date.now()));
+      this.#pending.set(token, pending);
+      const hdrs = natsHeaders();
+      hdrs.set(DEADLINE_HEADER, String(request.deadlineAtMs));
+      injectIntoNatsHeaders(hdrs, request.parentContext);
+      try {
+        for (const subject of request.subjects) {
+          this.#connection.publish(subject, request.envelopeBytes, { reply: `${this.#prefix}.${token}`, headers: hdrs });
+        }
+      } catch {
+        // Publishing failed (connection closed): every country is unavailable, reported by #collect.
+        pending.finish();
+      }
+    });
+  }
+
+  #onAnswer(msg: Msg): void {
+    const token = msg.subject.slice(this.#prefix.length + 1);
+    const pending = this.#pending.get(token);
+    if (!pending) return; // Late answer for a finished check.
+    const elapsedMs = Math.round(performance.now() - pending.startedAt);
+    let envelope: SignedEnvelope;
+    try {
+      envelope = decodeEnvelope(msg.data);
+    } catch {
+      return; // Not attributable to any country: the country stays unavailable unless it answers properly.
+    }
+    const { registry } = pending.request;
+    const country = this.#claimedCountry(registry, envelope.keyId);
+    if (!country || !pending.expected.has(country) || pending.results.has(country)) return;
+    let answer: MatchAnswer;
+    try {
+      answer = openAnswer(envelope, registry, {
+        nowMs: Date.now(),
+        expectedCountry: country,
+        expectedQueryDigest: pending.request.queryDigest,
+      });
+    } catch (error) {
+      const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;
+      if (code === ErrorCode.BadSignature) {
+        // Anyone can claim a key id: remember the failure, but keep waiting for an authentic answer.
+        pending.provisional.set(country, invalidResult(country, elapsedMs, code));
+      } else {
+        // Authentic but unusable (e.g. bound to another query): the country answered, wrongly.
+        pending.results.set(country, invalidResult(country, elapsedMs, code));
+        this.#maybeFinish(pending);
+      }
+      return;
+    }
+    pending.results.set(country, {
+      country,
+      status: ANSWER_STATUS_TO_COUNTRY[answer.status] ?? CountryStatus.Error,
+      answer: envelope,
+      elapsedMs,
+      errorCode: answer.errorCode,
+      hitCount: answer.hits.length,
+    });
+    this.#maybeFinish(pending);
+  }
+
+  #claimedCountry(registry: TrustRegistry, keyId: string): string | undefined {
+    try {
+      return registry.resolveSigner(keyId, Date.now(), [MemberRole.Node]).country;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #maybeFinish(pending: PendingGather): void {
+    if (pending.results.size >= pending.expected.size) pending.finish();
+  }
+
+  #collect(pending: PendingGather): GatheredResult[] {
+    return [...pending.expected].sort().map(
+      (country) =>
+        pending.results.get(country) ??
+        pending.provisional.get(country) ?? {
+          country,
+          status: CountryStatus.Unavailable,
+          elapsedMs: Math.round(performance.now() - pending.startedAt),
+          errorCode: "",
+          hitCount: 0,
+        },
+    );
+  }
+
+  /** Finishes every pending check with what it has, then unsubscribes. */
+  async close(): Promise<void> {
+    for (const pending of [...this.#pending.values()]) pending.finish();
+    await this.#subscription.drain().catch(() => undefined);
+  }
+}
+
+function invalidResult(country: string, elapsedMs: number, errorCode: string): GatheredResult {
+  return { country, status: CountryStatus.Error, elapsedMs, errorCode, hitCount: 0 };
+}

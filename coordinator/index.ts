@@ -1,0 +1,5 @@
+export { Coordinator } from "./coordinator.ts";
+export type { CoordinatorOptions, CheckOptions, CheckOutcome } from "./coordinator.ts";
+export { Gatherer } from "./gatherer.ts";
+export type { GatheredResult, GatherRequest } from "./gatherer.ts";
+export { coordinatorGrpcBinding, COORDINATOR_SERVICE_NAME } from "./grpc-service.ts";

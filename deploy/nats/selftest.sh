@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Self-test of the NATS configs in this folder, on one machine, without containers.
+#
+# Copies cluster-{a,b,c}.conf, accounts.conf, leaf-country.conf (as FRA and DEU) and
+# leaf-coordinator.conf into a temporary directory with every port moved to loopback, starts the
+# six servers, checks each with `nats-server -t` first, then runs selftest.mjs against them:
+# permissions of every user, scatter/gather across routes and leaf links, JetStream R3.
+#
+# Needs nats-server on PATH and the repository's node_modules (npm ci). Run from anywhere:
+#   deploy/nats/selftest.sh            # SELFTEST_BASE_PORT=24000 by default
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+base="${SELFTEST_BASE_PORT:-24000}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Placeholder passwords for the test only.
+export NATS_COORDINATOR_PASSWORD=t-coord NATS_NODE_FRA_PASSWORD=t-node-fra NATS_NODE_DEU_PASSWORD=t-node-deu
+export NATS_NODE_ESP_PASSWORD=t-node-esp NATS_LEAF_FRA_PASSWORD=t-leaf-fra NATS_LEAF_DEU_PASSWORD=t-leaf-deu
+export NATS_LEAF_ESP_PASSWORD=t-leaf-esp NATS_LEAF_COORDINATOR_PASSWORD=t-leaf-coord
+export NATS_OPS_PASSWORD=t-ops NATS_SYS_PASSWORD=t-sys
+
+cp "$here/accounts.conf" "$work/"
+i=0
+for s in a b c; do
+  i=$((i + 1))
+  sed -e "s/0\.0\.0\.0:4222/127.0.0.1:$((base + i))/" \
+      -e "s/0\.0\.0\.0:6222/127.0.0.1:$((base + 10 + i))/" \
+      -e "s/0\.0\.0\.0:7422/127.0.0.1:$((base + 20 + i))/" \
+      -e "s/0\.0\.0\.0:8222/127.0.0.1:$((base + 30 + i))/" \
+      -e "s#nats-route://nats-a:6222#nats-route://127.0.0.1:$((base + 11))#" \
+      -e "s#nats-route://nats-b:6222#nats-route://127.0.0.1:$((base + 12))#" \
+      -e "s#nats-route://nats-c:6222#nats-route://127.0.0.1:$((base + 13))#" \
+      -e "s#store_dir: \"/data\"#store_dir: \"$work/js-$s\"#" \
+      "$here/cluster-$s.conf" > "$work/cluster-$s.conf"
+  grep -q "127.0.0.1:$((base + i))" "$work/cluster-$s.conf" # the rewrite must have matched
+done
+leaf() { # name source client-port monitor-port hub-user hub-password hub-leaf-port
+  sed -e "s/0\.0\.0\.0:4222/127.0.0.1:$3/" -e "s/0\.0\.0\.0:8222/127.0.0.1:$4/" "$here/$2" > "$work/$1.conf"
+  grep -q "127.0.0.1:$3" "$work/$1.conf"
+  echo "nats-leaf://$5:$6@127.0.0.1:$7"
+}
+url_fra="$(leaf leaf-fra leaf-country.conf $((base + 41)) $((base + 51)) leaf-FRA t-leaf-fra $((base + 21)))"
+url_deu="$(leaf leaf-deu leaf-country.conf $((base + 42)) $((base + 52)) leaf-DEU t-leaf-deu $((base + 22)))"
+url_coord="$(leaf leaf-coord leaf-coordinator.conf $((base + 43)) $((base + 53)) leaf-coordinator t-leaf-coord $((base + 23)))"
+
+start() { # name [env...]
+  local name="$1"; shift
+  env "$@" nats-server -t -c "$work/$name.conf"
+  env "$@" nats-server -c "$work/$name.conf" > "$work/$name.log" 2>&1 &
+  pids+=("$!")
+}
+for s in a b c; do start "cluster-$s"; done
+start leaf-fra NATS_SERVER_NAME=leaf-FRA-1 NATS_HUB_LEAF_URL="$url_fra"
+start leaf-deu NATS_SERVER_NAME=leaf-DEU-1 NATS_HUB_LEAF_URL="$url_deu"
+start leaf-coord NATS_SERVER_NAME=leaf-coordinator-1 NATS_HUB_LEAF_URL="$url_coord"
+
+# Wait until every server is healthy (hub: JetStream meta leader elected) and every leaf is linked.
+for port in $((base + 31)) $((base + 32)) $((base + 33)) $((base + 51)) $((base + 52)) $((base + 53)); do
+  for _ in $(seq 1 60); do
+    if curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
+  curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null || { echo "server with monitor port $port not healthy"; tail -n 20 "$work"/*.log; exit 1; }
+done
+for port in $((base + 51)) $((base + 52)) $((base + 53)); do
+  for _ in $(seq 1 60); do
+    if curl -fsS "http://127.0.0.1:$port/leafz" | grep -q '"leafnodes": 1'; then break; fi
+    sleep 0.5
+  done
+done
+
+SELFTEST_BASE_PORT="$base" node "$here/selftest.mjs"

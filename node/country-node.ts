@@ -1,0 +1,143 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ServerCredentials } from "@grpc/grpc-js";
+import { ErrorCode, WatchmeshError } from "../common/errors.ts";
+import { connectNats } from "../common/nats-connection.ts";
+import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
+import type { SigningIdentity } from "../common/key-files.ts";
+import { silentLogger, type Logger } from "../common/logger.ts";
+import type { TrustRegistry } from "../common/registry.ts";
+import { initSodium } from "../common/sodium.ts";
+import { countryNodeGrpcBinding } from "./grpc-service.ts";
+import { MatchService } from "./match-service.ts";
+import { SimpleMatcher } from "./matcher.ts";
+import { NatsResponder } from "./nats-responder.ts";
+import { RecordStore } from "./store.ts";
+
+export interface CountryNodeOptions {
+  /** The node's signing identity (role "node"); its country is the node's country. */
+  identity: SigningIdentity;
+  registry: TrustRegistry;
+  /** LMDB directory of this country's records. */
+  dataDir: string;
+  /** NATS server URL(s); omit to serve gRPC only. */
+  natsServers?: string | string[];
+  /** host:port for CountryNode.Match over gRPC; omit to serve NATS only. Port 0 picks a free one. */
+  grpcAddress?: string;
+  grpcCredentials?: ServerCredentials;
+  logger?: Logger;
+  clockSkewMs?: number;
+}
+
+/**
+ * A running country node: its LMDB store, the matcher, and the transports answering signed queries.
+ * Start with `CountryNode.start()`, stop with `stop()` (idempotent) or `await using`.
+ */
+export class CountryNode implements AsyncDisposable {
+  readonly country: string;
+  readonly store: RecordStore;
+  readonly #grpc: RunningGrpcServer | undefined;
+  readonly #nats: NatsConnection | undefined;
+  readonly #responder: NatsResponder | undefined;
+  readonly #logger: Logger;
+  #registry: TrustRegistry;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(parts: {
+    country: string;
+    store: RecordStore;
+    registry: TrustRegistry;
+    grpc: RunningGrpcServer | undefined;
+    nats: NatsConnection | undefined;
+    responder: NatsResponder | undefined;
+    logger: Logger;
+  }) {
+    this.country = parts.country;
+    this.store = parts.store;
+    this.#registry = parts.registry;
+    this.#grpc = parts.grpc;
+    this.#nats = parts.nats;
+    this.#responder = parts.responder;
+    this.#logger = parts.logger;
+  }
+
+  static async start(options: CountryNodeOptions): Promise<CountryNode> {
+    await initSodium();
+    const { identity } = options;
+    if (identity.role !== "node") {
+      throw new WatchmeshError(ErrorCode.ConfigInvalid, `a country node needs a key with role "node", not "${identity.role}"`);
+    }
+    // Fail fast if the registry does not know this node's key: nobody could verify its answers.
+    options.registry.resolveSigner(identity.keyId, Date.now(), ["node"]);
+    const logger = (options.logger ?? silentLogger()).child({ country: identity.country });
+    const store = await RecordStore.open({ path: options.dataDir });
+
+    let grpc: RunningGrpcServer | undefined;
+    let nats: NatsConnection | undefined;
+    let responder: NatsResponder | undefined;
+    let node: CountryNode | undefined;
+    const service = new MatchService({
+      identity,
+      registry: () => node?.registry ?? options.registry,
+      matcher: new SimpleMatcher(store),
+      referenceFor: (id) => store.referenceFor(id),
+      logger,
+      ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+    });
+    try {
+      if (options.grpcAddress !== undefined) {
+        grpc = await startGrpcServer({
+          address: options.grpcAddress,
+          services: [countryNodeGrpcBinding(service)],
+          ...(options.grpcCredentials ? { credentials: options.grpcCredentials } : {}),
+        });
+      }
+      if (options.natsServers !== undefined) {
+        nats = await connectNats({ servers: options.natsServers, name: `watchmesh-node-${identity.country}` });
+        responder = NatsResponder.start({ connection: nats, service, logger });
+        await nats.flush(); // Subscriptions are registered on the server before start() returns.
+      }
+    } catch (error) {
+      await responder?.stop();
+      await nats?.close().catch(() => undefined);
+      await grpc?.stop(0);
+      await store.close();
+      throw error;
+    }
+    node = new CountryNode({ country: identity.country, store, registry: options.registry, grpc, nats, responder, logger });
+    logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
+    return node;
+  }
+
+  get registry(): TrustRegistry {
+    return this.#registry;
+  }
+
+  /** Swaps in a newer verified registry; the next query uses it. */
+  updateRegistry(registry: TrustRegistry): void {
+    if (registry.version < this.#registry.version) {
+      throw new WatchmeshError(ErrorCode.RegistryInvalid, "refusing to downgrade the trust registry");
+    }
+    this.#registry = registry;
+  }
+
+  /** The gRPC port, when serving gRPC. */
+  get grpcPort(): number | undefined {
+    return this.#grpc?.port;
+  }
+
+  /** Stops accepting queries, finishes those in hand, then closes NATS, gRPC and LMDB. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#responder?.stop();
+      await this.#nats?.drain().catch(() => undefined);
+      await this.#grpc?.stop();
+      await this.store.close();
+      this.#logger.info("country node stopped");
+    })();
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}

@@ -1,0 +1,15 @@
+export { CountryNode } from "./country-node.ts";
+export type { CountryNodeOptions } from "./country-node.ts";
+export { MatchService } from "./match-service.ts";
+export type { MatchServiceOptions } from "./match-service.ts";
+export { NatsResponder } from "./nats-responder.ts";
+export { countryNodeGrpcBinding, COUNTRY_NODE_SERVICE_NAME } from "./grpc-service.ts";
+export { RecordStore } from "./store.ts";
+export type { RecordStoreOptions, StoreStats, UpsertOutcome, ApplyOutcome } from "./store.ts";
+export { importNdjson } from "./importer.ts";
+export type { ImportReport } from "./importer.ts";
+export { SimpleMatcher, toRequestedAction } from "./matcher.ts";
+export type { Matcher, MatchCandidateHit } from "./matcher.ts";
+export { parseRecordLine, isDeleteOp, RECORD_ACTIONS, ENTITY_TYPES, DOCUMENT_TYPES } from "./record-schema.ts";
+export type { NativeRecord, PersonRecord, EntityRecord, DeleteOp, RecordLine, RecordAction, EntityType } from "./record-schema.ts";
+export { generateSampleRecords, sampleRecordsToNdjson } from "./sample-data.ts";

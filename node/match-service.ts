@@ -1,0 +1,170 @@
+import { SpanKind, type Context } from "@opentelemetry/api";
+import { openQuery, signAnswer, hexDigest } from "../common/envelope.ts";
+import { ErrorCode, WatchmeshError } from "../common/errors.ts";
+import type { SigningIdentity } from "../common/key-files.ts";
+import type { Logger } from "../common/logger.ts";
+import { MAX_ENVELOPE_BYTES, MAX_HITS_PER_ANSWER } from "../common/limits.ts";
+import {
+  AnswerStatus,
+  decodeEnvelope,
+  type Hit,
+  type MatchAnswer,
+  type MatchQuery,
+  type SignedEnvelope,
+} from "../common/proto.ts";
+import type { TrustRegistry } from "../common/registry.ts";
+import { sha256 } from "../common/signing.ts";
+import { markSpanError, tracer } from "../common/telemetry.ts";
+import { toRequestedAction, type Matcher } from "./matcher.ts";
+
+export interface MatchServiceOptions {
+  identity: SigningIdentity;
+  /** Returns the current registry, so a reloaded registry takes effect on the next query. */
+  registry: () => TrustRegistry;
+  matcher: Matcher;
+  /** Opaque reference of a record; the only thing about a record that leaves the node. */
+  referenceFor: (recordId: string) => string;
+  logger: Logger;
+  clockSkewMs?: number;
+  now?: () => number;
+}
+
+/** Codes that mean "the asker or the request is not acceptable": answered REFUSED, not ERROR. */
+const REFUSAL_CODES = new Set<string>([
+  ErrorCode.MalformedMessage,
+  ErrorCode.PayloadTooLarge,
+  ErrorCode.BadSignature,
+  ErrorCode.UnknownSigner,
+  ErrorCode.KeyNotValid,
+  ErrorCode.RoleNotAllowed,
+  ErrorCode.SignerMismatch,
+  ErrorCode.QueryExpired,
+  ErrorCode.QueryNotYetValid,
+  ErrorCode.QueryLifetimeTooLong,
+  ErrorCode.InvalidArgument,
+  ErrorCode.InvalidMrz,
+]);
+
+/**
+ * Answers one signed query with one signed answer, whatever arrives: the transport-independent core
+ * of a country node, shared by its gRPC service and its NATS responder. Never throws.
+ */
+export class MatchService {
+  readonly #options: MatchServiceOptions;
+  readonly #now: () => number;
+
+  constructor(options: MatchServiceOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get country(): string {
+    return this.#options.identity.country;
+  }
+
+  /** Answers raw envelope bytes as received from NATS. */
+  answerBytes(bytes: Uint8Array, parent?: Context): SignedEnvelope {
+    if (bytes.length > MAX_ENVELOPE_BYTES + 1024) {
+      return this.#refuse(sha256(bytes), "", new WatchmeshError(ErrorCode.PayloadTooLarge, "envelope too large"), process.hrtime.bigint());
+    }
+    let envelope: SignedEnvelope;
+    try {
+      envelope = decodeEnvelope(bytes);
+    } catch (error) {
+      return this.#refuse(sha256(bytes), "", WatchmeshError.from(error, ErrorCode.MalformedMessage), process.hrtime.bigint());
+    }
+    return this.answer(envelope, parent);
+  }
+
+  answer(envelope: SignedEnvelope, parent?: Context): SignedEnvelope {
+    const started = process.hrtime.bigint();
+    const span = tracer().startSpan("watchmesh.node.match", { kind: SpanKind.SERVER }, parent);
+    span.setAttribute("watchmesh.country", this.country);
+    const digest = sha256(envelope.payload ?? new Uint8Array());
+    span.setAttribute("watchmesh.query_digest", hexDigest(digest).slice(0, 32));
+    try {
+      let query: MatchQuery;
+      try {
+        ({ query } = openQuery(envelope, this.#options.registry(), {
+          nowMs: this.#now(),
+          ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
+        }));
+      } catch (error) {
+        const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);
+        markSpanError(span, refusal.code);
+        span.setAttribute("watchmesh.status", "refused");
+        return this.#refuse(digest, "", refusal, started);
+      }
+      span.setAttributes({
+        "watchmesh.query_id": query.queryId,
+        "watchmesh.requester_country": query.requestingCountry,
+        "watchmesh.requester_agency": query.requestingAgency,
+        "watchmesh.purpose": query.purpose,
+      });
+      try {
+        const hits = this.#match(query);
+        span.setAttributes({ "watchmesh.status": hits.length > 0 ? "hit" : "no_hit", "watchmesh.hit_count": hits.length });
+        this.#options.logger.info(
+          { queryId: query.queryId, requester: query.requestingCountry, hits: hits.length },
+          "query answered",
+        );
+        return this.#sign({
+          queryId: query.queryId,
+          status: hits.length > 0 ? AnswerStatus.Hit : AnswerStatus.NoHit,
+          hits,
+          errorCode: "",
+          digest,
+          started,
+        });
+      } catch (error) {
+        const failure = WatchmeshError.from(error);
+        markSpanError(span, failure.code);
+        span.setAttribute("watchmesh.status", REFUSAL_CODES.has(failure.code) ? "refused" : "error");
+        this.#options.logger.error({ queryId: query.queryId, code: failure.code }, "query failed");
+        return REFUSAL_CODES.has(failure.code)
+          ? this.#refuse(digest, query.queryId, failure, started)
+          : this.#sign({ queryId: query.queryId, status: AnswerStatus.Error, hits: [], errorCode: failure.code, digest, started });
+      }
+    } finally {
+      span.end();
+    }
+  }
+
+  #match(query: MatchQuery): Hit[] {
+    const { matcher, referenceFor } = this.#options;
+    const candidates = query.person ? matcher.matchPerson(query.person) : query.entity ? matcher.matchEntity(query.entity) : [];
+    return candidates.slice(0, MAX_HITS_PER_ANSWER).map((candidate) => ({
+      reference: referenceFor(candidate.recordId),
+      score: candidate.score,
+      category: candidate.category,
+      action: toRequestedAction(candidate.action),
+      matchedFeatures: candidate.matchedFeatures,
+    }));
+  }
+
+  #refuse(digest: Uint8Array, queryId: string, error: WatchmeshError, started: bigint): SignedEnvelope {
+    this.#options.logger.warn({ queryId: queryId || undefined, code: error.code, ...error.context }, "query refused");
+    return this.#sign({ queryId, status: AnswerStatus.Refused, hits: [], errorCode: error.code, digest, started });
+  }
+
+  #sign(parts: {
+    queryId: string;
+    status: MatchAnswer["status"];
+    hits: Hit[];
+    errorCode: string;
+    digest: Uint8Array;
+    started: bigint;
+  }): SignedEnvelope {
+    const answer: MatchAnswer = {
+      queryId: parts.queryId,
+      respondingCountry: this.country,
+      status: parts.status,
+      hits: parts.hits,
+      errorCode: parts.errorCode,
+      nodeElapsedUs: Number((process.hrtime.bigint() - parts.started) / 1000n),
+      answeredAtMs: this.#now(),
+      queryDigest: parts.digest,
+    };
+    return signAnswer(answer, this.#options.identity);
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The native record format: one JSON object per line (NDJSON). This is a stable, documented contract —
+ * countries export their data into it — so fields are only ever added, never changed in meaning.
+ *
+ *   {"kind":"person","id":"FRA-000123","names":["Jean Dupont"],"dob":"1980-05-01","nationality":["FRA"],
+ *    "sex":"M","documents":[{"type":"passport","number":"12AB34567","country":"FRA"}],"action":"discreet_check"}
+ *   {"kind":"entity","id":"FRA-E-0042","type":"phone","value":"+33 6 12 34 56 78","links":["FRA-000123"],
+ *    "action":"inform_owner"}
+ *   {"op":"delete","id":"FRA-000123"}
+ *
+ * Person fields: id (1..128 printable characters, no whitespace), names (1..10, each ≤ 200 characters),
+ * dob? ("YYYY" | "YYYY-MM" | "YYYY-MM-DD", a real date not in the future), nationality? (ISO alpha-3
+ * codes), sex? ("M" | "F" | "X"), documents? ({type, number, country}), action? (default inform_owner).
+ * `dna` and `face` are accepted and kept on persons for the biometrics issue, but not validated or used yet.
+ * Entity fields: id, type, value (≤ 500 characters), links? (person ids), action?.
+ * Any other field is rejected, so a typo ("nationalty") cannot silently drop data.
+ */
+import { z } from "zod";
+import { COUNTRY_CODE_PATTERN } from "../common/country-codes.ts";
+import { ErrorCode, WatchmeshError } from "../common/errors.ts";
+import { nameKey, normaliseDocumentNumber, normaliseEntityValue } from "./normalise.ts";
+
+export const RECORD_ACTIONS = ["discreet_check", "specific_check", "arrest", "inform_owner"] as const;
+export type RecordAction = (typeof RECORD_ACTIONS)[number];
+
+export const ENTITY_TYPES = ["organisation", "phone", "vehicle", "device_component", "precursor", "email"] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+export const DOCUMENT_TYPES = ["passport", "id_card", "residence_permit", "visa", "other"] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+
+export const SEXES = ["M", "F", "X"] as const;
+export type Sex = (typeof SEXES)[number];
+
+export const DEFAULT_RECORD_ACTION: RecordAction = "inform_owner";
+
+/** Bounds of the format; exported so generators and tests stay within them. */
+export const RECORD_LIMITS = {
+  maxIdChars: 128,
+  maxNames: 10,
+  maxNameChars: 200,
+  maxNationalities: 10,
+  maxDocuments: 20,
+  maxDocumentNumberChars: 64,
+  maxEntityValueChars: 500,
+  maxLinks: 100,
+  minDobYear: 1800,
+} as const;
+
+export interface RecordDocument {
+  type: DocumentType;
+  number: string;
+  /** ISO 3166-1 alpha-3 issuing state. */
+  country: string;
+}
+
+/**
+ * A person record. Fields with defaults are optional in the type so callers can write records by hand;
+ * `parseRecordLine` and the store fill them in (empty arrays, action inform_owner).
+ */
+export interface PersonRecord {
+  kind: "person";
+  id: string;
+  names: string[];
+  dob?: string | undefined;
+  nationality?: string[] | undefined;
+  sex?: Sex | undefined;
+  documents?: RecordDocument[] | undefined;
+  action?: RecordAction | undefined;
+  /** Kept for the biometrics issue; not validated or matched yet. */
+  dna?: unknown;
+  /** Kept for the biometrics issue; not validated or matched yet. */
+  face?: unknown;
+}
+
+export interface EntityRecord {
+  kind: "entity";
+  id: string;
+  type: EntityType;
+  value: string;
+  /** Ids of linked person records (not checked for existence: files may list them in any order). */
+  links?: string[] | undefined;
+  action?: RecordAction | undefined;
+}
+
+export type NativeRecord = PersonRecord | EntityRecord;
+
+export interface DeleteOp {
+  op: "delete";
+  id: string;
+}
+
+export type RecordLine = NativeRecord | DeleteOp;
+
+export function isDeleteOp(line: RecordLine): line is DeleteOp {
+  return "op" in line;
+}
+
+const DOB_PATTERN = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+
+/**
+ * True for "YYYY", "YYYY-MM" or "YYYY-MM-DD" naming a real calendar date (leap years included), from
+ * year 1800 and not after today (UTC) at the given precision.
+ */
+export function isValidPartialDate(s: string, nowMs: number = Date.now()): boolean {
+  const match = DOB_PATTERN.exec(s);
+  if (!match) return false;
+  const year = Number(match[1]);
+  if (year < RECORD_LIMITS.minDobYear) return false;
+  if (match[2] !== undefined) {
+    const month = Number(match[2]);
+    if (month < 1 || month > 12) return false;
+    if (match[3] !== undefined) {
+      const day = Number(match[3]);
+      // Day 0 of the next month is the last day of this one.
+      const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+      if (day < 1 || day > daysInMonth) return false;
+    }
+  }
+  // Same-length ISO prefixes compare correctly as strings.
+  return s <= new Date(nowMs).toISOString().slice(0, s.length);
+}
+
+const idSchema = z
+  .string()
+  .min(1)
+  .max(RECORD_LIMITS.maxIdChars)
+  .regex(/^[^\s\p{C}]+$/u, { error: "must be printable characters without whitespace" });
+
+const countrySchema = z.string().regex(COUNTRY_CODE_PATTERN, { error: "must be an ISO 3166-1 alpha-3 code (e.g. FRA)" });
+
+const actionSchema = z.enum(RECORD_ACTIONS).default(DEFAULT_RECORD_ACTION);
+
+const nameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(RECORD_LIMITS.maxNameChars)
+  .refine((name) => nameKey(name) !== "", { error: "must contain a letter or digit" });
+
+const documentSchema = z.strictObject({
+  type: z.enum(DOCUMENT_TYPES),
+  number: z
+    .string()
+    .trim()
+    .min(1)
+    .max(RECORD_LIMITS.maxDocumentNumberChars)
+    .refine((n) => normaliseDocumentNumber(n) !== "", { error: "must contain a letter or digit" }),
+  country: countrySchema,
+});
+
+const personSchema: z.ZodType<PersonRecord> = z.strictObject({
+  kind: z.literal("person"),
+  id: idSchema,
+  names: z.array(nameSchema).min(1).max(RECORD_LIMITS.maxNames),
+  dob: z
+    .string()
+    .refine((dob) => isValidPartialDate(dob), {
+      error: "must be YYYY, YYYY-MM or YYYY-MM-DD, a real date, not in the future",
+    })
+    .optional(),
+  nationality: z.array(countrySchema).max(RECORD_LIMITS.maxNationalities).default([]),
+  sex: z.enum(SEXES).optional(),
+  documents: z.array(documentSchema).max(RECORD_LIMITS.maxDocuments).default([]),
+  action: actionSchema,
+  // Forward compatibility: biometrics arrive with a later issue; accepted and kept, not interpreted.
+  dna: z.unknown().optional(),
+  face: z.unknown().optional(),
+});
+
+const entitySchema: z.ZodType<EntityRecord> = z
+  .strictObject({
+    kind: z.literal("entity"),
+    id: idSchema,
+    type: z.enum(ENTITY_TYPES),
+    value: z.string().trim().min(1).max(RECORD_LIMITS.maxEntityValueChars),
+    links: z.array(idSchema).max(RECORD_LIMITS.maxLinks).default([]),
+    action: actionSchema,
+  })
+  .refine((entity) => normaliseEntityValue(entity.type, entity.value) !== "", {
+    path: ["value"],
+    error: "has nothing to match on once normalised (e.g. a phone without digits)",
+  });
+
+const deleteSchema: z.ZodType<DeleteOp> = z.strictObject({
+  op: z.literal("delete"),
+  id: idSchema,
+});
+
+function invalid(message: string, field?: string): WatchmeshError {
+  return new WatchmeshError(ErrorCode.InvalidRecord, message, field === undefined ? {} : { context: { field } });
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else out += out === "" ? String(segment) : `.${String(segment)}`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+/** Field names come from the input, so they are shortened and stripped of control characters. */
+function safeFieldName(key: string): string {
+  const clean = key.replace(/[\p{C}]/gu, "?");
+  return clean.length > 32 ? `${clean.slice(0, 32)}…` : clean;
+}
+
+/**
+ * One issue as a safe sentence. zod's default messages name types, limits and allowed options but never
+ * the input, and our custom messages are fixed text; unknown keys and missing fields are worded here.
+ */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === "unrecognized_keys") {
+    const shown = issue.keys.slice(0, 5).map((k) => `"${safeFieldName(k)}"`);
+    const more = issue.keys.length > 5 ? ` (+${issue.keys.length - 5} more)` : "";
+    const where = issue.path.length > 0 ? ` in ${formatPath(issue.path)}` : "";
+    return `unknown field${issue.keys.length > 1 ? "s" : ""} ${shown.join(", ")}${more}${where}`;
+  }
+  const field = formatPath(issue.path);
+  if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
+    return `field "${field}" is required`;
+  }
+  return field === "" ? issue.message : `field "${field}": ${issue.message}`;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const shown = issues.slice(0, 3).map((issue) => describeIssue(issue, input));
+  const more = issues.length > 3 ? `; (+${issues.length - 3} more)` : "";
+  const first = issues[0];
+  const field = first && first.code !== "unrecognized_keys" ? formatPath(first.path) : undefined;
+  throw invalid(`invalid record: ${shown.join("; ")}${more}`, field);
+}
+
+/**
+ * Validates an already-parsed value (a JSON object) as a record line. Defaults are applied (action,
+ * empty arrays) and strings trimmed, so equal records compare equal. Throws WatchmeshError(InvalidRecord)
+ * whose message names the field and the rule but never a value from the input.
+ */
+export function validateRecordLine(input: unknown): RecordLine {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw invalid("invalid record: line must be a JSON object");
+  }
+  const fields = input as Record<string, unknown>;
+  if ("op" in fields) return parseWith(deleteSchema, input);
+  switch (fields["kind"]) {
+    case "person":
+      return parseWith(personSchema, input);
+    case "entity":
+      return parseWith(entitySchema, input);
+    case undefined:
+      throw invalid('invalid record: field "kind" is required ("person" or "entity"; or "op":"delete")', "kind");
+    default:
+      throw invalid('invalid record: field "kind" must be "person" or "entity"', "kind");
+  }
+}
+
+/** Parses one NDJSON line (without its newline) and validates it; see `validateRecordLine`. */
+export function parseRecordLine(text: string): RecordLine {
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch {
+    // The SyntaxError text quotes the input, so it is not passed on (not even as cause).
+    throw invalid("invalid record: line is not valid JSON");
+  }
+  return validateRecordLine(input);
+}

@@ -1,0 +1,161 @@
+import { randomBytes } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { openAnswer, openQuery, signAnswer, signQuery } from "../../common/envelope.ts";
+import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
+import { createIdentity, MemberRole } from "../../common/key-files.ts";
+import { MAX_ENVELOPE_BYTES } from "../../common/limits.ts";
+import { AnswerStatus, Purpose, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
+import { sha256, SignatureDomain, signDetached } from "../../common/signing.ts";
+import { makeTrust, type TestTrust } from "../helpers/identities.ts";
+
+let trust: TestTrust;
+beforeAll(async () => {
+  trust = await makeTrust(["DEU", "ESP"]);
+});
+
+function query(overrides: Partial<MatchQuery> = {}): MatchQuery {
+  const now = Date.now();
+  return {
+    queryId: "3f2b8c1e-0000-4000-8000-000000000001",
+    requestingCountry: "FRA",
+    requestingAgency: "border-police",
+    purpose: Purpose.BorderCheck,
+    legalBasis: "test",
+    issuedAtMs: now,
+    expiresAtMs: now + 60_000,
+    nonce: new Uint8Array(randomBytes(16)),
+    requesterLocation: "post-1",
+    person: { names: ["Jean Dupont"], dob: "1980-05-01", nationality: ["FRA"], sex: "M", documents: [], mrz: [] },
+    ...overrides,
+  };
+}
+
+function expectCode(action: () => unknown, code: string): void {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(WatchmeshError);
+    expect((error as WatchmeshError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+describe("signed queries", () => {
+  it("round-trips a query signed by a registered border system", () => {
+    const sent = query();
+    const opened = openQuery(signQuery(sent, trust.border), trust.registry, { nowMs: Date.now() });
+    expect(opened.query.queryId).toBe(sent.queryId);
+    expect(opened.query.person?.names).toEqual(["Jean Dupont"]);
+    expect(opened.signer.country).toBe("FRA");
+    expect(opened.digest).toHaveLength(32);
+  });
+
+  it("refuses a payload changed after signing", () => {
+    const envelope = signQuery(query(), trust.border);
+    const tampered = new Uint8Array(envelope.payload);
+    tampered[tampered.length - 3] = (tampered[tampered.length - 3] ?? 0) ^ 0x01;
+    expectCode(() => openQuery({ ...envelope, payload: tampered }, trust.registry, { nowMs: Date.now() }), ErrorCode.BadSignature);
+  });
+
+  it("refuses a signature made with another key under the border system's key id", () => {
+    const impostor = createIdentity(MemberRole.Border, "FRA", "border-police");
+    const envelope = signQuery(query(), impostor);
+    expectCode(() => openQuery({ ...envelope, keyId: trust.border.keyId }, trust.registry, { nowMs: Date.now() }), ErrorCode.BadSignature);
+  });
+
+  it("refuses an unknown signer", () => {
+    const stranger = createIdentity(MemberRole.Border, "FRA", "border-police");
+    expectCode(() => openQuery(signQuery(query(), stranger), trust.registry, { nowMs: Date.now() }), ErrorCode.UnknownSigner);
+  });
+
+  it("refuses a signature from another domain (an answer signature replayed as a query)", () => {
+    const envelope = signQuery(query(), trust.border);
+    const crossDomain = signDetached(SignatureDomain.MatchAnswer, envelope.payload, trust.border.secretKey);
+    expectCode(() => openQuery({ ...envelope, signature: crossDomain }, trust.registry, { nowMs: Date.now() }), ErrorCode.BadSignature);
+  });
+
+  it("refuses expired queries and queries from the future, tolerating the clock skew", () => {
+    const now = Date.now();
+    const expired = signQuery(query({ issuedAtMs: now - 120_000, expiresAtMs: now - 60_000 }), trust.border);
+    expectCode(() => openQuery(expired, trust.registry, { nowMs: now }), ErrorCode.QueryExpired);
+    const future = signQuery(query({ issuedAtMs: now + 120_000, expiresAtMs: now + 180_000 }), trust.border);
+    expectCode(() => openQuery(future, trust.registry, { nowMs: now }), ErrorCode.QueryNotYetValid);
+    const slightlyAhead = signQuery(query({ issuedAtMs: now + 5_000, expiresAtMs: now + 65_000 }), trust.border);
+    expect(openQuery(slightlyAhead, trust.registry, { nowMs: now }).query.queryId).toBeTruthy();
+  });
+
+  it("refuses a requester country that differs from the signer's registration", () => {
+    const envelope = signQuery(query({ requestingCountry: "DEU" }), trust.border);
+    expectCode(() => openQuery(envelope, trust.registry, { nowMs: Date.now() }), ErrorCode.SignerMismatch);
+  });
+
+  it("refuses overlong lifetimes, short nonces and oversized payloads", () => {
+    const now = Date.now();
+    expectCode(
+      () => openQuery(signQuery(query({ expiresAtMs: now + 3_600_000 }), trust.border), trust.registry, { nowMs: now }),
+      ErrorCode.QueryLifetimeTooLong,
+    );
+    expectCode(
+      () => openQuery(signQuery(query({ nonce: new Uint8Array(4) }), trust.border), trust.registry, { nowMs: now }),
+      ErrorCode.MalformedMessage,
+    );
+    const huge = query({ person: { names: ["x".repeat(MAX_ENVELOPE_BYTES)], dob: "", nationality: [], sex: "", documents: [], mrz: [] } });
+    expectCode(() => openQuery(signQuery(huge, trust.border), trust.registry, { nowMs: now }), ErrorCode.PayloadTooLarge);
+  });
+
+  it("refuses a node-role signer where only border systems may ask", () => {
+    const node = trust.nodes.get("DEU");
+    if (!node) throw new Error("missing node identity");
+    const envelope = signQuery(query({ requestingCountry: "DEU", requestingAgency: "node-agency" }), node);
+    expectCode(() => openQuery(envelope, trust.registry, { nowMs: Date.now(), roles: [MemberRole.Border] }), ErrorCode.RoleNotAllowed);
+  });
+});
+
+describe("signed answers", () => {
+  const digest = sha256(new Uint8Array([1, 2, 3]));
+  function answer(overrides: Partial<MatchAnswer> = {}): MatchAnswer {
+    return {
+      queryId: "q",
+      respondingCountry: "DEU",
+      status: AnswerStatus.NoHit,
+      hits: [],
+      errorCode: "",
+      nodeElapsedUs: 10,
+      answeredAtMs: Date.now(),
+      queryDigest: digest,
+      ...overrides,
+    };
+  }
+  const deu = () => trust.nodes.get("DEU") ?? (() => { throw new Error("missing"); })();
+
+  it("verifies an answer from the expected country bound to the query", () => {
+    const opened = openAnswer(signAnswer(answer(), deu()), trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: digest });
+    expect(opened.status).toBe(AnswerStatus.NoHit);
+  });
+
+  it("rejects an answer signed by another country, or bound to another query", () => {
+    expectCode(
+      () => openAnswer(signAnswer(answer(), deu()), trust.registry, { nowMs: Date.now(), expectedCountry: "ESP", expectedQueryDigest: digest }),
+      ErrorCode.SignerMismatch,
+    );
+    expectCode(
+      () =>
+        openAnswer(signAnswer(answer(), deu()), trust.registry, {
+          nowMs: Date.now(),
+          expectedCountry: "DEU",
+          expectedQueryDigest: sha256(new Uint8Array([9])),
+        }),
+      ErrorCode.AnswerInvalid,
+    );
+  });
+
+  it("rejects a no-hit forged by flipping a signed hit", () => {
+    const signed = signAnswer(answer({ status: AnswerStatus.Hit }), deu());
+    const forged = signAnswer(answer({ status: AnswerStatus.NoHit }), trust.border);
+    expectCode(
+      () => openAnswer({ ...forged, keyId: signed.keyId }, trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: digest }),
+      ErrorCode.BadSignature,
+    );
+  });
+});

@@ -1,0 +1,216 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { open } from "lmdb";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
+import type { EntityRecord, PersonRecord } from "../../node/record-schema.ts";
+import { documentIndexKey, entityIndexKey, nameIndexKeys, RecordStore } from "../../node/store.ts";
+
+let dir: string;
+let opened: RecordStore[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "wm-store-"));
+  opened = [];
+});
+afterEach(async () => {
+  await Promise.all(opened.map((store) => store.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openStore(sub = "db"): Promise<RecordStore> {
+  const store = await RecordStore.open({ path: path.join(dir, sub) });
+  opened.push(store);
+  return store;
+}
+
+const jean: PersonRecord = {
+  kind: "person",
+  id: "FRA-P-000123",
+  names: ["Jean Dupont"],
+  dob: "1980-05-01",
+  nationality: ["FRA"],
+  sex: "M",
+  documents: [{ type: "passport", number: "12AB34567", country: "FRA" }],
+  action: "discreet_check",
+};
+const phone: EntityRecord = { kind: "entity", id: "FRA-E-000042", type: "phone", value: "+33 6 12 34 56 78", links: ["FRA-P-000123"] };
+
+const nameKeyOf = (name: string): string => nameIndexKeys(name)[0] ?? "";
+
+describe("RecordStore", () => {
+  it("round-trips records with defaults filled in, and counts them", async () => {
+    const store = await openStore();
+    expect(await store.upsert(jean)).toBe("inserted");
+    expect(await store.upsert(phone)).toBe("inserted");
+    expect(store.get(jean.id)).toEqual(jean);
+    expect(store.get(phone.id)).toEqual({ ...phone, action: "inform_owner" });
+    expect(store.get("FRA-P-999999")).toBeUndefined();
+    expect(store.stats()).toMatchObject({ persons: 1, entities: 1 });
+    expect(store.lookup(nameKeyOf("dupont JEAN"))).toEqual([jean.id]);
+    expect(store.lookup(documentIndexKey("FRA", "12 ab 345 67") ?? "")).toEqual([jean.id]);
+    expect(store.lookup(entityIndexKey("phone", "+33612345678") ?? "")).toEqual([phone.id]);
+  });
+
+  it("reports unchanged for an identical record and writes nothing", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    const before = store.stats();
+    // Same content, different key order and an explicit default: still the same record.
+    const reordered: PersonRecord = {
+      action: "discreet_check",
+      documents: [{ country: "FRA", number: "12AB34567", type: "passport" }],
+      sex: "M",
+      nationality: ["FRA"],
+      dob: "1980-05-01",
+      names: ["Jean Dupont"],
+      id: jean.id,
+      kind: "person",
+    };
+    expect(await store.upsert(reordered)).toBe("unchanged");
+    expect(await store.applyBatch([jean, jean])).toEqual(["unchanged", "unchanged"]);
+    expect(store.stats()).toEqual(before);
+  });
+
+  it("counts a generation per write transaction", async () => {
+    const store = await openStore();
+    const start = store.stats().generation;
+    await store.upsert(jean);
+    expect(store.stats().generation).toBe(start + 1);
+    await store.applyBatch([phone, { ...jean, action: "arrest" }, { op: "delete", id: "nope" }]);
+    expect(store.stats().generation).toBe(start + 2);
+  });
+
+  it("replaces index entries on update", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    const updated: PersonRecord = { ...jean, names: ["Pierre Martin"], documents: [{ type: "id_card", number: "X99", country: "FRA" }] };
+    expect(await store.upsert(updated)).toBe("updated");
+    expect(store.lookup(nameKeyOf("Jean Dupont"))).toEqual([]);
+    expect(store.lookup(documentIndexKey("FRA", "12AB34567") ?? "")).toEqual([]);
+    expect(store.lookup(nameKeyOf("Martin Pierre"))).toEqual([jean.id]);
+    expect(store.lookup(documentIndexKey("FRA", "x99") ?? "")).toEqual([jean.id]);
+    expect(store.get(jean.id)).toEqual(updated);
+    expect(store.stats()).toMatchObject({ persons: 1, entities: 0 });
+  });
+
+  it("keeps the counts right when a record changes kind", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    expect(await store.upsert({ ...phone, id: jean.id })).toBe("updated");
+    expect(store.stats()).toMatchObject({ persons: 0, entities: 1 });
+    expect(store.lookup(nameKeyOf("Jean Dupont"))).toEqual([]);
+  });
+
+  it("removes a record with its index entries", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    const reference = store.referenceFor(jean.id);
+    expect(store.idForReference(reference)).toBe(jean.id);
+    expect(await store.remove(jean.id)).toBe(true);
+    expect(await store.remove(jean.id)).toBe(false);
+    expect(store.get(jean.id)).toBeUndefined();
+    expect(store.lookup(nameKeyOf("Jean Dupont"))).toEqual([]);
+    expect(store.lookup(documentIndexKey("FRA", "12AB34567") ?? "")).toEqual([]);
+    expect(store.idForReference(reference)).toBeUndefined();
+    expect(store.stats()).toMatchObject({ persons: 0, entities: 0 });
+  });
+
+  it("applies a batch in order, one outcome per line", async () => {
+    const store = await openStore();
+    const outcomes = await store.applyBatch([
+      jean,
+      { ...jean, action: "arrest" },
+      phone,
+      { op: "delete", id: phone.id },
+      { op: "delete", id: "FRA-P-000404" },
+    ]);
+    expect(outcomes).toEqual(["inserted", "updated", "inserted", "deleted", "not_found"]);
+    expect(store.get(jean.id)?.action).toBe("arrest");
+    expect(store.stats()).toMatchObject({ persons: 1, entities: 0 });
+    expect(await store.applyBatch([])).toEqual([]);
+  });
+
+  it("keeps the last write when upserts are not awaited one by one", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    const results = await Promise.all([store.upsert({ ...jean, action: "arrest" }), store.upsert(jean)]);
+    expect(results).toEqual(["updated", "updated"]);
+    expect(store.get(jean.id)?.action).toBe("discreet_check");
+  });
+
+  it("validates records given to upsert", async () => {
+    const store = await openStore();
+    const bad = { ...jean, dob: "1980-02-30" };
+    await expect(store.upsert(bad)).rejects.toMatchObject({ code: ErrorCode.InvalidRecord });
+    expect(store.get(jean.id)).toBeUndefined();
+  });
+
+  it("indexes very long names under a digest instead of failing", async () => {
+    const store = await openStore();
+    const longName = "王".repeat(200);
+    await store.upsert({ ...jean, names: [longName] });
+    const key = nameKeyOf(longName);
+    expect(key).toMatch(/^name:#sha256:[0-9a-f]{64}$/);
+    expect(store.lookup(key)).toEqual([jean.id]);
+  });
+
+  it("gives opaque references that are stable across reopening and do not contain the id", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    const reference = store.referenceFor(jean.id);
+    expect(reference).toMatch(/^FRA-R-[A-Z2-7]{20}$/);
+    expect(reference).not.toContain(jean.id);
+    expect(reference).not.toContain("000123");
+    expect(store.referenceFor("FRA-P-000124")).not.toBe(reference);
+    expect(store.referenceFor("no-country-prefix")).toMatch(/^REF-R-[A-Z2-7]{20}$/);
+    await store.close();
+
+    const reopened = await openStore();
+    expect(reopened.referenceFor(jean.id)).toBe(reference);
+    expect(reopened.idForReference(reference)).toBe(jean.id);
+    expect(reopened.idForReference("FRA-R-AAAAAAAAAAAAAAAAAAAA")).toBeUndefined();
+
+    // Another store has another secret, so the same id gets another reference.
+    const other = await openStore("other");
+    expect(other.referenceFor(jean.id)).not.toBe(reference);
+  });
+
+  it("keeps its data after close and reopen; close is idempotent", async () => {
+    const store = await openStore();
+    await store.applyBatch([jean, phone]);
+    const stats = store.stats();
+    const closing = store.close();
+    expect(store.close()).toBe(closing);
+    await closing;
+    expect(() => store.get(jean.id)).toThrow(WatchmeshError);
+    await expect(store.upsert(jean)).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+
+    const reopened = await openStore();
+    expect(reopened.get(jean.id)).toEqual(jean);
+    expect(reopened.stats()).toEqual(stats);
+    expect(await reopened.upsert(jean)).toBe("unchanged");
+  });
+
+  it("uses the path as a directory even when its name has a dot", async () => {
+    const store = await openStore("node.data");
+    await store.upsert(jean);
+    await store.close();
+    const reopened = await openStore("node.data");
+    expect(reopened.get(jean.id)).toEqual(jean);
+  });
+
+  it("refuses a store of another format version", async () => {
+    const store = await openStore();
+    await store.close();
+    const raw = open({ path: path.join(dir, "db"), noSubdir: false, maxDbs: 8 });
+    const meta = raw.openDB<unknown, string>("meta", { encoding: "json" });
+    await meta.put("formatVersion", 99);
+    await raw.close();
+    await expect(RecordStore.open({ path: path.join(dir, "db") })).rejects.toMatchObject({
+      code: ErrorCode.ConfigInvalid,
+      message: expect.stringContaining("format version 99"),
+    });
+  });
+});
