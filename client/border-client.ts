@@ -4,7 +4,7 @@ import { SpanKind, context as otelContext, trace } from "@opentelemetry/api";
 import { openAnswer, signQuery } from "../common/envelope.ts";
 import { ERROR_CODE_METADATA_KEY, ErrorCode, isErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
-import { DEFAULT_CHECK_DEADLINE_MS, DEFAULT_QUERY_LIFETIME_MS } from "../common/limits.ts";
+import { DEFAULT_QUERY_LIFETIME_MS, MAX_CHECK_DEADLINE_MS } from "../common/limits.ts";
 import {
   AnswerStatus,
   CountryStatus,
@@ -57,7 +57,7 @@ export interface CheckCallOptions {
   legalBasis?: string;
   /** Border post or terminal id (not personal data). */
   location?: string;
-  /** Coordinator's gathering deadline. */
+  /** Coordinator's gathering deadline; the coordinator's default when omitted. */
   deadlineMs?: number;
   countries?: string[];
   /** Whole-call budget; defaults to the gathering deadline plus a margin. */
@@ -157,11 +157,12 @@ export class BorderClient {
     span.setAttributes({ "watchmesh.query_id": query.queryId, "watchmesh.requester_country": query.requestingCountry });
     const ctx = trace.setSpan(otelContext.active(), span);
     try {
-      const deadlineMs = options.deadlineMs ?? DEFAULT_CHECK_DEADLINE_MS;
+      // 0 lets the coordinator apply its own default deadline.
+      const deadlineMs = options.deadlineMs ?? 0;
       const response = await this.#call(
         { query: envelope, deadlineMs, countries: options.countries ?? [] },
         ctx,
-        options.timeoutMs ?? deadlineMs + 5000,
+        options.timeoutMs ?? (deadlineMs || MAX_CHECK_DEADLINE_MS) + 5000,
         options.signal,
       );
       const asked = options.countries?.length ? options.countries : this.#options.registry.nodeCountries();

@@ -39,6 +39,7 @@ export class CountryNode implements AsyncDisposable {
   readonly #nats: NatsConnection | undefined;
   readonly #responder: NatsResponder | undefined;
   readonly #logger: Logger;
+  readonly #service: MatchService;
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -50,6 +51,7 @@ export class CountryNode implements AsyncDisposable {
     nats: NatsConnection | undefined;
     responder: NatsResponder | undefined;
     logger: Logger;
+    service: MatchService;
   }) {
     this.country = parts.country;
     this.store = parts.store;
@@ -58,6 +60,7 @@ export class CountryNode implements AsyncDisposable {
     this.#nats = parts.nats;
     this.#responder = parts.responder;
     this.#logger = parts.logger;
+    this.#service = parts.service;
   }
 
   static async start(options: CountryNodeOptions): Promise<CountryNode> {
@@ -103,7 +106,7 @@ export class CountryNode implements AsyncDisposable {
       await store.close();
       throw error;
     }
-    node = new CountryNode({ country: identity.country, store, registry: options.registry, grpc, nats, responder, logger });
+    node = new CountryNode({ country: identity.country, store, registry: options.registry, grpc, nats, responder, logger, service });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -118,6 +121,11 @@ export class CountryNode implements AsyncDisposable {
       throw new WatchmeshError(ErrorCode.RegistryInvalid, "refusing to downgrade the trust registry");
     }
     this.#registry = registry;
+  }
+
+  /** Queries answered by this replica so far, over any transport. */
+  get queriesAnswered(): number {
+    return this.#service.answeredCount;
   }
 
   /** The gRPC port, when serving gRPC. */

@@ -52,6 +52,7 @@ const REFUSAL_CODES = new Set<string>([
 export class MatchService {
   readonly #options: MatchServiceOptions;
   readonly #now: () => number;
+  #answered = 0;
 
   constructor(options: MatchServiceOptions) {
     this.#options = options;
@@ -60,6 +61,11 @@ export class MatchService {
 
   get country(): string {
     return this.#options.identity.country;
+  }
+
+  /** Answers signed so far (hits, no-hits, refusals and errors). */
+  get answeredCount(): number {
+    return this.#answered;
   }
 
   /** Answers raw envelope bytes as received from NATS. */
@@ -155,6 +161,7 @@ export class MatchService {
     digest: Uint8Array;
     started: bigint;
   }): SignedEnvelope {
+    this.#answered += 1;
     const answer: MatchAnswer = {
       queryId: parts.queryId,
       respondingCountry: this.country,

@@ -44,6 +44,7 @@ const runtime: CliRuntime = {
 const program = new Command()
   .name("watchmesh")
   .description("Federated hit/no-hit checks across country nodes: signed queries over NATS and gRPC")
+  .version("0.1.0")
   .showHelpAfterError()
   .exitOverride();
 

@@ -58,7 +58,7 @@ function demoChecks(countries: string[], sample: { persons: number; entities: nu
     // Typed the way an officer might: lower case with a space in the middle.
     const typed = `${document.number.slice(0, 4)} ${document.number.slice(4)}`.toLowerCase();
     checks.push({
-      title: `Travel document only (a ${document.country} ${document.type} held in ${docCountry}'s records)`,
+      title: `Travel document only (${document.type} issued by ${document.country}, in ${docCountry}'s records)`,
       subject: { person: { documents: [{ type: document.type, number: typed, country: document.country }] } },
     });
   }

@@ -1,0 +1,191 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
+import { RequestedAction, type PersonQuery } from "../../common/proto.ts";
+import { SimpleMatcher, toRequestedAction } from "../../node/matcher.ts";
+import type { NativeRecord, PersonRecord } from "../../node/record-schema.ts";
+import { generateSampleRecords } from "../../node/sample-data.ts";
+import { RecordStore } from "../../node/store.ts";
+
+let dir: string;
+let store: RecordStore;
+let matcher: SimpleMatcher;
+
+const records: NativeRecord[] = [
+  {
+    kind: "person",
+    id: "DEU-P-1",
+    names: ["Hans Müller"],
+    dob: "1975-03-14",
+    nationality: ["DEU"],
+    sex: "M",
+    documents: [{ type: "passport", number: "C01X00T47", country: "DEU" }],
+    action: "discreet_check",
+  },
+  { kind: "person", id: "ESP-P-1", names: ["Carmen López García"], dob: "1988", nationality: ["ESP"], action: "arrest" },
+  { kind: "person", id: "FRA-P-9", names: ["Jean Dupont"], nationality: ["FRA"] },
+  { kind: "person", id: "GRC-P-1", names: ["Παπαδόπουλος Γεώργιος"], dob: "1970-01-02", action: "specific_check" },
+  { kind: "person", id: "MAR-P-1", names: ["Mohamed Benali", "محمد بن علي"], dob: "1990-07-20" },
+  { kind: "entity", id: "ESP-E-1", type: "phone", value: "+34 612 345 678", links: ["ESP-P-1"] },
+  { kind: "entity", id: "UKR-E-1", type: "vehicle", value: "АА 1234 ВВ" },
+  { kind: "entity", id: "FRA-E-1", type: "email", value: "Jean.Dupont@Mail.Example" },
+];
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "wm-match-"));
+  store = await RecordStore.open({ path: path.join(dir, "db") });
+  await store.applyBatch(records);
+  matcher = new SimpleMatcher(store);
+});
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function person(q: Partial<PersonQuery>): PersonQuery {
+  return { names: [], dob: "", nationality: [], sex: "", documents: [], mrz: [], ...q };
+}
+
+const idsOf = (hits: { recordId: string }[]): string[] => hits.map((hit) => hit.recordId);
+
+describe("SimpleMatcher: travel documents", () => {
+  it("hits on a normalised number and issuing country", () => {
+    const hits = matcher.matchPerson(person({ documents: [{ type: "passport", number: "c01x 00t-47", country: "deu" }] }));
+    expect(hits).toEqual([
+      { recordId: "DEU-P-1", score: 1, category: "travel_document", action: "discreet_check", matchedFeatures: ["document_number", "document_country"] },
+    ]);
+  });
+
+  it("does not hit when the issuing country differs, and matches the number alone when none is given", () => {
+    expect(matcher.matchPerson(person({ documents: [{ type: "passport", number: "C01X00T47", country: "AUT" }] }))).toEqual([]);
+    const hits = matcher.matchPerson(person({ documents: [{ type: "id_card", number: "C01X00T47", country: "" }] }));
+    expect(hits).toMatchObject([{ recordId: "DEU-P-1", score: 1, matchedFeatures: ["document_number"] }]);
+  });
+
+  it("ignores an unusable country or number", () => {
+    expect(matcher.matchPerson(person({ documents: [{ type: "passport", number: "C01X00T47", country: "Germany" }] }))).toEqual([]);
+    expect(matcher.matchPerson(person({ documents: [{ type: "passport", number: " - ", country: "DEU" }] }))).toEqual([]);
+  });
+});
+
+describe("SimpleMatcher: names", () => {
+  it("hits on name and date of birth", () => {
+    expect(matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14" }))).toEqual([
+      { recordId: "DEU-P-1", score: 0.9, category: "person", action: "discreet_check", matchedFeatures: ["name", "dob"] },
+    ]);
+  });
+
+  it("scores a shared nationality higher", () => {
+    const hits = matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14", nationality: ["AUT", "DEU"] }));
+    expect(hits).toMatchObject([{ recordId: "DEU-P-1", score: 0.95, matchedFeatures: ["name", "dob", "nationality"] }]);
+  });
+
+  it("never hits on a name alone", () => {
+    expect(matcher.matchPerson(person({ names: ["Hans Müller"] }))).toEqual([]);
+    // The record has no date of birth: nothing can corroborate the name.
+    expect(matcher.matchPerson(person({ names: ["Jean Dupont"], dob: "1980-05-01" }))).toEqual([]);
+  });
+
+  it("ignores diacritics, case, punctuation and name order", () => {
+    for (const name of ["hans muller", "MÜLLER, Hans", "mueller hans", "Hans  Mueller"]) {
+      expect(idsOf(matcher.matchPerson(person({ names: [name], dob: "1975-03-14" }))), name).toEqual(["DEU-P-1"]);
+    }
+    expect(idsOf(matcher.matchPerson(person({ names: ["Garcia Carmen Lopez"], dob: "1988-11-02" })))).toEqual(["ESP-P-1"]);
+  });
+
+  it("matches Greek capitals without accents, and Arabic script", () => {
+    expect(idsOf(matcher.matchPerson(person({ names: ["ΓΕΩΡΓΙΟΣ ΠΑΠΑΔΟΠΟΥΛΟΣ"], dob: "1970" })))).toEqual(["GRC-P-1"]);
+    expect(idsOf(matcher.matchPerson(person({ names: ["مُحَمَّد بن علي"], dob: "1990-07-20" })))).toEqual(["MAR-P-1"]);
+  });
+
+  it("compares dates of birth at the precision both sides share", () => {
+    const dobHits = (dob: string): string[] => idsOf(matcher.matchPerson(person({ names: ["Hans Muller"], dob })));
+    expect(dobHits("1975")).toEqual(["DEU-P-1"]);
+    expect(dobHits("1975-03")).toEqual(["DEU-P-1"]);
+    expect(dobHits("1975-04")).toEqual([]);
+    expect(dobHits("1975-03-15")).toEqual([]);
+    expect(dobHits("1976")).toEqual([]);
+    expect(dobHits("garbage")).toEqual([]);
+    const yearOnly = (dob: string): string[] => idsOf(matcher.matchPerson(person({ names: ["Carmen Lopez Garcia"], dob })));
+    expect(yearOnly("1988-11-02")).toEqual(["ESP-P-1"]);
+    expect(yearOnly("1989-11-02")).toEqual([]);
+  });
+
+  it("merges document and name hits on one record, keeping the best score", () => {
+    const hits = matcher.matchPerson(
+      person({ names: ["Hans Müller"], dob: "1975-03-14", documents: [{ type: "passport", number: "C01X00T47", country: "DEU" }] }),
+    );
+    expect(hits).toEqual([
+      {
+        recordId: "DEU-P-1",
+        score: 1,
+        category: "travel_document",
+        action: "discreet_check",
+        matchedFeatures: ["document_number", "document_country", "name", "dob"],
+      },
+    ]);
+  });
+
+  it("answers no hit for an unknown traveller", () => {
+    expect(matcher.matchPerson(person({ names: ["Ingrid Vestergaard"], dob: "1991-07-14", documents: [{ type: "passport", number: "ZZ0000000", country: "DNK" }] }))).toEqual([]);
+    expect(matcher.matchPerson(person({}))).toEqual([]);
+  });
+
+  it(`returns at most ${MAX_HITS_PER_ANSWER} hits, best first`, async () => {
+    const twins: PersonRecord[] = Array.from({ length: MAX_HITS_PER_ANSWER + 5 }, (_, i) => ({
+      kind: "person",
+      id: `POL-P-${String(i).padStart(3, "0")}`,
+      names: ["Anna Nowak"],
+      dob: "1990-01-01",
+      nationality: [i % 2 === 0 ? "POL" : "DEU"],
+    }));
+    await store.applyBatch(twins);
+    const hits = matcher.matchPerson(person({ names: ["Anna Nowak"], dob: "1990", nationality: ["POL"] }));
+    expect(hits).toHaveLength(MAX_HITS_PER_ANSWER);
+    expect(hits.slice(0, 13).every((hit) => hit.score === 0.95)).toBe(true);
+    expect(hits.slice(13).every((hit) => hit.score === 0.9)).toBe(true);
+  });
+
+  it("reads only candidates from the index, never every record", async () => {
+    await store.applyBatch(generateSampleRecords({ country: "FRA", persons: 400, entities: 0, seed: 3 }));
+    const get = vi.spyOn(store, "get");
+    matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14" }));
+    expect(get.mock.calls.map((call) => call[0])).toEqual(["DEU-P-1"]);
+    get.mockClear();
+    matcher.matchPerson(person({ names: ["Nobody Known"], dob: "1975-03-14" }));
+    expect(get).not.toHaveBeenCalled();
+  });
+});
+
+describe("SimpleMatcher: entities", () => {
+  it("hits on a normalised phone number", () => {
+    for (const value of ["+34612345678", "0034 612 345 678", "(+34) 612-345-678"]) {
+      expect(matcher.matchEntity({ type: "phone", value }), value).toEqual([
+        { recordId: "ESP-E-1", score: 1, category: "entity:phone", action: "inform_owner", matchedFeatures: ["entity_value"] },
+      ]);
+    }
+  });
+
+  it("hits on vehicles across look-alike alphabets and on e-mails regardless of case", () => {
+    expect(idsOf(matcher.matchEntity({ type: "vehicle", value: "aa1234bb" }))).toEqual(["UKR-E-1"]);
+    expect(idsOf(matcher.matchEntity({ type: "email", value: " jean.dupont@mail.example " }))).toEqual(["FRA-E-1"]);
+  });
+
+  it("does not hit on another type, an unknown type or an unknown value", () => {
+    expect(matcher.matchEntity({ type: "email", value: "+34612345678" })).toEqual([]);
+    expect(matcher.matchEntity({ type: "bitcoin", value: "+34612345678" })).toEqual([]);
+    expect(matcher.matchEntity({ type: "phone", value: "+34612345679" })).toEqual([]);
+    expect(matcher.matchEntity({ type: "phone", value: "" })).toEqual([]);
+  });
+});
+
+describe("toRequestedAction", () => {
+  it("maps every record action to the wire enum", () => {
+    expect(toRequestedAction("discreet_check")).toBe(RequestedAction.DiscreetCheck);
+    expect(toRequestedAction("specific_check")).toBe(RequestedAction.SpecificCheck);
+    expect(toRequestedAction("arrest")).toBe(RequestedAction.Arrest);
+    expect(toRequestedAction("inform_owner")).toBe(RequestedAction.InformOwner);
+  });
+});
