@@ -1,0 +1,26 @@
+/**
+ * `npm run bench -- <name> [--json] [options]`: benchmark scripts that print figures beside a raw
+ * baseline measured in the same run. Names: fanout, node, crypto.
+ */
+import { runCryptoBench } from "./crypto.ts";
+import { runFanoutBench } from "./fanout.ts";
+import { runNodeBench } from "./node.ts";
+
+const benches: Record<string, (args: string[], json: boolean) => Promise<void>> = {
+  fanout: runFanoutBench,
+  node: runNodeBench,
+  crypto: runCryptoBench,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const run = name ? benches[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join("|")}> [--json] [options]\n`);
+  process.exit(2);
+}
+try {
+  await run(rest, rest.includes("--json"));
+} catch (error) {
+  process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,111 @@
+/**
+ * One country node's store and answer path: import rate, signed person and document queries per second
+ * on one core (verification + matching + answer signing), beside raw LMDB `get` on the same store.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { open } from "lmdb";
+import { signQuery } from "../common/envelope.ts";
+import { silentLogger } from "../common/logger.ts";
+import { Purpose, type MatchQuery, type PersonQuery } from "../common/proto.ts";
+import { MatchService, RecordStore, SimpleMatcher, generateSampleRecords, type PersonRecord } from "../node/index.ts";
+import { makeTrust } from "../test/helpers/identities.ts";
+import { makeTempDir } from "../test/helpers/temp-dir.ts";
+import { argValue, cpuMicros, printFigures, round, summarise } from "./stats.ts";
+
+export async function runNodeBench(args: string[], json: boolean): Promise<void> {
+  const persons = argValue(args, "--persons", 100_000);
+  const queries = argValue(args, "--queries", 5000);
+  const temp = await makeTempDir("watchmesh-bench-node-");
+  const trust = await makeTrust(["BEN"]);
+  const identity = trust.nodes.get("BEN");
+  if (!identity) throw new Error("missing identity");
+  const store = await RecordStore.open({ path: temp.path });
+  try {
+    const records = generateSampleRecords({ country: "BEN", persons, entities: 0, seed: 7 });
+    const importStart = performance.now();
+    for (let i = 0; i < records.length; i += 1000) await store.applyBatch(records.slice(i, i + 1000));
+    const importS = (performance.now() - importStart) / 1000;
+
+    const service = new MatchService({
+      identity,
+      registry: () => trust.registry,
+      matcher: new SimpleMatcher(store),
+      referenceFor: (id) => store.referenceFor(id),
+      logger: silentLogger(),
+    });
+    const people = records.filter((record): record is PersonRecord => record.kind === "person");
+    const envelopeFor = (person: PersonQuery) => {
+      const now = Date.now();
+      const query: MatchQuery = {
+        queryId: randomUUID(),
+        requestingCountry: "FRA",
+        requestingAgency: "border-police",
+        purpose: Purpose.BorderCheck,
+        legalBasis: "",
+        issuedAtMs: now,
+        expiresAtMs: now + 60_000,
+        nonce: new Uint8Array(randomBytes(16)),
+        requesterLocation: "",
+        person,
+      };
+      return signQuery(query, trust.border);
+    };
+    const pick = (i: number) => people[(i * 7919) % people.length] as PersonRecord;
+    const nameEnvelopes = Array.from({ length: queries }, (_, i) => {
+      const person = pick(i);
+      return envelopeFor({ names: [person.names[0] ?? ""], dob: person.dob ?? "", nationality: [], sex: "", documents: [], mrz: [] });
+    });
+    const documented = people.filter((person) => (person.documents?.length ?? 0) > 0);
+    const documentEnvelopes = Array.from({ length: queries }, (_, i) => {
+      const document = documented[(i * 7919) % documented.length]?.documents?.[0];
+      return envelopeFor({ names: [], dob: "", nationality: [], sex: "", documents: document ? [document] : [], mrz: [] });
+    });
+
+    const measure = (envelopes: typeof nameEnvelopes) => {
+      const samples: number[] = [];
+      const cpu0 = cpuMicros();
+      const t0 = performance.now();
+      for (const envelope of envelopes) {
+        const started = performance.now();
+        service.answer(envelope);
+        samples.push(performance.now() - started);
+      }
+      const elapsedS = (performance.now() - t0) / 1000;
+      return { perSecond: round(envelopes.length / elapsedS, 0), cpuUsPerQuery: round((cpuMicros() - cpu0) / envelopes.length, 1), latency: summarise(samples) };
+    };
+    measure(nameEnvelopes.slice(0, 500)); // warm-up
+    const byName = measure(nameEnvelopes);
+    const byDocument = measure(documentEnvelopes);
+
+    // Raw LMDB: plain gets of existing keys on a separate handle to the same environment.
+    const rawEnv = open({ path: temp.path, maxDbs: 8, readOnly: true });
+    const raw = rawEnv.openDB<unknown, string>("records", { encoding: "json" });
+    const ids = Array.from({ length: queries }, (_, i) => pick(i).id);
+    const rawStart = performance.now();
+    let found = 0;
+    for (let round_ = 0; round_ < 10; round_++) for (const id of ids) if (raw.get(id) !== undefined) found++;
+    const rawPerSecond = round((ids.length * 10) / ((performance.now() - rawStart) / 1000), 0);
+    if (found === 0) throw new Error("raw LMDB baseline found no records; the sub-database name may differ");
+
+    printFigures(
+      `node: ${persons} persons in LMDB, signed queries answered in-process (one core)`,
+      {
+        "import records/s": round(records.length / importS, 0),
+        "name+dob queries/s": byName.perSecond,
+        "name+dob CPU us/query": byName.cpuUsPerQuery,
+        "name+dob p50/p99 ms": `${byName.latency.p50Ms} / ${byName.latency.p99Ms}`,
+        "document queries/s": byDocument.perSecond,
+        "document CPU us/query": byDocument.cpuUsPerQuery,
+        "document p50/p99 ms": `${byDocument.latency.p50Ms} / ${byDocument.latency.p99Ms}`,
+        "raw LMDB get/s": rawPerSecond,
+        "raw gets per name query": round(rawPerSecond / byName.perSecond, 1),
+        "resident memory MB": round(process.memoryUsage().rss / 1024 / 1024, 0),
+      },
+      json,
+    );
+    await rawEnv.close();
+  } finally {
+    await store.close();
+    await temp.remove();
+  }
+}

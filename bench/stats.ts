@@ -1,0 +1,50 @@
+/** Small helpers for benchmark figures. */
+
+export function percentile(sortedMs: number[], p: number): number {
+  if (sortedMs.length === 0) return Number.NaN;
+  const index = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
+  return sortedMs[index] ?? Number.NaN;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+export function summarise(samplesMs: number[]): LatencySummary {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const mean = sorted.reduce((sum, value) => sum + value, 0) / Math.max(sorted.length, 1);
+  return { count: sorted.length, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), meanMs: round(mean) };
+}
+
+export function round(value: number, digits = 3): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** CPU time (user + system) of this process in microseconds. */
+export function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+export function argValue(args: string[], name: string, fallback: number): number {
+  const index = args.indexOf(name);
+  if (index < 0) return fallback;
+  const value = Number(args[index + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number`);
+  return value;
+}
+
+export function printFigures(title: string, figures: Record<string, unknown>, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ benchmark: title, ...figures }) + "\n");
+    return;
+  }
+  process.stdout.write(`\n${title}\n`);
+  for (const [key, value] of Object.entries(figures)) {
+    process.stdout.write(`  ${key.padEnd(34)} ${typeof value === "object" ? JSON.stringify(value) : String(value)}\n`);
+  }
+}
