@@ -1,23 +1,38 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
+
+/** How a service authenticates to NATS; secrets are passed as values read from files, never from env. */
+export interface NatsAuth {
+  user?: string;
+  password?: string;
+  /** Contents of a NATS .creds file (JWT + nkey seed). */
+  creds?: Uint8Array;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+}
 
 export interface NatsConnectOptions {
   servers: string | string[];
   /** Client name shown by the server's monitoring. */
   name: string;
+  auth?: NatsAuth;
   timeoutMs?: number;
 }
 
 /** Connects with unlimited reconnects, so services ride out NATS server restarts on their own. */
 export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
+  const auth = options.auth ?? {};
+  const connection: ConnectionOptions = {
+    servers: options.servers,
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    timeout: options.timeoutMs ?? 5000,
+    ...(auth.user !== undefined ? { user: auth.user, pass: auth.password ?? "" } : {}),
+    ...(auth.creds ? { authenticator: credsAuthenticator(auth.creds) } : {}),
+    ...(auth.tls ? { tls: auth.tls } : {}),
+  };
   try {
-    return await connect({
-      servers: options.servers,
-      name: options.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      timeout: options.timeoutMs ?? 5000,
-    });
+    return await connect(connection);
   } catch (error) {
     throw new WatchmeshError(ErrorCode.Unavailable, `cannot connect to NATS at ${String(options.servers)}`, { cause: error });
   }

@@ -9,6 +9,8 @@ export interface NatsServerOptions {
   binary?: string;
   /** Enable JetStream with storage in a fresh temp directory (removed on stop). */
   jetstream?: boolean;
+  /** Further command-line arguments, e.g. ["--user", "u", "--pass", "p"] or ["-c", "server.conf"]. */
+  extraArgs?: string[];
   /** How long to wait for the server to accept clients. */
   startTimeoutMs?: number;
 }
@@ -33,6 +35,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.jetstream ? await mkdtemp(path.join(tmpdir(), "watchmesh-js-")) : undefined;
   const args = ["-a", "127.0.0.1", "-p", "-1", "-m", "0"];
   if (storeDir) args.push("-js", "-sd", storeDir);
+  args.push(...(options.extraArgs ?? []));
   const child = spawn(options.binary ?? "nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
   const timeoutMs = options.startTimeoutMs ?? 10_000;
 

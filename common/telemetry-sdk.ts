@@ -1,6 +1,7 @@
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   InMemorySpanExporter,
+  NoopSpanProcessor,
   SimpleSpanProcessor,
   type ReadableSpan,
   type SpanProcessor,
@@ -29,6 +30,8 @@ export function startTelemetry(options: TelemetryOptions): RunningTelemetry {
   const exportsOverOtlp = Boolean(process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] || process.env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || process.env["OTEL_TRACES_EXPORTER"]);
   const processors: SpanProcessor[] = [];
   if (memory) processors.push(new SimpleSpanProcessor(memory));
+  // With no exporter at all the SDK would register no tracer provider, and traces would have no ids.
+  if (processors.length === 0) processors.push(new NoopSpanProcessor());
   let sdk: NodeSDK | undefined;
   try {
     sdk = new NodeSDK({

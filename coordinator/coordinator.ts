@@ -7,7 +7,7 @@ import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.t
 import { MemberRole } from "../common/key-files.ts";
 import { DEFAULT_CHECK_DEADLINE_MS, MAX_CHECK_DEADLINE_MS } from "../common/limits.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
-import { connectNats } from "../common/nats-connection.ts";
+import { connectNats, type NatsAuth } from "../common/nats-connection.ts";
 import { CountryStatus, encodeEnvelope, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
@@ -19,6 +19,7 @@ import { coordinatorGrpcBinding } from "./grpc-service.ts";
 export interface CoordinatorOptions {
   registry: TrustRegistry;
   natsServers: string | string[];
+  natsAuth?: NatsAuth;
   /** host:port for the Coordinator gRPC API; port 0 picks a free one. */
   grpcAddress: string;
   grpcCredentials?: ServerCredentials;
@@ -68,7 +69,11 @@ export class Coordinator implements AsyncDisposable {
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     await initSodium();
     const logger = options.logger ?? silentLogger();
-    const nats = await connectNats({ servers: options.natsServers, name: "watchmesh-coordinator" });
+    const nats = await connectNats({
+      servers: options.natsServers,
+      name: "watchmesh-coordinator",
+      ...(options.natsAuth ? { auth: options.natsAuth } : {}),
+    });
     const coordinator = new Coordinator(options, nats, logger);
     try {
       await nats.flush(); // The inbox subscription is live before the first check.

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ServerCredentials } from "@grpc/grpc-js";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
-import { connectNats } from "../common/nats-connection.ts";
+import { connectNats, type NatsAuth } from "../common/nats-connection.ts";
 import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
@@ -21,6 +21,7 @@ export interface CountryNodeOptions {
   dataDir: string;
   /** NATS server URL(s); omit to serve gRPC only. */
   natsServers?: string | string[];
+  natsAuth?: NatsAuth;
   /** host:port for CountryNode.Match over gRPC; omit to serve NATS only. Port 0 picks a free one. */
   grpcAddress?: string;
   grpcCredentials?: ServerCredentials;
@@ -95,7 +96,11 @@ export class CountryNode implements AsyncDisposable {
         });
       }
       if (options.natsServers !== undefined) {
-        nats = await connectNats({ servers: options.natsServers, name: `watchmesh-node-${identity.country}` });
+        nats = await connectNats({
+          servers: options.natsServers,
+          name: `watchmesh-node-${identity.country}`,
+          ...(options.natsAuth ? { auth: options.natsAuth } : {}),
+        });
         responder = NatsResponder.start({ connection: nats, service, logger });
         await nats.flush(); // Subscriptions are registered on the server before start() returns.
       }

@@ -8,6 +8,7 @@
 import { Command, CommanderError } from "commander";
 import { WatchmeshError } from "../../common/errors.ts";
 import { createLogger } from "../../common/logger.ts";
+import { startTelemetry } from "../../common/telemetry-sdk.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { registerCoordinatorCommands } from "./commands/coordinator.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
@@ -29,6 +30,7 @@ if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) fail(`WATCHMESH_LO
 const runtime: CliRuntime = {
   natsUrl: process.env["NATS_URL"] || undefined,
   serviceLogger: (component, defaultLevel = "info") => createLogger({ component, level: logLevel ?? defaultLevel }),
+  startTelemetry: (serviceName) => startTelemetry({ serviceName }),
   untilShutdownSignal: () =>
     new Promise<string>((resolve) => {
       const onSignal = (signal: string) => {
@@ -45,12 +47,14 @@ const program = new Command()
   .name("watchmesh")
   .description("Federated hit/no-hit checks across country nodes: signed queries over NATS and gRPC")
   .version("0.1.0")
+  // Program options only before the command, so a command's own --version (registry create) is its own.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
 registerDemoCommand(program, runtime);
 registerUpCommand(program, runtime);
-registerCheckCommand(program);
+registerCheckCommand(program, runtime);
 registerNodeCommands(program, runtime);
 registerCoordinatorCommands(program, runtime);
 registerKeyCommands(program);

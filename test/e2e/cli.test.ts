@@ -36,6 +36,7 @@ describe("watchmesh up + check --json", () => {
     expect(before.code).toBe(0);
     const parsedBefore = JSON.parse(before.stdout) as CheckJson;
     expect(parsedBefore.queryId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(parsedBefore.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(parsedBefore.results.map((result) => result.country)).toEqual(["DEU", "FRA"]);
     for (const result of parsedBefore.results) {
       expect(result.status).toBe("no_hit");

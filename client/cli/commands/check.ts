@@ -9,6 +9,7 @@ import { BorderClient, type CheckSubject } from "../../border-client.ts";
 import { loadIdentity, MeshLayout } from "../mesh-layout.ts";
 import { checkJson, renderCheck } from "../render.ts";
 import { collect, parseCountryList, parsePositiveInt } from "./options.ts";
+import type { CliRuntime } from "./runtime.ts";
 
 export interface CheckFlags {
   mesh: string;
@@ -76,7 +77,7 @@ function invalid(message: string): WatchmeshError {
   return new WatchmeshError(ErrorCode.InvalidArgument, message);
 }
 
-export async function runCheck(flags: CheckFlags): Promise<void> {
+export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<void> {
   const subject = subjectFromFlags(flags);
   const purpose = PURPOSES[flags.purpose];
   if (!purpose) throw invalid(`--purpose must be one of ${Object.keys(PURPOSES).join(", ")}`);
@@ -88,6 +89,8 @@ export async function runCheck(flags: CheckFlags): Promise<void> {
     ? await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey ?? layout.rootPublicKeyFile))
     : await layout.loadRegistry();
   const identity = await loadIdentity(flags.key ?? layout.borderKeyFile(state?.borderCountry ?? ""));
+  // The SDK gives the check a real trace id, carried to the coordinator and nodes (and exported when OTEL_* is set).
+  const telemetry = runtime.startTelemetry("watchmesh-border-client");
   const client = await BorderClient.connect({
     coordinatorAddress: flags.coordinator ?? state?.coordinator ?? "",
     identity,
@@ -104,10 +107,11 @@ export async function runCheck(flags: CheckFlags): Promise<void> {
     process.stdout.write(flags.json ? JSON.stringify(checkJson(result)) + "\n" : renderCheck(result, "Federated check") + "\n");
   } finally {
     client.close();
+    await telemetry.shutdown();
   }
 }
 
-export function registerCheckCommand(program: Command): void {
+export function registerCheckCommand(program: Command, runtime: CliRuntime): void {
   program
     .command("check")
     .description("run a federated hit/no-hit check through a coordinator and verify every country's signed answer")
@@ -132,5 +136,5 @@ export function registerCheckCommand(program: Command): void {
     .option("--deadline-ms <ms>", "coordinator gathering deadline", parsePositiveInt)
     .option("--countries <list>", "comma-separated ISO3 codes to ask (default: all)", parseCountryList)
     .option("--json", 'print {"queryId","traceId","results":[...]} instead of a table')
-    .action(async (flags: CheckFlags) => runCheck(flags));
+    .action(async (flags: CheckFlags) => runCheck(flags, runtime));
 }

@@ -5,34 +5,37 @@ import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
 import { Coordinator } from "../../../coordinator/index.ts";
 import { parsePositiveInt } from "./options.ts";
+import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-options.ts";
 import type { CliRuntime } from "./runtime.ts";
 
-interface ServeFlags {
+interface ServeFlags extends NatsFlags {
   registry: string;
   rootKey: string;
-  nats?: string;
   grpc: string;
   deadlineMs?: number;
 }
 
 export function registerCoordinatorCommands(program: Command, runtime: CliRuntime): void {
   const coordinator = program.command("coordinator").description("stateless fan-out for border systems");
-  coordinator
-    .command("serve")
-    .description("serve Coordinator.Check over gRPC, fanning queries out over NATS, until Ctrl-C")
-    .requiredOption("--registry <file>", "signed trust registry")
-    .requiredOption("--root-key <file>", "registry root public key file")
-    .option("--nats <urls>", "NATS server URL(s), comma-separated (default: $NATS_URL)")
-    .option("--grpc <host:port>", "listen address", "127.0.0.1:50051")
-    .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt)
-    .action(async (flags: ServeFlags) => {
+  addNatsOptions(
+    coordinator
+      .command("serve")
+      .description("serve Coordinator.Check over gRPC, fanning queries out over NATS, until Ctrl-C")
+      .requiredOption("--registry <file>", "signed trust registry")
+      .requiredOption("--root-key <file>", "registry root public key file")
+      .option("--grpc <host:port>", "listen address", "127.0.0.1:50051")
+      .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt),
+  ).action(async (flags: ServeFlags) => {
       const natsServers = flags.nats ?? runtime.natsUrl;
       if (!natsServers) throw new WatchmeshError(ErrorCode.ConfigInvalid, "no NATS server: pass --nats or set NATS_URL");
       await initSodium();
       const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
+      const natsAuth = await natsAuthFromFlags(flags);
+      const telemetry = runtime.startTelemetry("watchmesh-coordinator");
       const running = await Coordinator.start({
         registry,
         natsServers: natsServers.split(","),
+        ...(natsAuth ? { natsAuth } : {}),
         grpcAddress: flags.grpc,
         ...(flags.deadlineMs ? { defaultDeadlineMs: flags.deadlineMs } : {}),
         logger: runtime.serviceLogger("coordinator"),
@@ -40,5 +43,6 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       process.stderr.write(`coordinator serving gRPC on port ${running.grpcPort}\n`);
       await runtime.untilShutdownSignal();
       await running.stop();
+      await telemetry.shutdown();
     });
 }

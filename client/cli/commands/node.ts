@@ -5,6 +5,7 @@ import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
 import { CountryNode, importNdjson, RecordStore } from "../../../node/index.ts";
 import { loadIdentity } from "../mesh-layout.ts";
+import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-options.ts";
 import type { CliRuntime } from "./runtime.ts";
 
 interface ImportFlags {
@@ -47,12 +48,11 @@ async function runImport(flags: ImportFlags): Promise<void> {
   }
 }
 
-interface ServeFlags {
+interface ServeFlags extends NatsFlags {
   data: string;
   key: string;
   registry: string;
   rootKey: string;
-  nats?: string;
   grpc?: string;
 }
 
@@ -61,17 +61,21 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
   const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
   const identity = await loadIdentity(flags.key);
   const natsServers = flags.nats ?? runtime.natsUrl;
+  const natsAuth = await natsAuthFromFlags(flags);
+  const telemetry = runtime.startTelemetry(`watchmesh-node-${identity.country}`);
   const node = await CountryNode.start({
     identity,
     registry,
     dataDir: flags.data,
     ...(natsServers ? { natsServers: natsServers.split(",") } : {}),
+    ...(natsAuth ? { natsAuth } : {}),
     ...(flags.grpc ? { grpcAddress: flags.grpc } : {}),
     logger: runtime.serviceLogger("node"),
   });
   process.stderr.write(`node ${node.country} serving${node.grpcPort ? ` gRPC on port ${node.grpcPort}` : ""}${natsServers ? " and NATS" : ""}\n`);
   await runtime.untilShutdownSignal();
   await node.stop();
+  await telemetry.shutdown();
 }
 
 export function registerNodeCommands(program: Command, runtime: CliRuntime): void {
@@ -96,14 +100,27 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
         await store.close();
       }
     });
+  addNatsOptions(
+    node
+      .command("serve")
+      .description("answer signed queries over NATS and/or gRPC until Ctrl-C")
+      .requiredOption("--data <dir>", "the node's LMDB directory")
+      .requiredOption("--key <file>", "the node's private key file (role node, mode 0600)")
+      .requiredOption("--registry <file>", "signed trust registry")
+      .requiredOption("--root-key <file>", "registry root public key file")
+      .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address"),
+  ).action(async (flags: ServeFlags) => runServe(flags, runtime));
   node
-    .command("serve")
-    .description("answer signed queries over NATS and/or gRPC until Ctrl-C")
+    .command("delete")
+    .description("delete records by id (their index entries go with them)")
     .requiredOption("--data <dir>", "the node's LMDB directory")
-    .requiredOption("--key <file>", "the node's private key file (role node, mode 0600)")
-    .requiredOption("--registry <file>", "signed trust registry")
-    .requiredOption("--root-key <file>", "registry root public key file")
-    .option("--nats <urls>", "NATS server URL(s), comma-separated (default: $NATS_URL)")
-    .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address")
-    .action(async (flags: ServeFlags) => runServe(flags, runtime));
+    .argument("<ids...>", "record ids")
+    .action(async (ids: string[], flags: { data: string }) => {
+      const store = await RecordStore.open({ path: flags.data });
+      try {
+        for (const id of ids) process.stdout.write(`${id}: ${(await store.remove(id)) ? "deleted" : "not found"}\n`);
+      } finally {
+        await store.close();
+      }
+    });
 }
