@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, Metadata, status as GrpcStatus, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
 import { SpanKind, context as otelContext, trace } from "@opentelemetry/api";
 import { openAnswer, signQuery } from "../common/envelope.ts";
 import { ERROR_CODE_METADATA_KEY, ErrorCode, isErrorCode, WatchmeshError } from "../common/errors.ts";
@@ -85,7 +85,7 @@ type CheckRpc = (
 interface CheckResponseMessage {
   queryId: string;
   traceId: string;
-  results: { country: string; status: string; answer: SignedEnvelope | null; elapsedMs: number; errorCode: string }[];
+  results: { country: string; status: CountryStatus; answer: SignedEnvelope | null; elapsedMs: number; errorCode: string }[];
 }
 
 const ACTION_NAMES: Record<string, ActionName> = {
@@ -266,8 +266,7 @@ function fromServiceError(error: ServiceError | null, address: string): Watchmes
   if (!error) return new WatchmeshError(ErrorCode.Internal, "empty response from coordinator");
   const code = error.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
   if (typeof code === "string" && isErrorCode(code)) return new WatchmeshError(code, error.details || code, { cause: error });
-  // grpc status 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED
-  if (error.code === 14) return new WatchmeshError(ErrorCode.Unavailable, `coordinator at ${address} is unreachable`, { cause: error });
-  if (error.code === 4) return new WatchmeshError(ErrorCode.DeadlineExceeded, `coordinator at ${address} did not answer in time`, { cause: error });
+  if (error.code === GrpcStatus.UNAVAILABLE) return new WatchmeshError(ErrorCode.Unavailable, `coordinator at ${address} is unreachable`, { cause: error });
+  if (error.code === GrpcStatus.DEADLINE_EXCEEDED) return new WatchmeshError(ErrorCode.DeadlineExceeded, `coordinator at ${address} did not answer in time`, { cause: error });
   return new WatchmeshError(ErrorCode.Internal, `coordinator call failed (gRPC status ${error.code})`, { cause: error });
 }

@@ -138,7 +138,7 @@ const answerType = root.lookupType("watchmesh.v1.MatchAnswer");
 const toObjectOptions: protobuf.IConversionOptions = {
   longs: Number,
   enums: String,
-  bytes: Uint8Array as unknown as protobuf.IConversionOptions["bytes"],
+  bytes: Uint8Array,
   defaults: true,
   arrays: true,
   objects: true,

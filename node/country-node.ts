@@ -41,13 +41,14 @@ export class CountryNode implements AsyncDisposable {
   readonly #responder: NatsResponder | undefined;
   readonly #logger: Logger;
   readonly #service: MatchService;
-  #registry: TrustRegistry;
+  /** Shared with the match service, so a registry swapped in here applies to the next query. */
+  readonly #registry: { current: TrustRegistry };
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
     country: string;
     store: RecordStore;
-    registry: TrustRegistry;
+    registry: { current: TrustRegistry };
     grpc: RunningGrpcServer | undefined;
     nats: NatsConnection | undefined;
     responder: NatsResponder | undefined;
@@ -78,10 +79,10 @@ export class CountryNode implements AsyncDisposable {
     let grpc: RunningGrpcServer | undefined;
     let nats: NatsConnection | undefined;
     let responder: NatsResponder | undefined;
-    let node: CountryNode | undefined;
+    const registry = { current: options.registry };
     const service = new MatchService({
       identity,
-      registry: () => node?.registry ?? options.registry,
+      registry: () => registry.current,
       matcher: new SimpleMatcher(store),
       referenceFor: (id) => store.referenceFor(id),
       logger,
@@ -111,21 +112,21 @@ export class CountryNode implements AsyncDisposable {
       await store.close();
       throw error;
     }
-    node = new CountryNode({ country: identity.country, store, registry: options.registry, grpc, nats, responder, logger, service });
+    const node = new CountryNode({ country: identity.country, store, registry, grpc, nats, responder, logger, service });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
 
   get registry(): TrustRegistry {
-    return this.#registry;
+    return this.#registry.current;
   }
 
   /** Swaps in a newer verified registry; the next query uses it. */
   updateRegistry(registry: TrustRegistry): void {
-    if (registry.version < this.#registry.version) {
+    if (registry.version < this.#registry.current.version) {
       throw new WatchmeshError(ErrorCode.RegistryInvalid, "refusing to downgrade the trust registry");
     }
-    this.#registry = registry;
+    this.#registry.current = registry;
   }
 
   /** Queries answered by this replica so far, over any transport. */

@@ -90,7 +90,8 @@ async function* splitLines(chunks: AsyncIterable<Buffer | string>, maxLineBytes:
     number += 1;
     let bytes: Buffer | undefined;
     if (!oversized) {
-      bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, partsBytes);
+      const first = parts.length === 1 ? parts[0] : undefined;
+      bytes = first ?? Buffer.concat(parts, partsBytes);
       if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
       if (bytes.length > maxLineBytes) bytes = undefined;
     }

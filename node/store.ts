@@ -287,7 +287,7 @@ export class RecordStore implements AsyncDisposable {
     });
     if (this.#pendingWrites === 0) {
       const noOps = prepared.map((item) => this.#noOpOutcome(item));
-      if (noOps.every((outcome) => outcome !== undefined)) return noOps as ApplyOutcome[];
+      if (noOps.every((outcome) => outcome !== undefined)) return noOps;
     }
     this.#pendingWrites++;
     try {

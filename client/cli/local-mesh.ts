@@ -5,7 +5,7 @@ import { startNatsServer, type RunningNatsServer } from "../../common/nats-serve
 import type { TrustRegistry } from "../../common/registry.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { CountryNode, generateSampleRecords, importNdjson, RecordStore, sampleRecordsToNdjson, type ImportReport } from "../../node/index.ts";
-import { loadIdentity, MeshLayout } from "./mesh-layout.ts";
+import { loadIdentity, type MeshLayout } from "./mesh-layout.ts";
 
 export interface LocalMeshOptions {
   layout: MeshLayout;

@@ -39,7 +39,7 @@ export function startCli(
   args: string[],
   ready: RegExp,
   options: { timeoutMs?: number } = {},
-): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<number | null> }> {
+): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

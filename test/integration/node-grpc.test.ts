@@ -59,7 +59,7 @@ function query(): MatchQuery {
 }
 
 function match(envelope: SignedEnvelope): Promise<SignedEnvelope> {
-  return new Promise((resolve, reject) => client.Match(envelope, (error, response) => (error || !response ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) => client.Match(envelope, (error, response) => (error || !response ? reject(error ?? new Error("empty response")) : resolve(response))));
 }
 
 describe("CountryNode.Match over gRPC (country to country)", () => {

@@ -13,7 +13,7 @@ let mesh: TestMesh;
 let proxy: RunningGrpcServer;
 let client: BorderClient;
 let tamper: Tamper = () => undefined;
-let lastAnswers: Map<string, SignedEnvelope> = new Map();
+const lastAnswers: Map<string, SignedEnvelope> = new Map();
 
 beforeAll(async () => {
   mesh = await startTestMesh({
