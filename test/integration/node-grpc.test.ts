@@ -83,6 +83,14 @@ describe("CountryNode.Match over gRPC (country to country)", () => {
     expect(answer.hits).toHaveLength(0);
   });
 
+  it("refuses an oversized request at the transport with RESOURCE_EXHAUSTED", async () => {
+    const envelope = signQuery(query(), trust.border);
+    const oversized = { ...envelope, payload: new Uint8Array(200 * 1024) };
+    await expect(match(oversized)).rejects.toMatchObject({ code: 8 });
+    const stats = node.store.stats();
+    expect(stats.persons).toBe(1);
+  });
+
   it("serves the standard gRPC health service", async () => {
     const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
     const health = (loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & { Check: (req: object, cb: (e: ServiceError | null, r?: { status: string }) => void) => void } } } } }).grpc.health.v1.Health;

@@ -116,7 +116,8 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
 
     const totals = { hit: 0, no_hit: 0 };
     let firstHit: CheckResult | undefined;
-    for (const check of demoChecks(countries, sample)) {
+    const checks = demoChecks(countries, sample);
+    for (const check of checks) {
       const result = await client.check(check.subject, { location: "demo-border-post-1" });
       const counts = summarise(result);
       totals.hit += counts.hit;
@@ -138,7 +139,11 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     if (flags.keep) {
       out("");
       out("The mesh keeps running until Ctrl-C. In another terminal, from the repository:");
-      out(`  npx watchmesh check --mesh ${dir} --name "Jean Dupont" --dob 1980-05-01`);
+      const first = checks[0]?.subject;
+      const person = first && "person" in first ? first.person : undefined;
+      const name = person?.names?.[0] ?? "Jean Dupont";
+      out(`  npx watchmesh check --mesh ${dir} --name ${JSON.stringify(name)} --dob ${person?.dob || "1980-05-01"}`);
+      out(`  npx watchmesh check --mesh ${dir} --name "Jean Dupont" --dob 1980-05-01 --json`);
       await runtime.untilShutdownSignal();
     }
   } finally {
