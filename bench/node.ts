@@ -2,13 +2,13 @@
  * One country node's store and answer path: import rate, signed person and document queries per second
  * on one core (verification + matching + answer signing), beside raw LMDB `get` on the same store.
  */
-import { randomBytes, randomUUID } from "node:crypto";
 import { open } from "lmdb";
 import { signQuery } from "../common/envelope.ts";
 import { silentLogger } from "../common/logger.ts";
-import { Purpose, type MatchQuery, type PersonQuery } from "../common/proto.ts";
+import type { PersonQuery } from "../common/proto.ts";
 import { MatchService, RecordStore, SimpleMatcher, generateSampleRecords, type PersonRecord } from "../node/index.ts";
 import { makeTrust } from "../test/helpers/identities.ts";
+import { makeQuery, personSubject } from "../test/helpers/queries.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { argValue, cpuMicros, printFigures, round, summarise } from "./stats.ts";
 
@@ -34,31 +34,16 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       logger: silentLogger(),
     });
     const people = records.filter((record): record is PersonRecord => record.kind === "person");
-    const envelopeFor = (person: PersonQuery) => {
-      const now = Date.now();
-      const query: MatchQuery = {
-        queryId: randomUUID(),
-        requestingCountry: "FRA",
-        requestingAgency: "border-police",
-        purpose: Purpose.BorderCheck,
-        legalBasis: "",
-        issuedAtMs: now,
-        expiresAtMs: now + 60_000,
-        nonce: new Uint8Array(randomBytes(16)),
-        requesterLocation: "",
-        person,
-      };
-      return signQuery(query, trust.border);
-    };
+    const envelopeFor = (person: PersonQuery) => signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000, person }), trust.border);
     const pick = (i: number) => people[(i * 7919) % people.length] as PersonRecord;
     const nameEnvelopes = Array.from({ length: queries }, (_, i) => {
       const person = pick(i);
-      return envelopeFor({ names: [person.names[0] ?? ""], dob: person.dob ?? "", nationality: [], sex: "", documents: [], mrz: [] });
+      return envelopeFor(personSubject({ names: [person.names[0] ?? ""], dob: person.dob ?? "" }));
     });
     const documented = people.filter((person) => (person.documents?.length ?? 0) > 0);
     const documentEnvelopes = Array.from({ length: queries }, (_, i) => {
       const document = documented[(i * 7919) % documented.length]?.documents?.[0];
-      return envelopeFor({ names: [], dob: "", nationality: [], sex: "", documents: document ? [document] : [], mrz: [] });
+      return envelopeFor(personSubject({ documents: document ? [document] : [] }));
     });
 
     const measure = (envelopes: typeof nameEnvelopes) => {

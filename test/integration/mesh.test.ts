@@ -1,11 +1,11 @@
-import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signQuery } from "../../common/envelope.ts";
 import { ErrorCode } from "../../common/errors.ts";
 import { createIdentity, MemberRole } from "../../common/key-files.ts";
-import { Purpose, type MatchQuery } from "../../common/proto.ts";
+import type { MatchQuery } from "../../common/proto.ts";
 import type { NativeRecord } from "../../node/index.ts";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { makeQuery, personSubject } from "../helpers/queries.ts";
 
 const records: Record<string, NativeRecord[]> = {
   DEU: [
@@ -105,19 +105,7 @@ describe("federated checks through the coordinator", () => {
 
 describe("forged and invalid queries", () => {
   function forgedQuery(): MatchQuery {
-    const now = Date.now();
-    return {
-      queryId: randomUUID(),
-      requestingCountry: "FRA",
-      requestingAgency: "border-police",
-      purpose: Purpose.BorderCheck,
-      legalBasis: "",
-      issuedAtMs: now,
-      expiresAtMs: now + 30_000,
-      nonce: new Uint8Array(randomBytes(16)),
-      requesterLocation: "",
-      person: { names: ["Hans Müller"], dob: "1975-03-14", nationality: [], sex: "", documents: [], mrz: [] },
-    };
+    return makeQuery({ person: personSubject({ names: ["Hans Müller"], dob: "1975-03-14" }) });
   }
 
   it("the coordinator rejects a query signed by an unregistered key, and the stores are unchanged", async () => {

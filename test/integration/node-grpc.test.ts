@@ -11,6 +11,7 @@ import { AnswerStatus, Purpose, watchmeshGrpcPackage, type MatchQuery, type Sign
 import { sha256 } from "../../common/signing.ts";
 import { CountryNode } from "../../node/index.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
+import { makeQuery, personSubject } from "../helpers/queries.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
 let trust: TestTrust;
@@ -43,19 +44,12 @@ afterAll(async () => {
 });
 
 function query(): MatchQuery {
-  const now = Date.now();
-  return {
+  return makeQuery({
     queryId: "direct-1",
-    requestingCountry: "FRA",
-    requestingAgency: "border-police",
     purpose: Purpose.Investigation,
     legalBasis: "bilateral agreement",
-    issuedAtMs: now,
-    expiresAtMs: now + 30_000,
-    nonce: new Uint8Array(16).fill(7),
-    requesterLocation: "",
-    person: { names: [], dob: "", nationality: [], sex: "", documents: [{ type: "id_card", number: "CA00000AA", country: "ITA" }], mrz: [] },
-  };
+    person: personSubject({ documents: [{ type: "id_card", number: "CA00000AA", country: "ITA" }] }),
+  });
 }
 
 function match(envelope: SignedEnvelope): Promise<SignedEnvelope> {

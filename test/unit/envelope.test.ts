@@ -1,12 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openAnswer, openQuery, signAnswer, signQuery } from "../../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { createIdentity, MemberRole } from "../../common/key-files.ts";
 import { MAX_ENVELOPE_BYTES } from "../../common/limits.ts";
-import { AnswerStatus, Purpose, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
+import { AnswerStatus, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
 import { sha256, SignatureDomain, signDetached } from "../../common/signing.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
+import { makeQuery, personSubject } from "../helpers/queries.ts";
 
 let trust: TestTrust;
 beforeAll(async () => {
@@ -14,20 +14,7 @@ beforeAll(async () => {
 });
 
 function query(overrides: Partial<MatchQuery> = {}): MatchQuery {
-  const now = Date.now();
-  return {
-    queryId: "3f2b8c1e-0000-4000-8000-000000000001",
-    requestingCountry: "FRA",
-    requestingAgency: "border-police",
-    purpose: Purpose.BorderCheck,
-    legalBasis: "test",
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-    nonce: new Uint8Array(randomBytes(16)),
-    requesterLocation: "post-1",
-    person: { names: ["Jean Dupont"], dob: "1980-05-01", nationality: ["FRA"], sex: "M", documents: [], mrz: [] },
-    ...overrides,
-  };
+  return makeQuery({ expiresAtMs: Date.now() + 60_000, ...overrides });
 }
 
 function expectCode(action: () => unknown, code: string): void {
@@ -100,7 +87,7 @@ describe("signed queries", () => {
       () => openQuery(signQuery(query({ nonce: new Uint8Array(4) }), trust.border), trust.registry, { nowMs: now }),
       ErrorCode.MalformedMessage,
     );
-    const huge = query({ person: { names: ["x".repeat(MAX_ENVELOPE_BYTES)], dob: "", nationality: [], sex: "", documents: [], mrz: [] } });
+    const huge = query({ person: personSubject({ names: ["x".repeat(MAX_ENVELOPE_BYTES)] }) });
     expectCode(() => openQuery(signQuery(huge, trust.border), trust.registry, { nowMs: now }), ErrorCode.PayloadTooLarge);
   });
 
