@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { parseQueryText } from "../../../common/query-json.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { isCountryCode } from "../../../common/country-codes.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
@@ -13,6 +15,7 @@ import type { CliRuntime } from "./runtime.ts";
 
 export interface CheckFlags {
   mesh: string;
+  query?: string;
   coordinator?: string;
   key?: string;
   registry?: string;
@@ -77,8 +80,22 @@ function invalid(message: string): WatchmeshError {
   return new WatchmeshError(ErrorCode.InvalidArgument, message);
 }
 
+async function subjectFromQueryFile(flags: CheckFlags, file: string): Promise<CheckSubject> {
+  const personOrEntityFlags = flags.name.length + flags.mrz.length + flags.nationality.length;
+  if (personOrEntityFlags > 0 || flags.docNumber || flags.dob || flags.entityType || flags.entityValue) {
+    throw invalid("--query replaces the subject flags; give one or the other");
+  }
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new WatchmeshError(ErrorCode.NotFound, `cannot read query file ${file}`, { cause: error });
+  }
+  return parseQueryText(text);
+}
+
 export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<void> {
-  const subject = subjectFromFlags(flags);
+  const subject = flags.query ? await subjectFromQueryFile(flags, flags.query) : subjectFromFlags(flags);
   const purpose = PURPOSES[flags.purpose];
   if (!purpose) throw invalid(`--purpose must be one of ${Object.keys(PURPOSES).join(", ")}`);
   await initSodium();
@@ -120,6 +137,7 @@ export function registerCheckCommand(program: Command, runtime: CliRuntime): voi
     .option("--key <file>", "border system private key file (default: the local mesh's)")
     .option("--registry <file>", "signed trust registry (default: the local mesh's)")
     .option("--root-key <file>", "registry root public key file (default: the local mesh's)")
+    .option("--query <file>", "the subject as a JSON query file (see README, \"JSON query format\")")
     .option("--name <name>", "a name of the traveller, any script (repeatable)", collect, [])
     .option("--dob <date>", "date of birth: YYYY, YYYY-MM or YYYY-MM-DD")
     .option("--nationality <ISO3>", "nationality (repeatable)", collect, [])
