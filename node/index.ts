@@ -8,7 +8,7 @@ export { RecordStore } from "./store.ts";
 export type { RecordStoreOptions, StoreStats, UpsertOutcome, ApplyOutcome } from "./store.ts";
 export { importNdjson } from "./importer.ts";
 export type { ImportReport } from "./importer.ts";
-export { SimpleMatcher, toRequestedAction } from "./matcher.ts";
+export { SimpleMatcher, toRequestedAction, createMatcher } from "./matcher.ts";
 export type { Matcher, MatchCandidateHit } from "./matcher.ts";
 export { parseRecordLine, isDeleteOp, RECORD_ACTIONS, ENTITY_TYPES, DOCUMENT_TYPES } from "./record-schema.ts";
 export type { NativeRecord, PersonRecord, EntityRecord, DeleteOp, RecordLine, RecordAction, EntityType } from "./record-schema.ts";

@@ -170,3 +170,8 @@ export class SimpleMatcher implements Matcher {
     }
   }
 }
+
+/** The matcher a node runs over its store. */
+export function createMatcher(store: RecordStore): Matcher {
+  return new SimpleMatcher(store);
+}

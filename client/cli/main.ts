@@ -12,6 +12,7 @@ import { startTelemetry } from "../../common/telemetry-sdk.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { registerCoordinatorCommands } from "./commands/coordinator.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerEvalCommand } from "./commands/eval.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
@@ -58,6 +59,7 @@ registerCheckCommand(program, runtime);
 registerNodeCommands(program, runtime);
 registerCoordinatorCommands(program, runtime);
 registerKeyCommands(program);
+registerEvalCommand(program);
 
 try {
   await program.parseAsync(process.argv);
