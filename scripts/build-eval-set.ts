@@ -153,7 +153,7 @@ add(250, "other_script", () => {
 add(200, "transliteration_variant", () => {
   const person = target((p) => p.names.filter(isLatin).length >= 2);
   if (!person) return undefined;
-  const [first, second] = person.names.filter(isLatin);
+  const second = person.names.filter(isLatin)[1];
   person.names = person.names.filter((n) => n !== second);
   return { query: { name: second, dob: person.dob }, expect: person.id };
 });

@@ -6,10 +6,13 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 
 const base = Number(process.env.SELFTEST_BASE_PORT ?? 24000);
 const HUB_A = base + 1, HUB_B = base + 2, HUB_C = base + 3;
-const LEAF_FRA = base + 41, LEAF_DEU = base + 42, LEAF_COORD = base + 43;
+const LEAF_FRA = base + 41, LEAF_DEU = base + 42;
+// Placeholder passwords set by selftest.sh: hub users, and the local "node" user of each leaf.
 const PW = {
   coordinator: "t-coord", "node-FRA": "t-node-fra", "node-DEU": "t-node-deu", ops: "t-ops",
 };
+const LOCAL_NODE_PW = { [LEAF_FRA]: "t-local-fra", [LEAF_DEU]: "t-local-deu" };
+const passwordOf = (port, user) => (user === "node" ? LOCAL_NODE_PW[port] : PW[user]);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const encode = (text) => new TextEncoder().encode(text);
@@ -27,7 +30,7 @@ const open = [];
 async function conn(port, user) {
   const nc = await connect({
     servers: `127.0.0.1:${port}`,
-    ...(user ? { user, pass: PW[user] } : {}),
+    ...(user ? { user, pass: passwordOf(port, user) } : {}),
     timeout: 3000,
     maxReconnectAttempts: 0,
   });
@@ -62,6 +65,10 @@ async function subDenied(port, user, subject, queue) {
 // --- Authentication --------------------------------------------------------------------------
 check("hub refuses anonymous clients", await refused(HUB_A));
 check("hub refuses a wrong password", await refused(HUB_A, "coordinator", "wrong"));
+check("hub refuses a leaf's local user", await refused(HUB_A, "node", LOCAL_NODE_PW[LEAF_FRA]));
+check("country leaf refuses anonymous clients", await refused(LEAF_FRA));
+check("country leaf refuses another country's local password", await refused(LEAF_FRA, "node", LOCAL_NODE_PW[LEAF_DEU]));
+check("country leaf refuses hub users", await refused(LEAF_FRA, "node-FRA", PW["node-FRA"]));
 
 // --- Per-user permissions on the hub ----------------------------------------------------------
 const allowed = async (name, ...args) => check(name, !(await subDenied(...args)));
@@ -77,22 +84,20 @@ await denied("node-FRA: coordinator inboxes refused", HUB_B, "node-FRA", "_INBOX
 await allowed("node-DEU: queue-subscribe match.country.DEU", HUB_B, "node-DEU", "watchmesh.v1.match.country.DEU", "watchmesh-node-DEU");
 await allowed("coordinator: its inbox _INBOX.watchmesh.<id>.*", HUB_A, "coordinator", "_INBOX.watchmesh.x.*");
 await denied("coordinator: match.all refused", HUB_A, "coordinator", "watchmesh.v1.match.all");
-await allowed("FRA leaf, anonymous local node: queue-subscribe match.all", LEAF_FRA, null, "watchmesh.v1.match.all", "watchmesh-node-FRA");
-await denied("FRA leaf, anonymous local node: _INBOX.> refused", LEAF_FRA, null, "_INBOX.>");
-await allowed("coordinator leaf, anonymous local coordinator: its inbox", LEAF_COORD, null, "_INBOX.watchmesh.x.*");
-await denied("coordinator leaf, anonymous local coordinator: match.all refused", LEAF_COORD, null, "watchmesh.v1.match.all");
+await allowed("FRA leaf, local node user: queue-subscribe match.all", LEAF_FRA, "node", "watchmesh.v1.match.all", "watchmesh-node-FRA");
+await denied("FRA leaf, local node user: _INBOX.> refused", LEAF_FRA, "node", "_INBOX.>");
 
 // --- Scatter/gather through the topology -------------------------------------------------------
-//   coordinator (anonymous) -> coordinator leaf -> hub ... -> node-FRA on hub B (queue group)
-//                                                         -> DEU leaf -> DEU node (anonymous)
+//   coordinator on hub A or C -> hub routes -> node-FRA on hub B (queue group)
+//                                          -> DEU leaf -> DEU node (local user "node")
 // Leaf-side subscriptions are plain here: nats-server before the fix for nats-server#6281
 // (PR #6291) drops a leaf's queue interest when the hub user names the subject literally; that
 // case is checked separately below.
-const coordViaLeaf = await conn(LEAF_COORD);
+const coordOnA = await conn(HUB_A, "coordinator");
 const coordDirect = await conn(HUB_C, "coordinator");
 const nodeFra = await conn(HUB_B, "node-FRA");
-const leafFra = await conn(LEAF_FRA);
-const leafDeu = await conn(LEAF_DEU);
+const leafFra = await conn(LEAF_FRA, "node");
+const leafDeu = await conn(LEAF_DEU, "node");
 const seen = { fraDirect: 0, fraLeafCountry: 0, deuLeaf: 0, deuSawFra: 0 };
 const answer = (name, key) => (error, msg) => {
   if (error) return;
@@ -108,7 +113,7 @@ leafDeu.nc.subscribe("watchmesh.v1.match.country.FRA", { callback: (error) => { 
 await Promise.all([nodeFra.nc.flush(), leafFra.nc.flush(), leafDeu.nc.flush()]);
 await sleep(1500); // interest crosses routes and leaf links
 
-for (const [label, client] of [["via coordinator leaf", coordViaLeaf], ["as coordinator user", coordDirect]]) {
+for (const [label, client] of [["coordinator on nats-a", coordOnA], ["coordinator on nats-c", coordDirect]]) {
   const id = label.replace(/\W/g, "");
   const answers = [];
   client.nc.subscribe(`_INBOX.watchmesh.${id}.*`, { callback: (error, msg) => { if (!error) answers.push(decode(msg.data)); } });
@@ -141,7 +146,7 @@ check("nodes can neither write into a coordinator inbox uninvited nor publish qu
 const varz = await (await fetch(`http://127.0.0.1:${base + 31}/varz`)).json();
 const [major, minor] = String(varz.version).split(".").map(Number);
 {
-  const deuQueue = await conn(LEAF_DEU);
+  const deuQueue = await conn(LEAF_DEU, "node");
   let got = 0;
   deuQueue.nc.subscribe("watchmesh.v1.match.country.DEU", { queue: "watchmesh-node-DEU", callback: (error, msg) => { if (!error) { got++; msg.respond(encode("DEU")); } } });
   await deuQueue.nc.flush();

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Self-test of the NATS configs in this folder, on one machine, without containers.
 #
-# Copies cluster-{a,b,c}.conf, accounts.conf, leaf-country.conf (as FRA and DEU) and
-# leaf-coordinator.conf into a temporary directory with every port moved to loopback, starts the
-# six servers, checks each with `nats-server -t` first, then runs selftest.mjs against them:
-# permissions of every user, scatter/gather across routes and leaf links, JetStream R3.
+# Copies cluster-{a,b,c}.conf, accounts.conf and leaf-country.conf (as FRA and DEU) into a
+# temporary directory with every port moved to loopback, starts the five servers, checks each with
+# `nats-server -t` first, then runs selftest.mjs against them: permissions of every user,
+# scatter/gather across routes and leaf links, JetStream R3.
 #
 # Needs nats-server on PATH and the repository's node_modules (npm ci). Run from anywhere:
 #   deploy/nats/selftest.sh            # SELFTEST_BASE_PORT=24000 by default
@@ -24,8 +24,7 @@ trap cleanup EXIT
 # Placeholder passwords for the test only.
 export NATS_COORDINATOR_PASSWORD=t-coord NATS_NODE_FRA_PASSWORD=t-node-fra NATS_NODE_DEU_PASSWORD=t-node-deu
 export NATS_NODE_ESP_PASSWORD=t-node-esp NATS_LEAF_FRA_PASSWORD=t-leaf-fra NATS_LEAF_DEU_PASSWORD=t-leaf-deu
-export NATS_LEAF_ESP_PASSWORD=t-leaf-esp NATS_LEAF_COORDINATOR_PASSWORD=t-leaf-coord
-export NATS_OPS_PASSWORD=t-ops NATS_SYS_PASSWORD=t-sys
+export NATS_LEAF_ESP_PASSWORD=t-leaf-esp NATS_OPS_PASSWORD=t-ops NATS_SYS_PASSWORD=t-sys
 
 cp "$here/accounts.conf" "$work/"
 i=0
@@ -49,7 +48,6 @@ leaf() { # name source client-port monitor-port hub-user hub-password hub-leaf-p
 }
 url_fra="$(leaf leaf-fra leaf-country.conf $((base + 41)) $((base + 51)) leaf-FRA t-leaf-fra $((base + 21)))"
 url_deu="$(leaf leaf-deu leaf-country.conf $((base + 42)) $((base + 52)) leaf-DEU t-leaf-deu $((base + 22)))"
-url_coord="$(leaf leaf-coord leaf-coordinator.conf $((base + 43)) $((base + 53)) leaf-coordinator t-leaf-coord $((base + 23)))"
 
 start() { # name [env...]
   local name="$1"; shift
@@ -58,19 +56,19 @@ start() { # name [env...]
   pids+=("$!")
 }
 for s in a b c; do start "cluster-$s"; done
-start leaf-fra NATS_SERVER_NAME=leaf-FRA-1 NATS_HUB_LEAF_URL="$url_fra"
-start leaf-deu NATS_SERVER_NAME=leaf-DEU-1 NATS_HUB_LEAF_URL="$url_deu"
-start leaf-coord NATS_SERVER_NAME=leaf-coordinator-1 NATS_HUB_LEAF_URL="$url_coord"
+# The local "node" user's password differs per country (selftest.mjs knows both).
+start leaf-fra NATS_SERVER_NAME=leaf-FRA-1 NATS_HUB_LEAF_URL="$url_fra" NATS_LOCAL_NODE_PASSWORD=t-local-fra
+start leaf-deu NATS_SERVER_NAME=leaf-DEU-1 NATS_HUB_LEAF_URL="$url_deu" NATS_LOCAL_NODE_PASSWORD=t-local-deu
 
 # Wait until every server is healthy (hub: JetStream meta leader elected) and every leaf is linked.
-for port in $((base + 31)) $((base + 32)) $((base + 33)) $((base + 51)) $((base + 52)) $((base + 53)); do
+for port in $((base + 31)) $((base + 32)) $((base + 33)) $((base + 51)) $((base + 52)); do
   for _ in $(seq 1 60); do
     if curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; then break; fi
     sleep 0.5
   done
   curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null || { echo "server with monitor port $port not healthy"; tail -n 20 "$work"/*.log; exit 1; }
 done
-for port in $((base + 51)) $((base + 52)) $((base + 53)); do
+for port in $((base + 51)) $((base + 52)); do
   for _ in $(seq 1 60); do
     if curl -fsS "http://127.0.0.1:$port/leafz" | grep -q '"leafnodes": 1'; then break; fi
     sleep 0.5
