@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- <name> [--json] [options]`: benchmark scripts that print figures beside a raw
- * baseline measured in the same run. Names: fanout, node, crypto.
+ * baseline measured in the same run. Names: fanout, node, crypto, face-eval.
  */
 import { runCryptoBench } from "./crypto.ts";
+import { runFaceEval } from "./face-eval.ts";
 import { runFanoutBench } from "./fanout.ts";
 import { runNodeBench } from "./node.ts";
 
@@ -10,6 +11,7 @@ const benches: Record<string, (args: string[], json: boolean) => Promise<void>> 
   fanout: runFanoutBench,
   node: runNodeBench,
   crypto: runCryptoBench,
+  "face-eval": runFaceEval,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { open } from "lmdb";
 import { signQuery } from "../common/envelope.ts";
 import { silentLogger } from "../common/logger.ts";
 import type { PersonQuery } from "../common/proto.ts";
-import { MatchService, RecordStore, SimpleMatcher, generateSampleRecords, type PersonRecord } from "../node/index.ts";
+import { MatchService, RecordStore, createMatcher, generateSampleRecords, type PersonRecord } from "../node/index.ts";
 import { makeTrust } from "../test/helpers/identities.ts";
 import { makeQuery, personSubject } from "../test/helpers/queries.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
@@ -29,7 +29,7 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     const service = new MatchService({
       identity,
       registry: () => trust.registry,
-      matcher: new SimpleMatcher(store),
+      matcher: createMatcher(store, { country: "BEN" }),
       referenceFor: (id) => store.referenceFor(id),
       logger: silentLogger(),
     });

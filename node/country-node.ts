@@ -9,7 +9,7 @@ import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { countryNodeGrpcBinding } from "./grpc-service.ts";
 import { MatchService } from "./match-service.ts";
-import { SimpleMatcher } from "./matcher.ts";
+import { createMatcher } from "./matcher.ts";
 import { NatsResponder } from "./nats-responder.ts";
 import { RecordStore } from "./store.ts";
 
@@ -74,7 +74,7 @@ export class CountryNode implements AsyncDisposable {
     // Fail fast if the registry does not know this node's key: nobody could verify its answers.
     options.registry.resolveSigner(identity.keyId, Date.now(), ["node"]);
     const logger = (options.logger ?? silentLogger()).child({ country: identity.country });
-    const store = await RecordStore.open({ path: options.dataDir });
+    const store = await RecordStore.open({ path: options.dataDir, defaultRegion: identity.country });
 
     let grpc: RunningGrpcServer | undefined;
     let nats: NatsConnection | undefined;
@@ -83,7 +83,7 @@ export class CountryNode implements AsyncDisposable {
     const service = new MatchService({
       identity,
       registry: () => registry.current,
-      matcher: new SimpleMatcher(store),
+      matcher: createMatcher(store, { country: identity.country }),
       referenceFor: (id) => store.referenceFor(id),
       logger,
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),

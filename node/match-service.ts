@@ -138,7 +138,8 @@ export class MatchService {
 
   #match(query: MatchQuery): Hit[] {
     const { matcher, referenceFor } = this.#options;
-    const candidates = query.person ? matcher.matchPerson(query.person) : query.entity ? matcher.matchEntity(query.entity) : [];
+    const context = { requestingCountry: query.requestingCountry };
+    const candidates = query.person ? matcher.matchPerson(query.person, context) : query.entity ? matcher.matchEntity(query.entity, context) : [];
     return candidates.slice(0, MAX_HITS_PER_ANSWER).map((candidate) => ({
       reference: referenceFor(candidate.recordId),
       score: candidate.score,

@@ -18,7 +18,10 @@
 import { z } from "zod";
 import { COUNTRY_CODE_PATTERN } from "../common/country-codes.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
-import { nameKey, normaliseDocumentNumber, normaliseEntityValue } from "./normalise.ts";
+import { parseDnaProfile } from "./matching/dna.ts";
+import { normaliseDocumentNumber } from "./matching/documents.ts";
+import { normaliseEntity } from "./matching/entities.ts";
+import { parseFaceTemplate } from "./matching/face-index.ts";
 
 export const RECORD_ACTIONS = ["discreet_check", "specific_check", "arrest", "inform_owner"] as const;
 export type RecordAction = (typeof RECORD_ACTIONS)[number];
@@ -136,7 +139,7 @@ const nameSchema = z
   .trim()
   .min(1)
   .max(RECORD_LIMITS.maxNameChars)
-  .refine((name) => nameKey(name) !== "", { error: "must contain a letter or digit" });
+  .refine((name) => /[\p{L}\p{N}]/u.test(name), { error: "must contain a letter or digit" });
 
 const documentSchema = z.strictObject({
   type: z.enum(DOCUMENT_TYPES),
@@ -163,9 +166,8 @@ const personSchema: z.ZodType<PersonRecord> = z.strictObject({
   sex: z.enum(SEXES).optional(),
   documents: z.array(documentSchema).max(RECORD_LIMITS.maxDocuments).default([]),
   action: actionSchema,
-  // Forward compatibility: biometrics arrive with a later issue; accepted and kept, not interpreted.
-  dna: z.unknown().optional(),
-  face: z.unknown().optional(),
+  dna: z.unknown().superRefine(refineWith((value) => parseDnaProfile(value))).optional(),
+  face: z.unknown().superRefine(refineWith((value) => parseFaceTemplate(value))).optional(),
 });
 
 const entitySchema: z.ZodType<EntityRecord> = z
@@ -177,10 +179,30 @@ const entitySchema: z.ZodType<EntityRecord> = z
     links: z.array(idSchema).max(RECORD_LIMITS.maxLinks).default([]),
     action: actionSchema,
   })
-  .refine((entity) => normaliseEntityValue(entity.type, entity.value) !== "", {
-    path: ["value"],
-    error: "has nothing to match on once normalised (e.g. a phone without digits)",
+  .superRefine((entity, context) => {
+    // Records hold international phone numbers (+ or 00): a node may hold numbers of any country.
+    const problem = problemOf(() => normaliseEntity(entity.type, entity.value));
+    if (problem !== undefined) context.addIssue({ code: "custom", path: ["value"], message: problem });
   });
+
+/** The safe message of a WatchmeshError thrown by a validator, or undefined when it passes. */
+function problemOf(validate: () => unknown): string | undefined {
+  try {
+    validate();
+    return undefined;
+  } catch (error) {
+    if (error instanceof WatchmeshError) return error.message;
+    throw error;
+  }
+}
+
+function refineWith(validate: (value: unknown) => unknown) {
+  return (value: unknown, context: z.RefinementCtx): void => {
+    if (value === undefined) return;
+    const problem = problemOf(() => validate(value));
+    if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
+  };
+}
 
 const deleteSchema: z.ZodType<DeleteOp> = z.strictObject({
   op: z.literal("delete"),

@@ -4,7 +4,10 @@
  * people actually write them in; phone numbers, e-mail domains and plates are made up (e-mail domains
  * use the reserved `.example` TLD and example.com/.org/.net).
  */
+import { getExampleNumber } from "libphonenumber-js";
+import mobileExamples from "libphonenumber-js/examples.mobile.json";
 import { COUNTRY_CODE_PATTERN } from "../common/country-codes.ts";
+import { phoneRegion } from "./matching/entities.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { DocumentType, EntityRecord, EntityType, NativeRecord, PersonRecord, RecordAction, RecordDocument, Sex } from "./record-schema.ts";
 import { cultureMixFor, NAME_POOLS, type Culture, type NameForm, type NamePool } from "./sample-names.ts";
@@ -212,26 +215,21 @@ function personRecord(random: Random, context: CountryContext, index: number): P
 // ---------------------------------------------------------------------------------------------------
 // Entities
 
-const CALLING_CODES: Record<string, string> = {
-  FRA: "33", DEU: "49", ESP: "34", TUR: "90", UKR: "380", ITA: "39", POL: "48", GRC: "30", GBR: "44", USA: "1",
-  BEL: "32", NLD: "31", AUT: "43", CHE: "41", PRT: "351", ROU: "40", BGR: "359", HUN: "36", CZE: "420", SWE: "46",
-  NOR: "47", DNK: "45", FIN: "358", IRL: "353", RUS: "7", MAR: "212", DZA: "213", TUN: "216", EGY: "20", CHN: "86",
-  CYP: "357", LUX: "352", HRV: "385", SRB: "381", ALB: "355", SYR: "963", IRQ: "964", LBN: "961", JOR: "962",
-};
-
+/**
+ * A made-up number in the country's mobile numbering plan: libphonenumber's example mobile number for
+ * the country with its subscriber digits replaced, so the number has a possible length and prefix.
+ * Countries without an example get an international freephone number (+800).
+ */
 function phoneNumber(random: Random, country: string): string {
-  const code = CALLING_CODES[country] ?? "800"; // +800: international freephone, never a real subscriber here
-  if (country === "FRA") {
-    const pairs = [random.pick(["6", "7"]), random.digits(2), random.digits(2), random.digits(2), random.digits(2)];
-    // Written as people write them: international, with 00, or compact.
-    const style = random.float();
-    if (style < 0.6) return `+33 ${pairs.join(" ")}`;
-    if (style < 0.8) return `0033 ${pairs.join(" ")}`;
-    return `+33${pairs.join("")}`;
-  }
-  const subscriber = `${random.int(1, 9)}${random.digits(8)}`;
+  const region = phoneRegion(country);
+  const example = region === undefined ? undefined : getExampleNumber(region, mobileExamples);
+  const code = example?.countryCallingCode ?? "800";
+  const national = example?.nationalNumber ?? "12345678";
+  const keep = Math.min(3, national.length - 4);
+  const subscriber = national.slice(0, keep) + random.digits(national.length - keep);
+  // Written as people write them: international with spaces, with 00, or compact.
   const style = random.float();
-  if (style < 0.6) return `+${code} ${subscriber.slice(0, 3)} ${subscriber.slice(3, 6)} ${subscriber.slice(6)}`;
+  if (style < 0.6) return `+${code} ${subscriber.slice(0, 3)} ${subscriber.slice(3, 6)} ${subscriber.slice(6)}`.trim();
   if (style < 0.8) return `00${code} ${subscriber.slice(0, 3)}-${subscriber.slice(3)}`;
   return `+${code}${subscriber}`;
 }

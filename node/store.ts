@@ -4,22 +4,20 @@
  *   records      id → record (JSON, canonical: defaults applied, keys sorted)
  *   record-keys  id → the index keys written for that record, so an update or delete removes exactly
  *                those, even after the normalisation code has changed
- *   index        dupSort: index key → record id
- *                  doc:<COUNTRY>:<number>   docnum:<number>   name:<nameKey>   ent:<type>:<value>
- *                  ref:<reference>
+ *   index        dupSort: index key → record id; keys are defined in matching/index-keys.ts
+ *                  nm:<name blocking key>  doc:<ISSUER>:<reading>  docnum:<reading>  ent:<type>:<key>
+ *                  dna:<locus-pair genotype key>  ref:<reference>
  *   meta         formatVersion, referenceSecret (32 random bytes, hex), persons, entities, generation
  *
  * Every change (record, its index entries, counters) is one LMDB transaction, so a crash leaves either
  * the old or the new state. Matching reads only `index` and the candidate records: never a scan.
  */
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { open, type Database, type RootDatabase } from "lmdb";
-import { isCountryCode } from "../common/country-codes.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
-import { nameKeys, normaliseCountry, normaliseDocumentNumber, normaliseEntityValue } from "./normalise.ts";
+import { recordIndexKeys, referenceKey } from "./matching/index-keys.ts";
 import {
   DEFAULT_RECORD_ACTION,
-  ENTITY_TYPES,
   isDeleteOp,
   validateRecordLine,
   type EntityRecord,
@@ -29,7 +27,7 @@ import {
 } from "./record-schema.ts";
 
 /** Bumped whenever stored records or index keys change shape; a store of another version is refused. */
-export const STORE_FORMAT_VERSION = 1;
+export const STORE_FORMAT_VERSION = 2;
 
 export type UpsertOutcome = "inserted" | "updated" | "unchanged";
 export type ApplyOutcome = UpsertOutcome | "deleted" | "not_found";
@@ -39,6 +37,8 @@ export interface RecordStoreOptions {
   path: string;
   /** Initial LMDB map size; lmdb-js grows the map when it fills up. */
   mapSizeBytes?: number;
+  /** Region (ISO alpha-3) for national phone numbers in records, usually the node's country. */
+  defaultRegion?: string;
 }
 
 export interface StoreStats {
@@ -48,63 +48,7 @@ export interface StoreStats {
   generation: number;
 }
 
-// LMDB keys (and dupSort values) are limited to 1978 bytes; longer keys are replaced by a digest.
-const MAX_INDEX_KEY_BYTES = 480;
-const ENTITY_TYPE_SET: ReadonlySet<string> = new Set(ENTITY_TYPES);
 const REFERENCE_DOMAIN = "watchmesh/record-reference/v1\0";
-
-function boundedKey(prefix: string, value: string): string | undefined {
-  if (value === "") return undefined;
-  const key = prefix + value;
-  if (Buffer.byteLength(key, "utf8") <= MAX_INDEX_KEY_BYTES) return key;
-  return `${prefix}#sha256:${createHash("sha256").update(value, "utf8").digest("hex")}`;
-}
-
-/** `doc:<COUNTRY>:<normalised number>`; undefined when the country is not an alpha-3 code or the number is empty. */
-export function documentIndexKey(country: string, number: string): string | undefined {
-  const code = normaliseCountry(country);
-  if (!isCountryCode(code)) return undefined;
-  return boundedKey(`doc:${code}:`, normaliseDocumentNumber(number));
-}
-
-/** `docnum:<normalised number>`, for queries that give no issuing country. */
-export function documentNumberIndexKey(number: string): string | undefined {
-  return boundedKey("docnum:", normaliseDocumentNumber(number));
-}
-
-/** `name:<nameKey>` for each key variant of a name (see `nameKeys`). */
-export function nameIndexKeys(name: string): string[] {
-  return nameKeys(name).flatMap((key) => boundedKey("name:", key) ?? []);
-}
-
-/** `ent:<type>:<normalised value>`; undefined for unknown types or values that normalise to nothing. */
-export function entityIndexKey(type: string, value: string): string | undefined {
-  if (!ENTITY_TYPE_SET.has(type)) return undefined;
-  return boundedKey(`ent:${type}:`, normaliseEntityValue(type, value));
-}
-
-export function referenceIndexKey(reference: string): string | undefined {
-  return boundedKey("ref:", reference);
-}
-
-/** Every index key of a record, without duplicates. */
-export function indexKeysFor(record: NativeRecord, reference: string): string[] {
-  const keys = new Set<string>();
-  const add = (key: string | undefined): void => {
-    if (key !== undefined) keys.add(key);
-  };
-  if (record.kind === "person") {
-    for (const name of record.names) nameIndexKeys(name).forEach(add);
-    for (const document of record.documents ?? []) {
-      add(documentIndexKey(document.country, document.number));
-      add(documentNumberIndexKey(document.number));
-    }
-  } else {
-    add(entityIndexKey(record.type, record.value));
-  }
-  add(referenceIndexKey(reference));
-  return [...keys];
-}
 
 /** JSON with object keys sorted and undefined members dropped: equal records give equal text. */
 function stableStringify(value: unknown): string {
@@ -154,7 +98,7 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
-type Prepared = { op: "delete"; id: string } | { op: "upsert"; record: NativeRecord; json: string };
+type Prepared = { op: "delete"; id: string } | { op: "upsert"; record: NativeRecord; json: string; keys: string[] };
 
 interface Counters {
   persons: number;
@@ -205,15 +149,17 @@ export class RecordStore implements AsyncDisposable {
   readonly #root: RootDatabase;
   readonly #db: Databases;
   readonly #secret: Buffer;
+  readonly #defaultRegion: string | undefined;
   /** Write transactions queued but not yet committed; while any exist, committed reads may be stale. */
   #pendingWrites = 0;
   #closed: Promise<void> | undefined;
 
-  private constructor(path: string, root: RootDatabase, db: Databases, secret: Buffer) {
+  private constructor(path: string, root: RootDatabase, db: Databases, secret: Buffer, defaultRegion: string | undefined) {
     this.path = path;
     this.#root = root;
     this.#db = db;
     this.#secret = secret;
+    this.#defaultRegion = defaultRegion;
   }
 
   /**
@@ -247,7 +193,7 @@ export class RecordStore implements AsyncDisposable {
         });
       }
       const secret = checkFormat(db.meta);
-      return new RecordStore(options.path, root, db, Buffer.from(secret, "hex"));
+      return new RecordStore(options.path, root, db, Buffer.from(secret, "hex"), options.defaultRegion);
     } catch (error) {
       await root.close();
       throw error instanceof WatchmeshError
@@ -282,8 +228,9 @@ export class RecordStore implements AsyncDisposable {
       if (isDeleteOp(line)) return { op: "delete", id: line.id };
       const record = withDefaults(line);
       const json = stableStringify(record);
-      // Stored in canonical form (sorted keys, no undefined), exactly what `json` describes.
-      return { op: "upsert", record: JSON.parse(json) as NativeRecord, json };
+      // Stored in canonical form (sorted keys, no undefined), exactly what `json` describes. Index keys
+      // are derived here, outside the write transaction, so a derivation error fails before any write.
+      return { op: "upsert", record: JSON.parse(json) as NativeRecord, json, keys: this.#indexKeys(record) };
     });
     if (this.#pendingWrites === 0) {
       const noOps = prepared.map((item) => this.#noOpOutcome(item));
@@ -306,10 +253,16 @@ export class RecordStore implements AsyncDisposable {
     return this.#db.records.get(id);
   }
 
-  /** Record ids stored under an index key (see the key builders above). */
+  /** Record ids stored under an index key (see matching/index-keys.ts). */
   lookup(indexKey: string): string[] {
     this.#assertOpen();
     return Array.from(this.#db.index.getValues(indexKey));
+  }
+
+  /** How many records an index key holds, without reading them: lets matching skip very common keys. */
+  keyCount(indexKey: string): number {
+    this.#assertOpen();
+    return this.#db.index.getValuesCount(indexKey);
   }
 
   /**
@@ -325,7 +278,7 @@ export class RecordStore implements AsyncDisposable {
 
   /** The record id behind a reference this store handed out, if the record still exists. */
   idForReference(reference: string): string | undefined {
-    const key = referenceIndexKey(reference);
+    const key = referenceKey(reference);
     if (key === undefined) return undefined;
     return this.lookup(key).find((id) => this.referenceFor(id) === reference);
   }
@@ -376,15 +329,19 @@ export class RecordStore implements AsyncDisposable {
     return outcomes;
   }
 
-  #storedKeys(old: NativeRecord): string[] {
-    return this.#db.recordKeys.get(old.id) ?? indexKeysFor(old, this.referenceFor(old.id));
+  #indexKeys(record: NativeRecord): string[] {
+    return recordIndexKeys(record, this.referenceFor(record.id), this.#defaultRegion === undefined ? {} : { defaultRegion: this.#defaultRegion });
   }
 
-  #upsertOne(item: { record: NativeRecord; json: string }, counters: Counters): ApplyOutcome {
+  #storedKeys(old: NativeRecord): string[] {
+    return this.#db.recordKeys.get(old.id) ?? this.#indexKeys(old);
+  }
+
+  #upsertOne(item: { record: NativeRecord; json: string; keys: string[] }, counters: Counters): ApplyOutcome {
     const { record } = item;
     const old = this.#db.records.get(record.id);
     if (old !== undefined && stableStringify(old) === item.json) return "unchanged";
-    const newKeys = indexKeysFor(record, this.referenceFor(record.id));
+    const newKeys = item.keys;
     const oldKeys = old === undefined ? [] : this.#storedKeys(old);
     const keep = new Set(newKeys);
     const had = new Set(oldKeys);

@@ -13,7 +13,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { generateSampleRecords, type NativeRecord, type PersonRecord } from "../node/index.ts";
 import { compareDob } from "../node/matching/dates.ts";
-import { nameKey } from "../node/normalise.ts";
+
+/** Order-free, accent-free key of a name, to keep the generated labels unambiguous. */
+function nameKey(name: string): string {
+  return name
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+    .sort()
+    .join(" ");
+}
 
 const COUNTRIES = ["FRA", "DEU", "EGY", "RUS", "UKR", "GRC", "CHN", "TUR", "ESP", "POL"];
 const PERSONS_PER_COUNTRY = 1500;

@@ -13,6 +13,7 @@ import { registerCheckCommand } from "./commands/check.ts";
 import { registerCoordinatorCommands } from "./commands/coordinator.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerEvalCommand } from "./commands/eval.ts";
+import { registerEvalNamesCommand } from "./commands/eval-names.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
@@ -60,6 +61,7 @@ registerNodeCommands(program, runtime);
 registerCoordinatorCommands(program, runtime);
 registerKeyCommands(program);
 registerEvalCommand(program);
+registerEvalNamesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -21,8 +21,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Placeholder passwords for the test only.
-export NATS_COORDINATOR_PASSWORD=t-coord NATS_NODE_FRA_PASSWORD=t-node-fra NATS_NODE_DEU_PASSWORD=t-node-deu
+# Placeholder passwords for the test only. The coordinator's is given as a bcrypt hash (of "t-coord"),
+# in double quotes as README "NATS: accounts" says: nats-server parses the value of a variable, and
+# would read an unquoted "$2y$..." as another variable reference.
+export NATS_COORDINATOR_PASSWORD='"$2y$10$.vgxKrYGx3t43p.ukykqTesuFKhUOG7XVvZRUNwJ3P/MQcByHaSIu"'
+export NATS_NODE_FRA_PASSWORD=t-node-fra NATS_NODE_DEU_PASSWORD=t-node-deu
 export NATS_NODE_ESP_PASSWORD=t-node-esp NATS_LEAF_FRA_PASSWORD=t-leaf-fra NATS_LEAF_DEU_PASSWORD=t-leaf-deu
 export NATS_LEAF_ESP_PASSWORD=t-leaf-esp NATS_OPS_PASSWORD=t-ops NATS_SYS_PASSWORD=t-sys
 

@@ -44,9 +44,14 @@ describe("parseRecordLine: valid lines", () => {
     expect(parsedEntity).toEqual({ kind: "entity", id: "E1", type: "email", value: "a@b.example", links: [], action: "inform_owner" });
   });
 
-  it("accepts and keeps dna and face on persons for the biometrics issue", () => {
-    const withBiometrics = { ...person, dna: { loci: { D8S1179: "13,14" } }, face: { model: "m1", embedding: [0.1, 0.2] } };
+  it("accepts and keeps valid DNA profiles and face templates on persons, and rejects invalid ones naming the field", () => {
+    const dna = { D3S1358: [15, 16], VWA: [17, 18], D8S1179: [13, 14], D21S11: [29, 30], D18S51: [12, 15], TH01: [6, 9.3], AMEL: ["X", "Y"] };
+    const face = { model: "arcface-r100-v1", vector: Array.from({ length: 512 }, (_, i) => Math.sin(i + 1)) };
+    const withBiometrics = { ...person, dna, face };
     expect(parseRecordLine(line(withBiometrics))).toEqual(withBiometrics);
+    expect(() => parseRecordLine(line({ ...person, dna: { D3S1358: [15, 16] } }))).toThrow(/dna/);
+    expect(() => parseRecordLine(line({ ...person, dna: { ...dna, VWA: [17, 18, 19] } }))).toThrow(/mixture/);
+    expect(() => parseRecordLine(line({ ...person, face: { model: "arcface-r100-v1", vector: [0.1, 0.2] } }))).toThrow(/face/);
   });
 
   it("accepts partial dates of birth", () => {

@@ -1,0 +1,282 @@
+/**
+ * The matching engine of a country node. Candidates come only from the store's secondary indexes
+ * (never a scan); each candidate is then compared feature by feature, and a hit needs enough evidence:
+ *
+ *   travel document   normalised number (look-alike tolerant per issuer format), issuing state agrees → 1.0
+ *   DNA               Prüm full match → 1.0; near match (one allele differs) → 0.9, reported as such
+ *   person by name    name score ≥ NAME_MATCH_THRESHOLD and corroboration: a date of birth that agrees
+ *                     (exact, at shared precision, or weakly: day/month swap, ±1 year on year-only), or,
+ *                     without any date, a rare full name. Disjoint dates of birth and a different sex
+ *                     rule a name out; nationality agreement adds, disagreement subtracts.
+ *   entity            canonical value equal (phones E.164, VIN/plates, e-mails, CAS numbers …), or an
+ *                     organisation name above its similarity threshold
+ *
+ * The answer names the features that agreed, never their values.
+ */
+import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
+import { parseMrz } from "../../common/mrz.ts";
+import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
+import type { EntityQuery, PersonQuery, TravelDocument } from "../../common/proto.ts";
+import type { MatchCandidateHit, Matcher, MatchContext } from "../matcher.ts";
+import { DEFAULT_RECORD_ACTION, ENTITY_TYPES, type EntityType, type NativeRecord, type PersonRecord } from "../record-schema.ts";
+import type { RecordStore } from "../store.ts";
+import { isCommonNameToken } from "./common-names.ts";
+import { compareDob, type DobAgreement } from "./dates.ts";
+import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
+import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
+import { entitiesMatch } from "./entities.ts";
+import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, nameKeys } from "./index-keys.ts";
+import { analyseName, compareNames, NAME_MATCH_THRESHOLD } from "./names/index.ts";
+
+export interface MatchingEngineOptions {
+  store: RecordStore;
+  /** Index keys holding more records than this are too common to be useful and are skipped. */
+  maxRecordsPerKey?: number;
+  /** Upper bound on candidates compared for one query. */
+  maxCandidates?: number;
+  /** The node's country (ISO alpha-3): region of national phone numbers in records. */
+  country?: string;
+}
+
+/** A name hit needs at least this combined score. */
+export const PERSON_HIT_THRESHOLD = 0.8;
+
+/**
+ * With a perfect name: exact or partial-precision agreement is a hit on its own; weak agreement (day/
+ * month swap, ±1 year on year-only data) needs a further agreeing qualifier (nationality or sex).
+ */
+const DOB_WEIGHT: Record<DobAgreement, number> = { exact: 0.4, compatible: 0.35, weak: 0.22, missing: 0, disjoint: 0 };
+const NAME_WEIGHT = 0.55;
+/** A full name that is rare enough to stand without a date of birth still needs to match every token. */
+const RARE_NAME_SCORE = 0.8;
+/** A rare name must be this rare in the node's own records too (records under its rarest key). */
+const RARE_NAME_MAX_RECORDS = 3;
+
+const FEATURE_ORDER = [
+  "document_number",
+  "document_look_alike",
+  "document_country",
+  "dna",
+  "dna_near_match",
+  "face",
+  "name",
+  "rare_name",
+  "dob",
+  "dob_partial",
+  "dob_weak",
+  "nationality",
+  "sex",
+  "entity_value",
+];
+
+/** Digits OCR reads in place of letters in an MRZ name field (which holds letters only). */
+const MRZ_NAME_OCR: Readonly<Record<string, string>> = { "0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B" };
+
+interface Evidence {
+  record: PersonRecord | NativeRecord;
+  score: number;
+  category: string;
+  features: Set<string>;
+}
+
+class Hits {
+  readonly #byId = new Map<string, Evidence>();
+
+  add(record: NativeRecord, score: number, category: string, features: readonly string[]): void {
+    const existing = this.#byId.get(record.id);
+    if (!existing) {
+      this.#byId.set(record.id, { record, score, category, features: new Set(features) });
+      return;
+    }
+    if (score > existing.score) {
+      existing.score = score;
+      existing.category = category;
+    }
+    for (const feature of features) existing.features.add(feature);
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  result(): MatchCandidateHit[] {
+    return [...this.#byId.values()]
+      .map((evidence) => ({
+        recordId: evidence.record.id,
+        score: Math.round(Math.min(1, evidence.score) * 1000) / 1000,
+        category: evidence.category,
+        action: (evidence.record.action ?? DEFAULT_RECORD_ACTION),
+        matchedFeatures: [...evidence.features].sort((a, b) => FEATURE_ORDER.indexOf(a) - FEATURE_ORDER.indexOf(b)),
+      }))
+      .sort((a, b) => b.score - a.score || (a.recordId < b.recordId ? -1 : 1))
+      .slice(0, MAX_HITS_PER_ANSWER);
+  }
+}
+
+/** A person query with its MRZ (if any) unpacked into names, date of birth, document, nationality, sex. */
+function expandMrz(query: PersonQuery): PersonQuery {
+  if (query.mrz.length === 0) return query;
+  const mrz = parseMrz(query.mrz, { repairOcr: true });
+  const repair = (text: string) => text.replace(/[012568]/g, (digit) => MRZ_NAME_OCR[digit] ?? digit);
+  const name = [repair(mrz.givenNames), repair(mrz.surname)].filter(Boolean).join(" ");
+  const documents: TravelDocument[] = mrz.documentNumber
+    ? [{ type: mrz.documentCode.startsWith("P") ? "passport" : "other", number: mrz.documentNumber, country: mrz.issuingState }]
+    : [];
+  return {
+    ...query,
+    names: [...query.names, ...(name ? [name] : [])],
+    dob: query.dob || mrz.dateOfBirth,
+    nationality: [...query.nationality, ...(mrz.nationality ? [mrz.nationality] : [])],
+    sex: query.sex || mrz.sex,
+    documents: [...query.documents, ...documents],
+  };
+}
+
+export class MatchingEngine implements Matcher {
+  readonly #store: RecordStore;
+  readonly #maxRecordsPerKey: number;
+  readonly #maxCandidates: number;
+  readonly #country: string | undefined;
+
+  constructor(options: MatchingEngineOptions) {
+    this.#store = options.store;
+    this.#maxRecordsPerKey = options.maxRecordsPerKey ?? 5000;
+    this.#maxCandidates = options.maxCandidates ?? 2000;
+    this.#country = options.country;
+  }
+
+  matchPerson(original: PersonQuery): MatchCandidateHit[] {
+    const query = expandMrz(original);
+    const hits = new Hits();
+    this.#matchDocuments(query, hits);
+    this.#matchDna(query, hits);
+    this.#matchNames(query, hits);
+    return hits.result();
+  }
+
+  matchEntity(query: EntityQuery, context: MatchContext = {}): MatchCandidateHit[] {
+    if (!(ENTITY_TYPES as readonly string[]).includes(query.type)) {
+      throw new WatchmeshError(ErrorCode.InvalidArgument, "entity type is not one of organisation, phone, vehicle, device_component, precursor, email");
+    }
+    const type = query.type as EntityType;
+    const region = context.requestingCountry;
+    const keys = entityKeys(type, query.value, { errorCode: ErrorCode.InvalidArgument, ...(region ? { defaultRegion: region } : {}) });
+    const hits = new Hits();
+    for (const record of this.#candidates(keys)) {
+      if (record.kind !== "entity" || record.type !== type) continue;
+      const verdict = entitiesMatch(type, query.value, record.value, {
+        ...(region ? { queryRegion: region } : {}),
+        ...(this.#country ? { recordRegion: this.#country } : {}),
+      });
+      if (verdict.match) hits.add(record, verdict.score, `entity:${type}`, verdict.features.length > 0 ? verdict.features : ["entity_value"]);
+    }
+    return hits.result();
+  }
+
+  #matchDocuments(query: PersonQuery, hits: Hits): void {
+    for (const document of query.documents) {
+      const issuer = normaliseIssuingCountry(document.country);
+      const keys = issuer ? documentKeys(document.number, issuer) : documentNumberKeys(document.number);
+      for (const record of this.#candidates(keys)) {
+        if (record.kind !== "person") continue;
+        for (const held of record.documents ?? []) {
+          const kind = compareDocuments({ number: document.number, country: issuer }, held);
+          if (kind === "none") continue;
+          const features = ["document_number", ...(issuer ? ["document_country"] : []), ...(kind === "look_alike" ? ["document_look_alike"] : [])];
+          hits.add(record, kind === "exact" ? 1 : 0.95, "travel_document", features);
+        }
+      }
+    }
+  }
+
+  #matchDna(query: PersonQuery, hits: Hits): void {
+    if (!query.dna || Object.keys(query.dna.loci).length === 0) return;
+    const profile = dnaFromProto(query.dna.loci);
+    for (const record of this.#candidates(dnaKeys(profile))) {
+      if (record.kind !== "person" || record.dna === undefined) continue;
+      const comparison = compareDna(profile, parseDnaProfile(record.dna));
+      if (comparison.outcome === "full_match") hits.add(record, 1, "dna", ["dna"]);
+      else if (comparison.outcome === "near_match") hits.add(record, 0.9, "dna", ["dna_near_match"]);
+    }
+  }
+
+  #matchNames(query: PersonQuery, hits: Hits): void {
+    const names = query.names.filter((name) => name.trim() !== "");
+    if (names.length === 0) return;
+    const keys = [...new Set(names.flatMap((name) => nameKeys(name)))];
+    const counts = new Map(keys.map((key) => [key, this.#store.keyCount(key)]));
+    const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
+    for (const record of this.#candidates(keys, counts)) {
+      if (record.kind !== "person") continue;
+      const dob = compareDob(query.dob, record.dob);
+      if (dob === "disjoint") continue;
+      if (query.sex && record.sex && query.sex !== "X" && record.sex !== "X" && query.sex !== record.sex) continue;
+      const comparison = compareNames(names, record.names);
+      if (comparison.score < NAME_MATCH_THRESHOLD) continue;
+      const features = ["name"];
+      let score: number;
+      if (dob === "missing") {
+        if (!this.#isRareFullName(names, record, comparison, counts)) continue;
+        score = RARE_NAME_SCORE;
+        features.push("rare_name");
+      } else {
+        score = NAME_WEIGHT * comparison.score + DOB_WEIGHT[dob];
+        features.push(dob === "exact" ? "dob" : dob === "compatible" ? "dob_partial" : "dob_weak");
+      }
+      const recordNationalities = record.nationality ?? [];
+      if (nationalities.size > 0 && recordNationalities.length > 0) {
+        if (recordNationalities.some((code) => nationalities.has(code))) {
+          score += 0.03;
+          features.push("nationality");
+        } else {
+          score -= 0.08;
+        }
+      }
+      if (query.sex && record.sex && query.sex === record.sex) {
+        score += 0.02;
+        features.push("sex");
+      }
+      if (score >= PERSON_HIT_THRESHOLD) hits.add(record, score, "person", features);
+    }
+  }
+
+  /**
+   * A name stands without a date of birth only when every query token matched, at least two of its
+   * tokens are not globally common name tokens, and the node itself holds few records under its rarest
+   * key.
+   */
+  #isRareFullName(
+    names: readonly string[],
+    record: PersonRecord,
+    comparison: { matchedQueryTokens: number; queryTokens: number },
+    counts: ReadonlyMap<string, number>,
+  ): boolean {
+    if (comparison.matchedQueryTokens < comparison.queryTokens || comparison.queryTokens < 2) return false;
+    const latinTokens = names.flatMap((name) => analyseName(name).tokens.filter((token) => token.weight >= 1).map((token) => token.latin[0] ?? token.text));
+    if (latinTokens.filter((token) => !isCommonNameToken(token)).length < 2) return false;
+    const recordKeys = new Set(record.names.flatMap((name) => nameKeys(name)));
+    const shared = [...counts.entries()].filter(([key]) => recordKeys.has(key)).map(([, count]) => count);
+    return shared.length > 0 && Math.min(...shared) <= RARE_NAME_MAX_RECORDS;
+  }
+
+  /**
+   * Distinct records under the given keys, each read once, rarest keys first; keys holding more than
+   * `maxRecordsPerKey` records are skipped (they cannot tell anyone apart), and at most `maxCandidates`
+   * records are read.
+   */
+  *#candidates(keys: readonly string[], knownCounts?: ReadonlyMap<string, number>): Generator<NativeRecord> {
+    const counted = keys.map((key) => [key, knownCounts?.get(key) ?? this.#store.keyCount(key)] as const);
+    counted.sort((a, b) => a[1] - b[1]);
+    const seen = new Set<string>();
+    for (const [key, count] of counted) {
+      if (count === 0 || count > this.#maxRecordsPerKey) continue;
+      for (const id of this.#store.lookup(key)) {
+        if (seen.has(id)) continue;
+        if (seen.size >= this.#maxCandidates) return;
+        seen.add(id);
+        const record = this.#store.get(id);
+        if (record !== undefined) yield record;
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Blocking keys: short strings under which the store indexes a record's names and looks a query's up.
+ * A key is a coarse consonant code (3 classes) of a token's Latin form, so cross-script and spelling
+ * variants meet: every transliteration kept for a foreign token adds its code. Han and Hangul names are
+ * usually written without spaces, so their first syllable (the surname) and the rest add keys of their own.
+ * Keys hold no more than the node already holds: a few letters of class codes.
+ */
+import { analyseName, transliterate, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { aliasCanonical, coarseCode } from "./latin.ts";
+import { ModelScript } from "./script.ts";
+
+const KEY_PREFIX = "n1:";
+/** Transliterations of a foreign token whose codes become keys (distinct codes only). */
+const KEY_DECODES = 12;
+
+export function analysedBlockingKeys(name: AnalysedName): string[] {
+  const keys = new Set<string>();
+  const strong = name.tokens.filter((t) => t.weight >= 1);
+  for (const token of strong.length > 0 ? strong : name.tokens) for (const key of tokenKeys(token)) keys.add(key);
+  return [...keys].sort();
+}
+
+/** Keys by token text: decoding a dozen transliterations costs tens of microseconds, and names repeat. */
+const keyCache = new Map<string, string[]>();
+const KEY_CACHE_SIZE = 20_000;
+
+function tokenKeys(token: AnalysedToken): string[] {
+  const cached = keyCache.get(token.text);
+  if (cached !== undefined) return cached;
+  const keys = new Set<string>();
+  const forms = token.units.length > 0 ? transliterate(token.units, token.script as ModelScript, KEY_DECODES) : token.latin;
+  for (const latin of forms) addKey(keys, latin);
+  if (token.ascii !== "") addKey(keys, token.ascii);
+  if ((token.script === ModelScript.Han || token.script === ModelScript.Hangul) && token.units.length >= 2) {
+    // Surname and given name: one Han character (pinyin syllable) or one Hangul syllable's jamo.
+    const split = token.script === ModelScript.Han ? 1 : hangulFirstSyllableLength(token.units);
+    for (const part of [token.units.slice(0, split), token.units.slice(split)]) {
+      if (part.length > 0) for (const latin of transliterate(part, token.script, 4)) addKey(keys, latin);
+    }
+  }
+  const out = [...keys];
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
+  keyCache.set(token.text, out);
+  return out;
+}
+
+function addKey(keys: Set<string>, latin: string): void {
+  const canonical = aliasCanonical(latin) ?? latin;
+  const code = coarseCode(canonical);
+  keys.add(KEY_PREFIX + (code === "" ? canonical.slice(0, 2) : code));
+}
+
+/** Jamo count of the first Hangul syllable: an initial consonant (U+1100–1112), a vowel, maybe a final. */
+function hangulFirstSyllableLength(units: readonly string[]): number {
+  let n = 0;
+  if (units[0] !== undefined && units[0] >= "\u1100" && units[0] <= "\u1112") n++;
+  n++; // the vowel
+  const next = units[n];
+  if (next !== undefined && next >= "\u11A8" && next <= "\u11C2") n++;
+  return n;
+}
+
+/** Index keys for candidate lookup of one name. */
+export function nameBlockingKeys(name: string): string[] {
+  return analysedBlockingKeys(analyseName(name));
+}

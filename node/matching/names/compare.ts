@@ -1,0 +1,225 @@
+/**
+ * Comparing names: token scores (Latin aliases and variants, the learned cross-script model), then an
+ * order-free alignment of the query's tokens with the record's, where runs of adjacent tokens may
+ * merge ("abd el rahman" ~ "abdelrahman", "jean pierre" ~ "jeanpierre", "Mao Zedong" ~ "毛泽东").
+ *
+ * Name score = Σ(token score × query weight over matched query tokens)
+ *            / (Σ query weights + RECORD_PENALTY × min(unmatched record weight, RECORD_PENALTY_CAP)):
+ * a query token left unmatched costs its full weight, a record token (a dropped middle name or
+ * patronymic) a fraction, so "Jean Dupont" finds "Jean Pierre Dupont" but not the other way round.
+ */
+import { analyseName, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { NAME_MATCH_THRESHOLD } from "./constants.ts";
+import { compareLatinVariants, latinVariant } from "./latin.ts";
+import type { TokenScript } from "./script.ts";
+import { TRANSLIT_TABLES } from "./tables.ts";
+import { modelScore } from "./translit-model.ts";
+
+export interface NameComparison {
+  /** 0..1; at or above NAME_MATCH_THRESHOLD the names count as the same. */
+  score: number;
+  matchedQueryTokens: number;
+  queryTokens: number;
+  recordTokens: number;
+}
+
+const RECORD_PENALTY = 0.2;
+const RECORD_PENALTY_CAP = 1.5;
+/** Longest run of adjacent tokens merged into one when aligning. */
+const MAX_MERGE = 3;
+
+/** What a token score is computed on: one token or a merged run of adjacent ones. */
+interface Form {
+  script: TokenScript;
+  units: readonly string[];
+  latin: readonly string[];
+  ascii: string;
+  variant: string;
+}
+
+function isModelled(script: TokenScript): boolean {
+  return script !== "latin" && script !== "other";
+}
+
+/** Score of a modelled form's units against a folded Latin spelling. */
+function unitsVsLatin(units: readonly string[], script: TokenScript, latin: string): number {
+  if (!isModelled(script) || latin === "") return 0;
+  const model = TRANSLIT_TABLES.scripts[script as keyof typeof TRANSLIT_TABLES.scripts];
+  return model === undefined ? 0 : modelScore(TRANSLIT_TABLES, model, units, latin);
+}
+
+function compareForms(a: Form, b: Form): number {
+  const aModel = isModelled(a.script);
+  const bModel = isModelled(b.script);
+  if (!aModel && !bModel) return compareLatinVariants(a.latin[0] ?? "", a.variant, b.latin[0] ?? "", b.variant);
+  if (aModel !== bModel) {
+    const [f, l] = aModel ? [a, b] : [b, a];
+    const learned = unitsVsLatin(f.units, f.script, l.latin[0] ?? "");
+    if (learned >= 0.97 || f.ascii === "") return learned;
+    return Math.max(learned, compareLatinVariants(f.ascii, f.variant, l.latin[0] ?? "", l.variant));
+  }
+  if (a.script === b.script && a.units.length === b.units.length && a.units.every((u, i) => u === b.units[i])) return 1;
+  // Two foreign forms: each one's units against the other's best transliteration.
+  return Math.max(unitsVsLatin(a.units, a.script, b.latin[0] ?? ""), unitsVsLatin(b.units, b.script, a.latin[0] ?? ""));
+}
+
+function tokenForm(t: AnalysedToken): Form {
+  return t;
+}
+
+/** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
+function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
+  const first = tokens[0];
+  if (first === undefined) return undefined;
+  const latin = tokens.map((t) => t.latin[0] ?? "").join("");
+  const ascii = tokens.map((t) => t.ascii).join("");
+  if (tokens.every((t) => !isModelled(t.script))) {
+    return { script: "latin", units: [], latin: [latin], ascii, variant: latinVariant(ascii) };
+  }
+  if (tokens.every((t) => t.script === first.script)) {
+    const units = tokens.flatMap((t) => t.units);
+    return { script: first.script, units, latin: [latin], ascii, variant: latinVariant(ascii) };
+  }
+  return undefined;
+}
+
+/** Single-token comparison (as eval-names uses it): e.g. a foreign-script token against a Latin one. */
+export function compareNameTokens(a: string, b: string): number {
+  const ta = analyseName(a).tokens;
+  const tb = analyseName(b).tokens;
+  const fa = ta.length === 1 ? ta[0] : mergedForm(ta);
+  const fb = tb.length === 1 ? tb[0] : mergedForm(tb);
+  if (fa === undefined || fb === undefined) return 0;
+  return compareForms(fa, fb);
+}
+
+interface Match {
+  q: number[];
+  r: number[];
+  score: number;
+}
+
+function sum(values: Iterable<number>): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
+
+/** Order-free alignment of one query name with one record name. */
+export function compareAnalysedName(query: AnalysedName, record: AnalysedName): NameComparison {
+  const q = query.tokens;
+  const r = record.tokens;
+  const result: NameComparison = { score: 0, matchedQueryTokens: 0, queryTokens: q.length, recordTokens: r.length };
+  if (q.length === 0 || r.length === 0) return result;
+  const usedQ = new Uint8Array(q.length);
+  const usedR = new Uint8Array(r.length);
+  const matches: Match[] = [];
+
+  // 1. Single tokens, best pairs first (greedy on a tiny matrix).
+  const candidates: Match[] = [];
+  for (let i = 0; i < q.length; i++) {
+    for (let j = 0; j < r.length; j++) {
+      const s = compareForms(tokenForm(q[i]!), tokenForm(r[j]!));
+      if (s >= NAME_MATCH_THRESHOLD) candidates.push({ q: [i], r: [j], score: s });
+    }
+  }
+  take(candidates);
+  // 2. Runs of adjacent unmatched tokens on one side merged against one unmatched token on the other.
+  if (usedQ.includes(0) && usedR.includes(0)) take(mergedCandidates());
+  // 3. A token left over next to a matched one may be part of it: "عبد" + "الرحمن" ~ "abdelrahman".
+  if (usedQ.includes(0) || usedR.includes(0)) extendMatches();
+
+  const totalQ = sum(q.map((t) => t.weight));
+  let matchedWeight = 0;
+  for (const m of matches) matchedWeight += m.score * sum(m.q.map((i) => q[i]!.weight));
+  let unmatchedR = 0;
+  for (let j = 0; j < r.length; j++) if (usedR[j] === 0) unmatchedR += r[j]!.weight;
+  // A name made only of particles cannot match anything.
+  if (matches.every((m) => m.q.every((i) => q[i]!.weight < 1) && m.r.every((j) => r[j]!.weight < 1))) return result;
+  result.score = matchedWeight / (totalQ + RECORD_PENALTY * Math.min(unmatchedR, RECORD_PENALTY_CAP));
+  result.matchedQueryTokens = matches.reduce((n, m) => n + m.q.length, 0);
+  return result;
+
+  /** Runs of 2..MAX_MERGE adjacent unused tokens on one side against one unused token on the other. */
+  function mergedCandidates(): Match[] {
+    const merged: Match[] = [];
+    for (const [side, other, usedSide, usedOther] of [
+      [q, r, usedQ, usedR],
+      [r, q, usedR, usedQ],
+    ] as const) {
+      for (let start = 0; start < side.length; start++) {
+        for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
+          const idx = Array.from({ length: len }, (_, k) => start + k);
+          if (idx.some((k) => usedSide[k] === 1)) break;
+          const run = idx.map((k) => side[k]!);
+          const forms = [mergedForm(run), len === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
+          for (let j = 0; j < other.length; j++) {
+            if (usedOther[j] === 1) continue;
+            let best = 0;
+            for (const f of forms) if (f !== undefined) best = Math.max(best, compareForms(f, tokenForm(other[j]!)));
+            if (best >= NAME_MATCH_THRESHOLD) {
+              merged.push(side === q ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
+            }
+          }
+        }
+      }
+    }
+    return merged;
+  }
+
+  function extendMatches(): void {
+    for (const m of matches) {
+      for (const [own, other, used, tokens, partners] of [
+        ["q", "r", usedQ, q, r],
+        ["r", "q", usedR, r, q],
+      ] as const) {
+        if (m[other].length !== 1) continue;
+        const partner = partners[m[other][0]!]!;
+        for (const k of [m[own][0]! - 1, m[own][m[own].length - 1]! + 1]) {
+          if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
+          const idx = [...m[own], k].sort((x, y) => x - y);
+          const form = mergedForm(idx.map((i) => tokens[i]!));
+          const s = form === undefined ? 0 : compareForms(form, tokenForm(partner));
+          if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
+            m[own] = idx;
+            m.score = s;
+            used[k] = 1;
+          }
+        }
+      }
+    }
+  }
+
+  function take(candidates: Match[]): void {
+    // Best scores first; a merged run beats its parts at a similar score.
+    candidates.sort((a, b) => b.score * (b.q.length + b.r.length) - a.score * (a.q.length + a.r.length));
+    for (const c of candidates) {
+      if (c.q.some((i) => usedQ[i] === 1) || c.r.some((j) => usedR[j] === 1)) continue;
+      for (const i of c.q) usedQ[i] = 1;
+      for (const j of c.r) usedR[j] = 1;
+      matches.push(c);
+    }
+  }
+}
+
+/** Best alignment over every (query name, record name) combination, on analysed names. */
+export function compareAnalysed(query: readonly AnalysedName[], record: readonly AnalysedName[]): NameComparison {
+  let best: NameComparison = {
+    score: 0,
+    matchedQueryTokens: 0,
+    queryTokens: query[0]?.tokens.length ?? 0,
+    recordTokens: record[0]?.tokens.length ?? 0,
+  };
+  for (const qn of query) {
+    for (const rn of record) {
+      const c = compareAnalysedName(qn, rn);
+      if (c.score > best.score) best = c;
+    }
+  }
+  return best;
+}
+
+/** Best alignment of the query's names against the record's names (each side may have several names/aliases). */
+export function compareNames(queryNames: readonly string[], recordNames: readonly string[]): NameComparison {
+  return compareAnalysed(queryNames.map(analyseName), recordNames.map(analyseName));
+}
