@@ -25,7 +25,7 @@ import { compareDob, type DobAgreement } from "./dates.ts";
 import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
 import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
-import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, nameKeys } from "./index-keys.ts";
+import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, recordNameKeys } from "./index-keys.ts";
 import { analyseName, compareNames, NAME_MATCH_THRESHOLD } from "./names/index.ts";
 
 export interface MatchingEngineOptions {
@@ -49,8 +49,10 @@ const DOB_WEIGHT: Record<DobAgreement, number> = { exact: 0.4, compatible: 0.35,
 const NAME_WEIGHT = 0.55;
 /** A full name that is rare enough to stand without a date of birth still needs to match every token. */
 const RARE_NAME_SCORE = 0.8;
-/** A rare name must be this rare in the node's own records too (records under its rarest key). */
-const RARE_NAME_MAX_RECORDS = 3;
+/** A rare name must be unique in the node's own records too (records under its rarest date-free key). */
+const RARE_NAME_MAX_RECORDS = 1;
+/** Date-free name keys are read only when they hold at most this many records. */
+const RARE_KEY_MAX_RECORDS = 50;
 
 const FEATURE_ORDER = [
   "document_number",
@@ -203,10 +205,13 @@ export class MatchingEngine implements Matcher {
   #matchNames(query: PersonQuery, hits: Hits): void {
     const names = query.names.filter((name) => name.trim() !== "");
     if (names.length === 0) return;
-    const keys = [...new Set(names.flatMap((name) => nameKeys(name)))];
-    const counts = new Map(keys.map((key) => [key, this.#store.keyCount(key)]));
+    const keys = queryNameKeys(names, query.dob);
+    // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
+    const undatedCounts = new Map(keys.undated.map((key) => [key, this.#store.keyCount(key)] as const));
+    const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
+    const counts = new Map([...undatedCounts, ...keys.dated.map((key) => [key, this.#store.keyCount(key)] as const)]);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
-    for (const record of this.#candidates(keys, counts)) {
+    for (const record of this.#candidates([...keys.dated, ...rareUndated], counts)) {
       if (record.kind !== "person") continue;
       const dob = compareDob(query.dob, record.dob);
       if (dob === "disjoint") continue;
@@ -216,7 +221,7 @@ export class MatchingEngine implements Matcher {
       const features = ["name"];
       let score: number;
       if (dob === "missing") {
-        if (!this.#isRareFullName(names, record, comparison, counts)) continue;
+        if (!this.#isRareFullName(names, record, comparison, undatedCounts)) continue;
         score = RARE_NAME_SCORE;
         features.push("rare_name");
       } else {
@@ -254,7 +259,7 @@ export class MatchingEngine implements Matcher {
     if (comparison.matchedQueryTokens < comparison.queryTokens || comparison.queryTokens < 2) return false;
     const latinTokens = names.flatMap((name) => analyseName(name).tokens.filter((token) => token.weight >= 1).map((token) => token.latin[0] ?? token.text));
     if (latinTokens.filter((token) => !isCommonNameToken(token)).length < 2) return false;
-    const recordKeys = new Set(record.names.flatMap((name) => nameKeys(name)));
+    const recordKeys = new Set(recordNameKeys(record.names, undefined));
     const shared = [...counts.entries()].filter(([key]) => recordKeys.has(key)).map(([, count]) => count);
     return shared.length > 0 && Math.min(...shared) <= RARE_NAME_MAX_RECORDS;
   }

@@ -8,7 +8,7 @@ import type { NativeRecord } from "../record-schema.ts";
 import { dnaBlockingKeys, parseDnaProfile } from "./dna.ts";
 import { documentIndexKeys, documentNumberVariants } from "./documents.ts";
 import { normaliseEntity } from "./entities.ts";
-import { nameBlockingKeys } from "./names/index.ts";
+import { nameTokenCodeGroups } from "./names/index.ts";
 import type { EntityType } from "../record-schema.ts";
 
 /** LMDB keys are at most 511 bytes (lmdb-js default); longer values are indexed by digest. */
@@ -23,9 +23,111 @@ export function boundedKey(prefix: string, value: string): string | undefined {
 
 const defined = (key: string | undefined): key is string => key !== undefined;
 
-/** `nm:<blocking key>` for each blocking key of a name. */
-export function nameKeys(name: string): string[] {
-  return nameBlockingKeys(name).map((key) => boundedKey("nm:", key)).filter(defined);
+/**
+ * Name keys combine the coarse per-token codes of the names module (which let spellings and scripts
+ * meet) with a second token or the date of birth, so that a key holds few records even at millions of
+ * persons:
+ *   py:<codeA>|<codeB>:<YYYY>    two tokens of one name, birth year (every record with a dob)
+ *   sd:<code>:<YYYY-MM-DD>       one token, full date (and the day/month-swapped date when valid)
+ *   sm:<code>:<YYYY-MM>          one token, for records whose dob has month precision only
+ *   sy:<code>:<YYYY>             one token, for records whose dob has year precision only
+ *   p:<codeA>|<codeB>            two tokens, no date: for records or queries without a dob (rare names)
+ *   s:<code>                     one token, no date: names of a single token
+ */
+interface DobParts {
+  year: string;
+  month?: string;
+  day?: string;
+}
+
+function dobParts(dob: string | undefined): DobParts | undefined {
+  const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(dob ?? "");
+  if (!match?.[1]) return undefined;
+  return { year: match[1], ...(match[2] ? { month: match[2] } : {}), ...(match[3] ? { day: match[3] } : {}) };
+}
+
+function codePairs(groups: readonly (readonly string[])[]): string[] {
+  const pairs = new Set<string>();
+  for (let i = 0; i < groups.length; i++) {
+    for (let j = i + 1; j < groups.length; j++) {
+      for (const a of groups[i] ?? []) for (const b of groups[j] ?? []) pairs.add(a < b ? `${a}|${b}` : `${b}|${a}`);
+    }
+  }
+  return [...pairs];
+}
+
+function shiftYear(year: string, by: number): string {
+  return String(Number(year) + by).padStart(4, "0");
+}
+
+/** The swapped reading of a full date (1980-05-03 → 1980-03-05), when it is a different valid month. */
+function swappedDate(parts: DobParts): string | undefined {
+  if (!parts.month || !parts.day || parts.day === parts.month || Number(parts.day) > 12) return undefined;
+  return `${parts.year}-${parts.day}-${parts.month}`;
+}
+
+/** Index keys of a record's names given its date of birth. */
+export function recordNameKeys(names: readonly string[], dob: string | undefined): string[] {
+  const keys = new Set<string>();
+  const parts = dobParts(dob);
+  for (const name of names) {
+    const groups = nameTokenCodeGroups(name);
+    const codes = [...new Set(groups.flat())];
+    const pairs = codePairs(groups);
+    for (const pair of pairs) keys.add(`p:${pair}`);
+    if (groups.length === 1) for (const code of codes) keys.add(`s:${code}`);
+    if (!parts) continue;
+    for (const pair of pairs) keys.add(`py:${pair}:${parts.year}`);
+    if (parts.day && parts.month) {
+      const date = `${parts.year}-${parts.month}-${parts.day}`;
+      const swapped = swappedDate(parts);
+      for (const code of codes) {
+        keys.add(`sd:${code}:${date}`);
+        if (swapped) keys.add(`sd:${code}:${swapped}`);
+      }
+    } else if (parts.month) {
+      for (const code of codes) keys.add(`sm:${code}:${parts.year}-${parts.month}`);
+    } else {
+      for (const code of codes) keys.add(`sy:${code}:${parts.year}`);
+    }
+  }
+  return [...keys].map((key) => boundedKey("", key)).filter(defined);
+}
+
+export interface NameQueryKeys {
+  /** Date-bound keys: selective, read first. */
+  dated: string[];
+  /** Date-free keys: read only when they hold few records (rare names, records without a dob). */
+  undated: string[];
+}
+
+/** Keys under which a query's names may find records (see recordNameKeys for the shapes). */
+export function queryNameKeys(names: readonly string[], dob: string | undefined): NameQueryKeys {
+  const dated = new Set<string>();
+  const undated = new Set<string>();
+  const parts = dobParts(dob);
+  for (const name of names) {
+    const groups = nameTokenCodeGroups(name);
+    const codes = [...new Set(groups.flat())];
+    const pairs = codePairs(groups);
+    for (const pair of pairs) undated.add(`p:${pair}`);
+    for (const code of codes) undated.add(`s:${code}`);
+    if (!parts) continue;
+    // Year-only data on either side agrees weakly one year off, so look one year either way there.
+    const years = parts.month ? [parts.year] : [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)];
+    for (const pair of pairs) for (const year of [...years, ...(parts.month ? [shiftYear(parts.year, -1), shiftYear(parts.year, 1)] : [])]) dated.add(`py:${pair}:${year}`);
+    for (const code of codes) {
+      for (const year of [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)]) dated.add(`sy:${code}:${year}`);
+      if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
+      if (parts.month && parts.day) {
+        dated.add(`sd:${code}:${parts.year}-${parts.month}-${parts.day}`);
+        const swapped = swappedDate(parts);
+        if (swapped) dated.add(`sd:${code}:${swapped}`);
+      }
+    }
+  }
+  const bounded = (keys: Set<string>) => [...keys].map((key) => boundedKey("", key)).filter(defined);
+  return { dated: bounded(dated), undated: bounded(undated) };
 }
 
 /** `doc:<ISSUER>:<reading>` keys of a document with a known issuer. */
@@ -55,7 +157,7 @@ export function referenceKey(reference: string): string | undefined {
 export function recordIndexKeys(record: NativeRecord, reference: string, options: { defaultRegion?: string } = {}): string[] {
   const keys = new Set<string>();
   if (record.kind === "person") {
-    for (const name of record.names) for (const key of nameKeys(name)) keys.add(key);
+    for (const key of recordNameKeys(record.names, record.dob)) keys.add(key);
     for (const document of record.documents ?? []) {
       for (const key of documentKeys(document.number, document.country)) keys.add(key);
       for (const key of documentNumberKeys(document.number)) keys.add(key);

@@ -5,10 +5,10 @@ import { open } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import type { EntityRecord, PersonRecord } from "../../node/record-schema.ts";
-import { documentKeys, entityKeys, nameKeys } from "../../node/matching/index-keys.ts";
+import { documentKeys, entityKeys, recordNameKeys } from "../../node/matching/index-keys.ts";
 import { RecordStore } from "../../node/store.ts";
 
-const nameIndexKeys = nameKeys;
+const nameIndexKeys = (name: string): string[] => recordNameKeys([name], undefined);
 const documentIndexKey = (country: string, number: string): string | undefined => documentKeys(number, country)[0];
 const entityIndexKey = (type: "phone", value: string): string | undefined => entityKeys(type, value)[0];
 

@@ -60,6 +60,19 @@ function hangulFirstSyllableLength(units: readonly string[]): number {
   return n;
 }
 
+/**
+ * Blocking codes of one name grouped by token (strong tokens only, when it has any): each group holds the
+ * codes one token may take. The store combines them into compound keys (token pairs, token + date of
+ * birth), which are far more selective than one token's code.
+ */
+export function nameTokenCodeGroups(name: string): string[][] {
+  const analysed = analyseName(name);
+  const strong = analysed.tokens.filter((t) => t.weight >= 1);
+  return (strong.length > 0 ? strong : analysed.tokens)
+    .map((token) => tokenKeys(token).map((key) => key.slice(KEY_PREFIX.length)))
+    .filter((group) => group.length > 0);
+}
+
 /** Index keys for candidate lookup of one name. */
 export function nameBlockingKeys(name: string): string[] {
   return analysedBlockingKeys(analyseName(name));

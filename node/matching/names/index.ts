@@ -3,7 +3,7 @@
  * query-vs-record name comparison used by the matcher.
  */
 export { analyseName, type AnalysedName, type AnalysedToken } from "./analyse.ts";
-export { analysedBlockingKeys, nameBlockingKeys } from "./blocking.ts";
+export { analysedBlockingKeys, nameBlockingKeys, nameTokenCodeGroups } from "./blocking.ts";
 export {
   compareAnalysed,
   compareAnalysedName,
