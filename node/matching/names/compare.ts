@@ -24,6 +24,8 @@ export interface NameComparison {
 }
 
 const RECORD_PENALTY = 0.2;
+/** Lowest score at which two Latin tokens are aligned (one typing error in a 4+ letter token). */
+const LATIN_TOKEN_THRESHOLD = 0.75;
 const RECORD_PENALTY_CAP = 1.5;
 /** Longest run of adjacent tokens merged into one when aligning. */
 const MAX_MERGE = 3;
@@ -120,7 +122,10 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   for (let i = 0; i < q.length; i++) {
     for (let j = 0; j < r.length; j++) {
       const s = compareForms(tokenForm(q[i]!), tokenForm(r[j]!));
-      if (s >= NAME_MATCH_THRESHOLD) candidates.push({ q: [i], r: [j], score: s });
+      // A Latin token with a typing error may still count, at its lower score; cross-script scores are
+      // calibrated at the name threshold and keep it.
+      const bothLatin = !isModelled(q[i]!.script) && !isModelled(r[j]!.script);
+      if (s >= (bothLatin ? LATIN_TOKEN_THRESHOLD : NAME_MATCH_THRESHOLD)) candidates.push({ q: [i], r: [j], score: s });
     }
   }
   take(candidates);

@@ -173,7 +173,33 @@ export function compareLatinVariants(a: string, va: string, b: string, vb: strin
   const jw = jaroWinkler(va, vb);
   const shorter = Math.min(va.length, vb.length);
   // One edit in a long token (jw ≈ 0.95+) passes; short tokens need more than Jaro-Winkler can tell.
-  return shorter >= 5 ? Math.min(0.9, jw * 0.85) : Math.min(0.75, jw * 0.75);
+  const byJaro = shorter >= 5 ? Math.min(0.9, jw * 0.85) : Math.min(0.75, jw * 0.75);
+  // Typing errors: one deletion, insertion, substitution or transposition of neighbours.
+  const edits = Math.min(editDistanceAtMost2(va, vb), editDistanceAtMost2(a, b));
+  const byEdits = edits === 1 ? (shorter >= 5 ? 0.85 : shorter >= 4 ? 0.78 : 0) : edits === 2 && shorter >= 8 ? 0.76 : 0;
+  return Math.max(byJaro, byEdits);
+}
+
+/** Optimal-string-alignment distance (transpositions count once), or 3 when it is above 2. */
+function editDistanceAtMost2(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array<number>(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    let rowMin = Number.POSITIVE_INFINITY;
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = value;
+      rowMin = Math.min(rowMin, value);
+    }
+    if (rowMin > 2) return 3;
+  }
+  return Math.min(3, d[rows * cols - 1]!);
 }
 
 const COARSE: Readonly<Record<string, string>> = {
