@@ -9,6 +9,7 @@ import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { countryNodeGrpcBinding } from "./grpc-service.ts";
 import { MatchService } from "./match-service.ts";
+import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
 import { NatsResponder } from "./nats-responder.ts";
 import { RecordStore } from "./store.ts";
@@ -17,8 +18,10 @@ export interface CountryNodeOptions {
   /** The node's signing identity (role "node"); its country is the node's country. */
   identity: SigningIdentity;
   registry: TrustRegistry;
-  /** LMDB directory of this country's records. */
+  /** LMDB directory of this country's records (the face index files live there too). */
   dataDir: string;
+  /** Per-node face model changes (thresholds, extra models). */
+  faceModels?: FaceModelOverrides;
   /** NATS server URL(s); omit to serve gRPC only. */
   natsServers?: string | string[];
   natsAuth?: NatsAuth;
@@ -74,7 +77,11 @@ export class CountryNode implements AsyncDisposable {
     // Fail fast if the registry does not know this node's key: nobody could verify its answers.
     options.registry.resolveSigner(identity.keyId, Date.now(), ["node"]);
     const logger = (options.logger ?? silentLogger()).child({ country: identity.country });
-    const store = await RecordStore.open({ path: options.dataDir, defaultRegion: identity.country });
+    const store = await RecordStore.open({
+      path: options.dataDir,
+      defaultRegion: identity.country,
+      ...(options.faceModels === undefined ? {} : { faceModels: options.faceModels }),
+    });
 
     let grpc: RunningGrpcServer | undefined;
     let nats: NatsConnection | undefined;

@@ -216,6 +216,8 @@ export async function importNdjson(store: RecordStore, input: ImportInput, optio
     }
     signal?.throwIfAborted();
     await flush();
+    // Writes the face index once per import rather than per batch (see store.ts).
+    await store.flush();
   } finally {
     source.close();
   }

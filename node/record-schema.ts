@@ -11,7 +11,8 @@
  * Person fields: id (1..128 printable characters, no whitespace), names (1..10, each ≤ 200 characters),
  * dob? ("YYYY" | "YYYY-MM" | "YYYY-MM-DD", a real date not in the future), nationality? (ISO alpha-3
  * codes), sex? ("M" | "F" | "X"), documents? ({type, number, country}), action? (default inform_owner).
- * `dna` and `face` are accepted and kept on persons for the biometrics issue, but not validated or used yet.
+ * `dna` (Prüm STR profile, see matching/dna.ts) and `face` ({model, vector}, see matching/face-index.ts) are
+ * validated and kept as given; matching parses them again.
  * Entity fields: id, type, value (≤ 500 characters), links? (person ids), action?.
  * Any other field is rejected, so a typo ("nationalty") cannot silently drop data.
  */
@@ -70,9 +71,9 @@ export interface PersonRecord {
   sex?: Sex | undefined;
   documents?: RecordDocument[] | undefined;
   action?: RecordAction | undefined;
-  /** Kept for the biometrics issue; not validated or matched yet. */
+  /** A Prüm STR profile as given (validated by `parseDnaProfile`). */
   dna?: unknown;
-  /** Kept for the biometrics issue; not validated or matched yet. */
+  /** A face template {model, vector} as given (validated by `parseFaceTemplate`); in the face index. */
   face?: unknown;
 }
 

@@ -1,5 +1,6 @@
 /**
- * The node's record store: one LMDB environment (a directory) with four named databases.
+ * The node's record store: one LMDB environment (a directory) with five named databases, and the face
+ * index files beside them.
  *
  *   records      id → record (JSON, canonical: defaults applied, keys sorted)
  *   record-keys  id → the index keys written for that record, so an update or delete removes exactly
@@ -7,14 +8,35 @@
  *   index        dupSort: index key → record id; keys are defined in matching/index-keys.ts
  *                  nm:<name blocking key>  doc:<ISSUER>:<reading>  docnum:<reading>  ent:<type>:<key>
  *                  dna:<locus-pair genotype key>  ref:<reference>
- *   meta         formatVersion, referenceSecret (32 random bytes, hex), persons, entities, generation
+ *   face-keys    the numeric key of each person that has (or had) a face template, for the face index:
+ *                  fk:<id> → key   fkr:<key> → id
+ *                keys come from the counter meta.nextFaceKey and are never reused; a delete drops both
+ *   meta         formatVersion, referenceSecret (32 random bytes, hex), persons, entities, generation,
+ *                nextFaceKey
  *
- * Every change (record, its index entries, counters) is one LMDB transaction, so a crash leaves either
- * the old or the new state. Matching reads only `index` and the candidate records: never a scan.
+ * Every change (record, its index entries, face key, counters) is one LMDB transaction, so a crash
+ * leaves either the old or the new state. Matching reads only `index`, `face-keys` and the candidate
+ * records: never a scan.
+ *
+ * Face templates are also held in a `FaceIndex` (matching/face-index.ts), files `face-<model>.usearch`
+ * in the same directory. It follows LMDB after each commit (add / remove by face key) and is written
+ * to disk on `flush()` (the importer calls it at the end) and `close()`, not per batch. It is a cache
+ * of LMDB: its dirty marker is written before any commit that may touch a face, so after a crash
+ * `open()` rebuilds it from the records — the one place the store scans all records.
+ *
+ * One process at a time owns the face index: a node serving queries does not see faces imported by
+ * another process into the same directory until it restarts.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
+import {
+  FaceIndex,
+  type FaceIndexEntry,
+  type FaceModelOverrides,
+  type FaceModelRegistry,
+  type FaceTemplate,
+} from "./matching/face-index.ts";
 import { recordIndexKeys, referenceKey } from "./matching/index-keys.ts";
 import {
   DEFAULT_RECORD_ACTION,
@@ -27,7 +49,7 @@ import {
 } from "./record-schema.ts";
 
 /** Bumped whenever stored records or index keys change shape; a store of another version is refused. */
-export const STORE_FORMAT_VERSION = 2;
+export const STORE_FORMAT_VERSION = 3;
 
 export type UpsertOutcome = "inserted" | "updated" | "unchanged";
 export type ApplyOutcome = UpsertOutcome | "deleted" | "not_found";
@@ -39,6 +61,14 @@ export interface RecordStoreOptions {
   mapSizeBytes?: number;
   /** Region (ISO alpha-3) for national phone numbers in records, usually the node's country. */
   defaultRegion?: string;
+  /** Per-node face model changes (thresholds, extra models); see `FaceIndexOptions.models`. */
+  faceModels?: FaceModelOverrides;
+}
+
+export interface FaceSearchResult {
+  id: string;
+  /** Cosine similarity, at least the model's threshold. */
+  similarity: number;
 }
 
 export interface StoreStats {
@@ -98,7 +128,16 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
-type Prepared = { op: "delete"; id: string } | { op: "upsert"; record: NativeRecord; json: string; keys: string[] };
+type Prepared = { op: "delete"; id: string } | { op: "upsert"; record: NativeRecord; json: string; keys: string[]; hasFace: boolean };
+
+/** A record whose face key a transaction touched; the face index is brought in line after commit. */
+interface FaceChange {
+  id: string;
+  key: number;
+}
+
+const faceKeyOf = (id: string): string => `fk:${id}`;
+const faceRecordOf = (key: number | bigint): string => `fkr:${key}`;
 
 interface Counters {
   persons: number;
@@ -112,6 +151,7 @@ interface Databases {
   records: Database<NativeRecord, string>;
   recordKeys: Database<string[], string>;
   index: Database<string, string>;
+  faceKeys: Database<number | string, string>;
   meta: Database<unknown, string>;
 }
 
@@ -121,6 +161,7 @@ function openDatabases(root: RootDatabase): Databases {
     records: root.openDB<NativeRecord, string>("records", { encoding: "json" }),
     recordKeys: root.openDB<string[], string>("record-keys", { encoding: "json" }),
     index: root.openDB<string, string>("index", { dupSort: true, encoding: "ordered-binary" }),
+    faceKeys: root.openDB<number | string, string>("face-keys", { encoding: "json" }),
     meta: root.openDB<unknown, string>("meta", { encoding: "json" }),
   };
 }
@@ -150,16 +191,20 @@ export class RecordStore implements AsyncDisposable {
   readonly #db: Databases;
   readonly #secret: Buffer;
   readonly #defaultRegion: string | undefined;
+  readonly #faceIndex: FaceIndex;
   /** Write transactions queued but not yet committed; while any exist, committed reads may be stale. */
   #pendingWrites = 0;
+  /** Batches not yet finished (including their face index updates); `close()` waits for them. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
-  private constructor(path: string, root: RootDatabase, db: Databases, secret: Buffer, defaultRegion: string | undefined) {
-    this.path = path;
-    this.#root = root;
-    this.#db = db;
-    this.#secret = secret;
-    this.#defaultRegion = defaultRegion;
+  private constructor(parts: { path: string; root: RootDatabase; db: Databases; secret: Buffer; defaultRegion: string | undefined; faceIndex: FaceIndex }) {
+    this.path = parts.path;
+    this.#root = parts.root;
+    this.#db = parts.db;
+    this.#secret = parts.secret;
+    this.#defaultRegion = parts.defaultRegion;
+    this.#faceIndex = parts.faceIndex;
   }
 
   /**
@@ -179,6 +224,7 @@ export class RecordStore implements AsyncDisposable {
     } catch (error) {
       throw new WatchmeshError(ErrorCode.Unavailable, `cannot open the record store at ${options.path}`, { cause: error });
     }
+    let faceIndex: FaceIndex | undefined;
     try {
       const db = openDatabases(root);
       if (db.meta.get("formatVersion") === undefined) {
@@ -190,11 +236,16 @@ export class RecordStore implements AsyncDisposable {
           db.meta.putSync("persons", 0);
           db.meta.putSync("entities", 0);
           db.meta.putSync("generation", 0);
+          db.meta.putSync("nextFaceKey", 0);
         });
       }
       const secret = checkFormat(db.meta);
-      return new RecordStore(options.path, root, db, Buffer.from(secret, "hex"), options.defaultRegion);
+      faceIndex = await FaceIndex.open({ dir: options.path, ...(options.faceModels === undefined ? {} : { models: options.faceModels }) });
+      // After a crash with unflushed face changes: the one full scan of the records (see the header).
+      if (faceIndex.needsRebuild) await faceIndex.rebuild(storedFaces(db, faceIndex));
+      return new RecordStore({ path: options.path, root, db, secret: Buffer.from(secret, "hex"), defaultRegion: options.defaultRegion, faceIndex });
     } catch (error) {
+      await faceIndex?.close().catch(() => undefined);
       await root.close();
       throw error instanceof WatchmeshError
         ? error
@@ -223,29 +274,52 @@ export class RecordStore implements AsyncDisposable {
    */
   async applyBatch(lines: readonly RecordLine[]): Promise<ApplyOutcome[]> {
     this.#assertOpen();
+    const applying = this.#applyBatch(lines);
+    this.#inFlight.add(applying);
+    try {
+      return await applying;
+    } finally {
+      this.#inFlight.delete(applying);
+    }
+  }
+
+  async #applyBatch(lines: readonly RecordLine[]): Promise<ApplyOutcome[]> {
     if (lines.length === 0) return [];
     const prepared = lines.map((line): Prepared => {
       if (isDeleteOp(line)) return { op: "delete", id: line.id };
       const record = withDefaults(line);
       const json = stableStringify(record);
+      const hasFace = record.kind === "person" && record.face !== undefined;
+      // Checked against this node's face models now, so that the face index cannot refuse it after commit.
+      if (hasFace) this.#faceIndex.parse(record.face);
       // Stored in canonical form (sorted keys, no undefined), exactly what `json` describes. Index keys
       // are derived here, outside the write transaction, so a derivation error fails before any write.
-      return { op: "upsert", record: JSON.parse(json) as NativeRecord, json, keys: this.#indexKeys(record) };
+      return { op: "upsert", record: JSON.parse(json) as NativeRecord, json, keys: this.#indexKeys(record), hasFace };
     });
     if (this.#pendingWrites === 0) {
       const noOps = prepared.map((item) => this.#noOpOutcome(item));
       if (noOps.every((outcome) => outcome !== undefined)) return noOps;
     }
+    // Once the store has ever held a face, any change may touch one: mark the face index dirty before
+    // committing, so that a crash between the commit and the index update leads to a rebuild.
+    if (prepared.some((item) => item.op === "upsert" && item.hasFace) || this.#nextFaceKey() > 0) this.#faceIndex.markDirty();
+    const faceChanges: FaceChange[] = [];
+    let outcomes: ApplyOutcome[];
     this.#pendingWrites++;
     try {
       // A child transaction is rolled back when its callback throws; a plain `transaction` would commit
       // whatever had been written before the throw.
-      return await this.#root.childTransaction(() => this.#applyInTransaction(prepared));
+      outcomes = await this.#root.childTransaction(() => {
+        faceChanges.length = 0;
+        return this.#applyInTransaction(prepared, faceChanges);
+      });
     } catch (error) {
       throw WatchmeshError.from(error);
     } finally {
       this.#pendingWrites--;
     }
+    this.#syncFaces(faceChanges);
+    return outcomes;
   }
 
   get(id: string): NativeRecord | undefined {
@@ -283,14 +357,52 @@ export class RecordStore implements AsyncDisposable {
     return this.lookup(key).find((id) => this.referenceFor(id) === reference);
   }
 
+  /** The face model registry in force (defaults with this node's overrides). */
+  get faceModels(): FaceModelRegistry {
+    return this.#faceIndex.models;
+  }
+
+  /**
+   * Person records whose face template reaches the model's threshold against `template` (parse it
+   * with `parseFaceTemplate(input, field, store.faceModels)`), at most k, most similar first.
+   */
+  faceSearch(template: FaceTemplate, k: number): FaceSearchResult[] {
+    this.#assertOpen();
+    const results: FaceSearchResult[] = [];
+    for (const { key, similarity } of this.#faceIndex.search(template, k)) {
+      const id = this.#db.faceKeys.get(faceRecordOf(key));
+      // A key whose record was deleted or re-keyed meanwhile is skipped.
+      if (typeof id !== "string" || this.#db.faceKeys.get(faceKeyOf(id)) !== Number(key)) continue;
+      results.push({ id, similarity });
+    }
+    return results;
+  }
+
+  /** Writes the face index to disk (LMDB commits are durable already); call after a bulk import. */
+  async flush(): Promise<void> {
+    this.#assertOpen();
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#faceIndex.flush();
+  }
+
   stats(): StoreStats {
     this.#assertOpen();
     return this.#readCounters();
   }
 
-  /** Waits for pending writes, then closes the environment. Idempotent: every call gets the same promise. */
+  /**
+   * Waits for pending writes, flushes the face index, then closes the environment. Idempotent: every
+   * call gets the same promise.
+   */
   close(): Promise<void> {
-    this.#closed ??= this.#root.close();
+    this.#closed ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      try {
+        await this.#faceIndex.close();
+      } finally {
+        await this.#root.close();
+      }
+    })();
     return this.#closed;
   }
 
@@ -308,6 +420,37 @@ export class RecordStore implements AsyncDisposable {
     return stored !== undefined && stableStringify(stored) === item.json ? "unchanged" : undefined;
   }
 
+  #nextFaceKey(): number {
+    const value = this.#db.meta.get("nextFaceKey");
+    return typeof value === "number" ? value : 0;
+  }
+
+  /**
+   * Brings the face index in line with what LMDB now holds for each changed record. It reads the
+   * committed state rather than replaying the batch, so batches finishing in any order converge.
+   */
+  #syncFaces(changes: readonly FaceChange[]): void {
+    for (const { id, key } of changes) {
+      const record = this.#db.records.get(id);
+      if (record?.kind === "person" && record.face !== undefined && this.#db.faceKeys.get(faceKeyOf(id)) === key) {
+        this.#faceIndex.add(key, this.#faceIndex.parse(record.face));
+      } else {
+        this.#faceIndex.remove(key);
+      }
+    }
+  }
+
+  /** Runs inside the write transaction: the record's face key, assigned on its first face. */
+  #faceKeyFor(id: string, hasFace: boolean): number | undefined {
+    const existing = this.#db.faceKeys.get(faceKeyOf(id));
+    if (typeof existing === "number" || !hasFace) return typeof existing === "number" ? existing : undefined;
+    const key = this.#nextFaceKey();
+    this.#db.meta.putSync("nextFaceKey", key + 1);
+    this.#db.faceKeys.putSync(faceKeyOf(id), key);
+    this.#db.faceKeys.putSync(faceRecordOf(key), id);
+    return key;
+  }
+
   #readCounters(): Counters {
     const read = (key: string): number => {
       const value = this.#db.meta.get(key);
@@ -317,9 +460,11 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /** Runs inside the write transaction: reads here see this transaction's own writes. */
-  #applyInTransaction(prepared: readonly Prepared[]): ApplyOutcome[] {
+  #applyInTransaction(prepared: readonly Prepared[], faceChanges: FaceChange[]): ApplyOutcome[] {
     const counters = this.#readCounters();
-    const outcomes = prepared.map((item) => (item.op === "delete" ? this.#deleteOne(item.id, counters) : this.#upsertOne(item, counters)));
+    const outcomes = prepared.map((item) =>
+      item.op === "delete" ? this.#deleteOne(item.id, counters, faceChanges) : this.#upsertOne(item, counters, faceChanges),
+    );
     if (outcomes.some((outcome) => outcome !== "unchanged" && outcome !== "not_found")) {
       counters.generation += 1;
       this.#db.meta.putSync("persons", counters.persons);
@@ -337,7 +482,7 @@ export class RecordStore implements AsyncDisposable {
     return this.#db.recordKeys.get(old.id) ?? this.#indexKeys(old);
   }
 
-  #upsertOne(item: { record: NativeRecord; json: string; keys: string[] }, counters: Counters): ApplyOutcome {
+  #upsertOne(item: { record: NativeRecord; json: string; keys: string[]; hasFace: boolean }, counters: Counters, faceChanges: FaceChange[]): ApplyOutcome {
     const { record } = item;
     const old = this.#db.records.get(record.id);
     if (old !== undefined && stableStringify(old) === item.json) return "unchanged";
@@ -349,18 +494,41 @@ export class RecordStore implements AsyncDisposable {
     for (const key of newKeys) if (!had.has(key)) this.#db.index.putSync(key, record.id);
     this.#db.records.putSync(record.id, record);
     this.#db.recordKeys.putSync(record.id, newKeys);
+    const faceKey = this.#faceKeyFor(record.id, item.hasFace);
+    if (faceKey !== undefined) faceChanges.push({ id: record.id, key: faceKey });
     if (old !== undefined) counters[counterOf(old.kind)] -= 1;
     counters[counterOf(record.kind)] += 1;
     return old === undefined ? "inserted" : "updated";
   }
 
-  #deleteOne(id: string, counters: Counters): ApplyOutcome {
+  #deleteOne(id: string, counters: Counters, faceChanges: FaceChange[]): ApplyOutcome {
     const old = this.#db.records.get(id);
     if (old === undefined) return "not_found";
+    const faceKey = this.#db.faceKeys.get(faceKeyOf(id));
+    if (typeof faceKey === "number") {
+      this.#db.faceKeys.removeSync(faceKeyOf(id));
+      this.#db.faceKeys.removeSync(faceRecordOf(faceKey));
+      faceChanges.push({ id, key: faceKey });
+    }
     for (const key of this.#storedKeys(old)) this.#db.index.removeSync(key, id);
     this.#db.records.removeSync(id);
     this.#db.recordKeys.removeSync(id);
     counters[counterOf(old.kind)] -= 1;
     return "deleted";
+  }
+}
+
+/**
+ * Every face template in the store with its face key, for `FaceIndex.rebuild`: a scan of all records,
+ * run only when the face index was left incomplete by a crash.
+ */
+function* storedFaces(db: Databases, faceIndex: FaceIndex): Generator<FaceIndexEntry> {
+  for (const { key: id, value: record } of db.records.getRange()) {
+    if (record.kind !== "person" || record.face === undefined) continue;
+    const faceKey = db.faceKeys.get(faceKeyOf(id));
+    if (typeof faceKey !== "number") {
+      throw new WatchmeshError(ErrorCode.ConfigInvalid, "record store metadata is damaged: a face template has no face key", { context: { recordId: id } });
+    }
+    yield { key: faceKey, template: faceIndex.parse(record.face) };
   }
 }

@@ -4,6 +4,8 @@
  *
  *   travel document   normalised number (look-alike tolerant per issuer format), issuing state agrees → 1.0
  *   DNA               Prüm full match → 1.0; near match (one allele differs) → 0.9, reported as such
+ *   face              nearest neighbours in the store's face index (same model) whose cosine similarity
+ *                     reaches the model's threshold; score = similarity
  *   person by name    name score ≥ NAME_MATCH_THRESHOLD and corroboration: a date of birth that agrees
  *                     (exact, at shared precision, or weakly: day/month swap, ±1 year on year-only), or,
  *                     without any date, a rare full name. Disjoint dates of birth and a different sex
@@ -25,6 +27,7 @@ import { compareDob, type DobAgreement } from "./dates.ts";
 import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
 import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
+import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
 import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, recordNameKeys } from "./index-keys.ts";
 import { analyseName, compareNames, NAME_MATCH_THRESHOLD } from "./names/index.ts";
 
@@ -70,6 +73,9 @@ const FEATURE_ORDER = [
   "sex",
   "entity_value",
 ];
+
+/** Face index neighbours read per query (those under the model's threshold are dropped anyway). */
+const FACE_SEARCH_K = 10;
 
 /** Digits OCR reads in place of letters in an MRZ name field (which holds letters only). */
 const MRZ_NAME_OCR: Readonly<Record<string, string>> = { "0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B" };
@@ -152,6 +158,7 @@ export class MatchingEngine implements Matcher {
     const hits = new Hits();
     this.#matchDocuments(query, hits);
     this.#matchDna(query, hits);
+    this.#matchFace(query, hits);
     this.#matchNames(query, hits);
     return hits.result();
   }
@@ -199,6 +206,23 @@ export class MatchingEngine implements Matcher {
       const comparison = compareDna(profile, parseDnaProfile(record.dna));
       if (comparison.outcome === "full_match") hits.add(record, 1, "dna", ["dna"]);
       else if (comparison.outcome === "near_match") hits.add(record, 0.9, "dna", ["dna_near_match"]);
+    }
+  }
+
+  #matchFace(query: PersonQuery, hits: Hits): void {
+    const face = query.face;
+    if (face === undefined || face.embedding.length === 0) return;
+    let template: FaceTemplate;
+    try {
+      template = parseFaceTemplate({ model: face.model, vector: face.embedding }, "face", this.#store.faceModels);
+    } catch (error) {
+      // The parser speaks of records (INVALID_RECORD); here the query is what is wrong, so it is refused.
+      if (error instanceof WatchmeshError) throw new WatchmeshError(ErrorCode.InvalidArgument, error.message, { cause: error, context: error.context });
+      throw error;
+    }
+    for (const { id, similarity } of this.#store.faceSearch(template, FACE_SEARCH_K)) {
+      const record = this.#store.get(id);
+      if (record?.kind === "person") hits.add(record, similarity, "face", ["face"]);
     }
   }
 

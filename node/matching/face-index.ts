@@ -321,6 +321,15 @@ export class FaceIndex {
     return hits;
   }
 
+  /**
+   * Writes the dirty marker now (once per flush cycle), before the caller commits a change the index
+   * will follow: a crash between that commit and `add`/`remove` then still leads to a rebuild.
+   */
+  markDirty(): void {
+    this.#assertOpen();
+    this.#markDirty();
+  }
+
   /** Number of indexed templates, for one model or all. */
   size(model?: string): number {
     if (model !== undefined) return this.#indexes.get(model)?.index.size() ?? 0;
