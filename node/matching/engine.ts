@@ -54,8 +54,11 @@ const NAME_WEIGHT = 0.55;
 const RARE_NAME_SCORE = 0.8;
 /** A rare name must be unique in the node's own records too (records under its rarest date-free key). */
 const RARE_NAME_MAX_RECORDS = 1;
-/** Date-free name keys are read only when they hold at most this many records. */
-const RARE_KEY_MAX_RECORDS = 50;
+/**
+ * Date-free name keys are read only when they could give a hit: a record without a matching date hits
+ * by a rare name alone, which must be unique in the node.
+ */
+const RARE_KEY_MAX_RECORDS = RARE_NAME_MAX_RECORDS;
 
 const FEATURE_ORDER = [
   "document_number",
@@ -229,7 +232,8 @@ export class MatchingEngine implements Matcher {
   #matchNames(query: PersonQuery, hits: Hits): void {
     const names = query.names.filter((name) => name.trim() !== "");
     if (names.length === 0) return;
-    const keys = queryNameKeys(names, query.dob);
+    // Weak date agreement (±1 year) can only make a hit with an agreeing nationality or sex.
+    const keys = queryNameKeys(names, query.dob, { adjacentYears: query.nationality.length > 0 || query.sex !== "" });
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
     const undatedCounts = new Map(keys.undated.map((key) => [key, this.#store.keyCount(key)] as const));
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);

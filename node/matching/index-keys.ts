@@ -102,7 +102,11 @@ export interface NameQueryKeys {
 }
 
 /** Keys under which a query's names may find records (see recordNameKeys for the shapes). */
-export function queryNameKeys(names: readonly string[], dob: string | undefined): NameQueryKeys {
+export function queryNameKeys(
+  names: readonly string[],
+  dob: string | undefined,
+  options: { adjacentYears?: boolean } = {},
+): NameQueryKeys {
   const dated = new Set<string>();
   const undated = new Set<string>();
   const parts = dobParts(dob);
@@ -113,11 +117,12 @@ export function queryNameKeys(names: readonly string[], dob: string | undefined)
     for (const pair of pairs) undated.add(`p:${pair}`);
     for (const code of codes) undated.add(`s:${code}`);
     if (!parts) continue;
-    // Year-only data on either side agrees weakly one year off, so look one year either way there.
-    const years = parts.month ? [parts.year] : [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)];
-    for (const pair of pairs) for (const year of [...years, ...(parts.month ? [shiftYear(parts.year, -1), shiftYear(parts.year, 1)] : [])]) dated.add(`py:${pair}:${year}`);
+    // Year-only data on either side agrees weakly one year off; the matcher asks for those years only
+    // when a weak agreement could still make a hit (the query has a qualifier to corroborate it).
+    const years = options.adjacentYears ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
+    for (const pair of pairs) for (const year of years) dated.add(`py:${pair}:${year}`);
     for (const code of codes) {
-      for (const year of [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)]) dated.add(`sy:${code}:${year}`);
+      for (const year of years) dated.add(`sy:${code}:${year}`);
       if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
       if (parts.month && parts.day) {
         dated.add(`sd:${code}:${parts.year}-${parts.month}-${parts.day}`);

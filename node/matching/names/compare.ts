@@ -130,7 +130,11 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   }
   take(candidates);
   // 2. Runs of adjacent unmatched tokens on one side merged against one unmatched token on the other.
-  if (usedQ.includes(0) && usedR.includes(0)) take(mergedCandidates());
+  // Merging only helps when the sides split the name into different numbers of tokens; skipping it
+  // otherwise keeps the comparison of unrelated names cheap.
+  // It is also skipped when no single token agreed and both sides have several: such names are unrelated.
+  const worthMerging = matches.length > 0 || q.length === 1 || r.length === 1;
+  if (worthMerging && q.length !== r.length && usedQ.includes(0) && usedR.includes(0)) take(mergedCandidates());
   // 3. A token left over next to a matched one may be part of it: "عبد" + "الرحمن" ~ "abdelrahman".
   if (usedQ.includes(0) || usedR.includes(0)) extendMatches();
 
