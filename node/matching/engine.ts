@@ -203,7 +203,13 @@ export class MatchingEngine implements Matcher {
 
   #matchDna(query: PersonQuery, hits: Hits): void {
     if (!query.dna || Object.keys(query.dna.loci).length === 0) return;
-    const profile = dnaFromProto(query.dna.loci);
+    let profile: ReturnType<typeof dnaFromProto>;
+    try {
+      profile = dnaFromProto(query.dna.loci);
+    } catch (error) {
+      // A profile that cannot take part (too few loci, a mixture) is the asker's problem: refused, not an error.
+      throw new WatchmeshError(ErrorCode.InvalidArgument, `query ${error instanceof WatchmeshError ? error.message : "DNA profile is invalid"}`);
+    }
     for (const record of this.#candidates(dnaKeys(profile))) {
       if (record.kind !== "person" || record.dna === undefined) continue;
       const comparison = compareDna(profile, parseDnaProfile(record.dna));

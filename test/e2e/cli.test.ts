@@ -52,6 +52,17 @@ describe("watchmesh up + check --json", () => {
     expect(deu?.status).toBe("hit");
     expect(deu?.hits[0]?.action).toBe("specific_check");
     expect(after.results.find((result) => result.country === "FRA")?.status).toBe("no_hit");
+
+    // The same traveller as a JSON query file, with the name in Polish diacritics-free form and surname first.
+    const queryFile = path.join(dir.path, "query.json");
+    await writeFile(queryFile, JSON.stringify({ name: "KOWALSKI, Jan", dob: "1970-02-03" }));
+    const byFile = JSON.parse((await runCli(["check", "--mesh", meshDir, "--query", queryFile, "--json"])).stdout) as CheckJson;
+    expect(byFile.results.find((result) => result.country === "DEU")?.status).toBe("hit");
+    const badQuery = path.join(dir.path, "bad.json");
+    await writeFile(badQuery, JSON.stringify({ dob: "1970" }));
+    const refused = await runCli(["check", "--mesh", meshDir, "--query", badQuery]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/nothing to search for/);
     expect(await up.stop()).toBe(0);
   }, 120_000);
 });
@@ -108,5 +119,31 @@ describe("user errors", () => {
     const noNats = await runCli(["demo", "--countries", "1", "--persons", "5", "--entities", "1"], { env: { PATH: "/nonexistent" } });
     expect(noNats.code).toBe(1);
     expect(noNats.stderr).toMatch(/nats-server is not installed/);
+  }, 60_000);
+});
+
+describe("watchmesh eval and eval-names", () => {
+  it("print the documented figures as JSON", async () => {
+    const evaluation = await runCli(["eval", "--records", "eval/hard-cases.records.ndjson", "--probes", "eval/hard-cases.probes.ndjson", "--json"]);
+    expect(evaluation.code).toBe(0);
+    const report = JSON.parse(evaluation.stdout) as { probes: number; precision: number; recall: number; f1: number };
+    expect(report.probes).toBeGreaterThan(30);
+    expect(report.precision).toBe(1);
+    expect(report.recall).toBeGreaterThan(0.7);
+
+    const dir = await makeTempDir();
+    cleanups.push(dir.remove);
+    const pairs = path.join(dir.path, "pairs.tsv");
+    await writeFile(pairs, ["ivanov\tи в а н о в\t3", "petrov\tп е т р о в\t2", "smirnov\tс м и р н о в\t1", "pavlov\tп а в л о в\t1"].join("\n") + "\n");
+    const names = await runCli(["eval-names", "--pairs", pairs, "--json"]);
+    expect(names.code).toBe(0);
+    const nameReport = JSON.parse(names.stdout) as { pairs: number; recall: number; falseAcceptRate: number };
+    expect(nameReport.pairs).toBe(4);
+    expect(nameReport.recall).toBe(1);
+    expect(nameReport.falseAcceptRate).toBe(0);
+
+    const missing = await runCli(["eval-names", "--pairs", path.join(dir.path, "nope.tsv")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^watchmesh: .*nope\.tsv/);
   }, 60_000);
 });

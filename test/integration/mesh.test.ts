@@ -97,6 +97,14 @@ describe("federated checks through the coordinator", () => {
     expect(statusOf(result, "DEU")).toBe("hit");
   });
 
+  it("refuses an MRZ with a wrong check digit at every node, naming the code", async () => {
+    const mrz = ["P<D<<MUELLER<<HANS<<<<<<<<<<<<<<<<<<<<<<<<<<", "C01X00T470D<<7503143M3012315<<<<<<<<<<<<<<<0"];
+    const result = await mesh.client.check({ person: { mrz } });
+    for (const country of ["DEU", "ESP", "TUR"]) {
+      expect(result.results.find((entry) => entry.country === country)).toMatchObject({ status: "refused", errorCode: "INVALID_MRZ" });
+    }
+  });
+
   it("does not hit on a name alone", async () => {
     const result = await mesh.client.check({ person: { names: ["Hans Müller"] } });
     expect(statusOf(result, "DEU")).toBe("no_hit");

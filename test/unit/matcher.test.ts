@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ErrorCode } from "../../common/errors.ts";
+import { mrzCheckDigit } from "../../common/mrz.ts";
 import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
 import { RequestedAction, type PersonQuery } from "../../common/proto.ts";
 import { createMatcher, toRequestedAction, type Matcher } from "../../node/matcher.ts";
@@ -203,5 +204,45 @@ describe("toRequestedAction", () => {
     expect(toRequestedAction("specific_check")).toBe(RequestedAction.SpecificCheck);
     expect(toRequestedAction("arrest")).toBe(RequestedAction.Arrest);
     expect(toRequestedAction("inform_owner")).toBe(RequestedAction.InformOwner);
+  });
+});
+
+describe("matching engine: DNA and MRZ", () => {
+  const dna = {
+    D3S1358: [15, 16], VWA: [17, 18], D8S1179: [13, 14], D21S11: [29, 30.2], D18S51: [14, 17], TH01: [6, 9.3],
+    FGA: [21, 23], D1S1656: [12, 15.3], D2S441: [10, 11], D10S1248: [13, 15], D12S391: [18, 20], D22S1045: [15, 16],
+  };
+  const loci = (profile: Record<string, (number | string)[]>): Record<string, string> =>
+    Object.fromEntries(Object.entries(profile).map(([locus, alleles]) => [locus, alleles.join(",")]));
+
+  it("finds a DNA profile by the Prüm rules: full match, near match, no match", async () => {
+    await store.upsert({ kind: "person", id: "NLD-P-DNA", names: ["Unknown Donor"], dna, action: "specific_check" });
+    const full = matcher.matchPerson(person({ dna: { loci: loci(dna), markerSet: "" } }));
+    expect(full).toMatchObject([{ recordId: "NLD-P-DNA", category: "dna", score: 1, matchedFeatures: ["dna"] }]);
+    const near = matcher.matchPerson(person({ dna: { loci: loci({ ...dna, FGA: [21, 24] }), markerSet: "" } }));
+    expect(near).toMatchObject([{ recordId: "NLD-P-DNA", matchedFeatures: ["dna_near_match"] }]);
+    expect(near[0]?.score).toBeLessThan(1);
+    const none = matcher.matchPerson(person({ dna: { loci: loci({ ...dna, FGA: [22, 24], TH01: [7, 8] }), markerSet: "" } }));
+    expect(none).toEqual([]);
+  });
+
+  it("refuses a DNA query that cannot take part, with INVALID_ARGUMENT", () => {
+    expect(() => matcher.matchPerson(person({ dna: { loci: { D3S1358: "15,16" }, markerSet: "" } }))).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+    );
+  });
+
+  it("searches with an MRZ alone, and refuses one with a wrong check digit naming the field", () => {
+    const line1 = "P<D<<MUELLER<<HANS<<<<<<<<<<<<<<<<<<<<<<<<<<";
+    const digit = (field: string) => String(mrzCheckDigit(field));
+    const [number, birth, expiry, personal] = ["C01X00T47", "750314", "301231", "<".repeat(14)] as const;
+    const body = `${number}${digit(number)}D<<${birth}${digit(birth)}M${expiry}${digit(expiry)}${personal}${digit(personal)}`;
+    const composite = `${number}${digit(number)}${birth}${digit(birth)}${expiry}${digit(expiry)}${personal}${digit(personal)}`;
+    const line2 = `${body}${digit(composite)}`;
+    const hits = matcher.matchPerson(person({ mrz: [line1, line2] }));
+    expect(idsOf(hits)).toEqual(["DEU-P-1"]);
+    expect(hits[0]?.matchedFeatures).toContain("document_number");
+    const broken = `${line2.slice(0, 9)}${(Number(line2[9]) + 1) % 10}${line2.slice(10)}`;
+    expect(() => matcher.matchPerson(person({ mrz: [line1, broken] }))).toThrow(/check digit for documentNumber/);
   });
 });
