@@ -7,6 +7,7 @@
 import { getExampleNumber } from "libphonenumber-js";
 import mobileExamples from "libphonenumber-js/examples.mobile.json";
 import { COUNTRY_CODE_PATTERN } from "../common/country-codes.ts";
+import { seededRandom } from "../common/seeded-random.ts";
 import { phoneRegion } from "./matching/entities.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { DocumentType, EntityRecord, EntityType, NativeRecord, PersonRecord, RecordAction, RecordDocument, Sex } from "./record-schema.ts";
@@ -20,22 +21,11 @@ export interface SampleOptions {
   seed: number;
 }
 
-/** mulberry32: a tiny, fast, well-distributed 32-bit PRNG; plenty for sample data. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Random {
   readonly #next: () => number;
   constructor(seed: number) {
-    this.#next = mulberry32(seed);
+    this.#next = seededRandom(seed);
   }
   float(): number {
     return this.#next();

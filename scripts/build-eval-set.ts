@@ -11,6 +11,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { seededRandom } from "../common/seeded-random.ts";
 import { generateSampleRecords, type NativeRecord, type PersonRecord } from "../node/index.ts";
 import { compareDob } from "../node/matching/dates.ts";
 
@@ -30,17 +31,7 @@ const COUNTRIES = ["FRA", "DEU", "EGY", "RUS", "UKR", "GRC", "CHN", "TUR", "ESP"
 const PERSONS_PER_COUNTRY = 1500;
 const SEED = 20261125;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(SEED);
+const random = seededRandom(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
 const isLatin = (name: string) => !/[^\p{Script=Latin}\p{M}\s\-'.,]/u.test(name);

@@ -1,3 +1,4 @@
+import { seededRandom } from "../../common/seeded-random.ts";
 import { describe, expect, it } from "vitest";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { DNA_LOCI, ESS_LOCI, type DnaLocus } from "../../node/matching/biometric-schema.ts";
@@ -224,17 +225,6 @@ describe("proto codec", () => {
 
 // --- blocking keys -------------------------------------------------------------------------------
 
-/** Deterministic PRNG (mulberry32) so that failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
@@ -318,7 +308,7 @@ describe("dnaBlockingKeys", () => {
   });
 
   it("every full or near match shares a key (10,000 generated pairs)", () => {
-    const random = rng(20240613);
+    const random = seededRandom(20240613);
     let matches = 0;
     let nearMatches = 0;
     let keysTotal = 0;
@@ -347,7 +337,7 @@ describe("dnaBlockingKeys", () => {
   });
 
   it("finds matches whose shared loci are any 6 loci", () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     for (let i = 0; i < 2000; i++) {
       const shared = shuffled(random, DNA_LOCI).slice(0, 6);
       const genotype = (): number[] => [5 + Math.floor(random() * 20), 5 + Math.floor(random() * 20)];

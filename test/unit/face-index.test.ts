@@ -1,3 +1,4 @@
+import { seededGaussian } from "../../common/seeded-random.ts";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -27,27 +28,15 @@ async function openIndex(options: Partial<Parameters<typeof FaceIndex.open>[0]> 
   return index;
 }
 
-/** Deterministic Gaussian vectors (mulberry32 + Box-Muller). */
-function gaussians(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 function randomVector(seed: number, dimensions = DIMENSIONS): number[] {
-  const next = gaussians(seed);
+  const next = seededGaussian(seed);
   return Array.from({ length: dimensions }, () => next());
 }
 
 /** `base` plus isotropic noise of total length `noise` (relative to a unit base). */
 function noisy(base: number[], seed: number, noise: number): number[] {
-  const next = gaussians(seed);
+  const next = seededGaussian(seed);
   const norm = Math.hypot(...base);
   return base.map((x) => x / norm + (noise * next()) / Math.sqrt(base.length));
 }

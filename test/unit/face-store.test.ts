@@ -1,3 +1,4 @@
+import { seededGaussian } from "../../common/seeded-random.ts";
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -33,22 +34,10 @@ async function openStore(): Promise<RecordStore> {
   return store;
 }
 
-/** Deterministic Gaussian numbers (mulberry32 + Box-Muller). */
-function gaussians(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 /** A random unit vector: random vectors in 512 dimensions are nearly orthogonal (strangers). */
 function unitVector(seed: number, dimensions = DIMENSIONS): number[] {
-  const next = gaussians(seed);
+  const next = seededGaussian(seed);
   const raw = Array.from({ length: dimensions }, () => next());
   const norm = Math.hypot(...raw);
   return raw.map((x) => x / norm);
@@ -56,7 +45,7 @@ function unitVector(seed: number, dimensions = DIMENSIONS): number[] {
 
 /** The same face photographed again: `base` plus isotropic noise of total length `noise`. */
 function probeOf(base: number[], seed: number, noise = 0.5): number[] {
-  const next = gaussians(seed);
+  const next = seededGaussian(seed);
   return base.map((x) => x + (noise * next()) / Math.sqrt(base.length));
 }
 

@@ -4,6 +4,7 @@
  * of hard negatives.
  */
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
+import { seededRandom } from "../../../common/seeded-random.ts";
 import { foldLatin } from "./script.ts";
 
 export interface NamePair {
@@ -55,17 +56,6 @@ export function isHeldOut(pair: Pick<NamePair, "latin" | "foreign">): boolean {
   return fnv1a(`${pair.latin}\t${pair.foreign}`) % 10 === 0;
 }
 
-/** Small seeded generator (mulberry32) so negatives are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * For each pair, a hard negative: a different Latin token of the same file with the same first letter
