@@ -122,7 +122,9 @@ export function queryNameKeys(
     const years = options.adjacentYears ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
     for (const pair of pairs) for (const year of years) dated.add(`py:${pair}:${year}`);
     for (const code of codes) {
-      for (const year of years) dated.add(`sy:${code}:${year}`);
+      // Single-token keys against year-only records are unselective (a code and a year); a name of
+      // several tokens reaches those records through its token pairs instead.
+      if (groups.length < 2) for (const year of years) dated.add(`sy:${code}:${year}`);
       if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
       if (parts.month && parts.day) {
         dated.add(`sd:${code}:${parts.year}-${parts.month}-${parts.day}`);
