@@ -27,7 +27,11 @@ const defined = (key: string | undefined): key is string => key !== undefined;
  * Name keys combine the coarse per-token codes of the names module (which let spellings and scripts
  * meet) with a second token or the date of birth, so that a key holds few records even at millions of
  * persons:
- *   py:<codeA>|<codeB>:<YYYY>    two tokens of one name, birth year (every record with a dob)
+ *   py:<codeA>|<codeB>:<YYYY>    two tokens of one name, birth year (every record with a dob; read by
+ *                                queries whose own date is partial)
+ *   pd:<codeA>|<codeB>:<date>    two tokens, full date (and the day/month-swapped date when valid)
+ *   pmo:<codeA>|<codeB>:<YYYY-MM>, pyo:<codeA>|<codeB>:<YYYY>
+ *                                two tokens, for records whose dob has only month / year precision
  *   sd:<code>:<YYYY-MM-DD>       one token, full date (and the day/month-swapped date when valid)
  *   sm:<code>:<YYYY-MM>          one token, for records whose dob has month precision only
  *   sy:<code>:<YYYY>             one token, for records whose dob has year precision only
@@ -79,15 +83,16 @@ export function recordNameKeys(names: readonly string[], dob: string | undefined
     if (!parts) continue;
     for (const pair of pairs) keys.add(`py:${pair}:${parts.year}`);
     if (parts.day && parts.month) {
-      const date = `${parts.year}-${parts.month}-${parts.day}`;
-      const swapped = swappedDate(parts);
-      for (const code of codes) {
-        keys.add(`sd:${code}:${date}`);
-        if (swapped) keys.add(`sd:${code}:${swapped}`);
+      const dates = [`${parts.year}-${parts.month}-${parts.day}`, ...(swappedDate(parts) ? [swappedDate(parts) as string] : [])];
+      for (const date of dates) {
+        for (const pair of pairs) keys.add(`pd:${pair}:${date}`);
+        for (const code of codes) keys.add(`sd:${code}:${date}`);
       }
     } else if (parts.month) {
+      for (const pair of pairs) keys.add(`pmo:${pair}:${parts.year}-${parts.month}`);
       for (const code of codes) keys.add(`sm:${code}:${parts.year}-${parts.month}`);
     } else {
+      for (const pair of pairs) keys.add(`pyo:${pair}:${parts.year}`);
       for (const code of codes) keys.add(`sy:${code}:${parts.year}`);
     }
   }
@@ -120,7 +125,17 @@ export function queryNameKeys(
     // Year-only data on either side agrees weakly one year off; the matcher asks for those years only
     // when a weak agreement could still make a hit (the query has a qualifier to corroborate it).
     const years = options.adjacentYears ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
-    for (const pair of pairs) for (const year of years) dated.add(`py:${pair}:${year}`);
+    if (parts.month && parts.day) {
+      // A full date meets full dates exactly (or swapped), and partial dates at their own precision.
+      const dates = [`${parts.year}-${parts.month}-${parts.day}`, ...(swappedDate(parts) ? [swappedDate(parts) as string] : [])];
+      for (const pair of pairs) {
+        for (const date of dates) dated.add(`pd:${pair}:${date}`);
+        dated.add(`pmo:${pair}:${parts.year}-${parts.month}`);
+        for (const year of years) dated.add(`pyo:${pair}:${year}`);
+      }
+    } else {
+      for (const pair of pairs) for (const year of years) dated.add(`py:${pair}:${year}`);
+    }
     for (const code of codes) {
       // Single-token keys against year-only records are unselective (a code and a year); a name of
       // several tokens reaches those records through its token pairs instead.
