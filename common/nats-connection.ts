@@ -37,3 +37,22 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     throw new WatchmeshError(ErrorCode.Unavailable, `cannot connect to NATS at ${String(options.servers)}`, { cause: error });
   }
 }
+
+/** Resolves when `work` settles or after `timeoutMs`, whichever is first; never rejects. */
+export async function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Drains a connection (finishing in-flight messages), but never waits forever: with the server
+ * unreachable a drain cannot complete, so after `timeoutMs` the connection is closed instead.
+ */
+export async function drainOrClose(connection: NatsConnection, timeoutMs = 3000): Promise<void> {
+  await settleWithin(connection.drain(), timeoutMs);
+  if (!connection.isClosed()) await connection.close().catch(() => undefined);
+}

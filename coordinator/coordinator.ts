@@ -7,7 +7,7 @@ import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.t
 import { MemberRole } from "../common/key-files.ts";
 import { DEFAULT_CHECK_DEADLINE_MS, MAX_CHECK_DEADLINE_MS } from "../common/limits.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
-import { connectNats, type NatsAuth } from "../common/nats-connection.ts";
+import { connectNats, drainOrClose, type NatsAuth } from "../common/nats-connection.ts";
 import { CountryStatus, encodeEnvelope, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
@@ -193,7 +193,7 @@ export class Coordinator implements AsyncDisposable {
     this.#stopping ??= (async () => {
       await this.#grpc?.stop();
       await this.#gatherer.close();
-      await this.#nats.drain().catch(() => undefined);
+      await drainOrClose(this.#nats);
       this.#logger.info("coordinator stopped");
     })();
     return this.#stopping;

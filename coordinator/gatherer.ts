@@ -7,6 +7,7 @@ import { MemberRole } from "../common/key-files.ts";
 import { AnswerStatus, CountryStatus, decodeEnvelope, type MatchAnswer, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { coordinatorInboxPrefix, DEADLINE_HEADER } from "../common/subjects.ts";
+import { settleWithin } from "../common/nats-connection.ts";
 import { injectIntoNatsHeaders } from "../common/telemetry.ts";
 
 /** One country's outcome as gathered by the coordinator. */
@@ -184,7 +185,7 @@ export class Gatherer {
   /** Finishes every pending check with what it has, then unsubscribes. */
   async close(): Promise<void> {
     for (const pending of [...this.#pending.values()]) pending.finish();
-    await this.#subscription.drain().catch(() => undefined);
+    await settleWithin(this.#subscription.drain(), 2000);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ServerCredentials } from "@grpc/grpc-js";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
-import { connectNats, type NatsAuth } from "../common/nats-connection.ts";
+import { connectNats, drainOrClose, type NatsAuth } from "../common/nats-connection.ts";
 import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
@@ -150,7 +150,7 @@ export class CountryNode implements AsyncDisposable {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await this.#responder?.stop();
-      await this.#nats?.drain().catch(() => undefined);
+      if (this.#nats) await drainOrClose(this.#nats);
       await this.#grpc?.stop();
       await this.store.close();
       this.#logger.info("country node stopped");

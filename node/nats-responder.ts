@@ -1,6 +1,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { encodeEnvelope } from "../common/proto.ts";
 import type { Logger } from "../common/logger.ts";
+import { settleWithin } from "../common/nats-connection.ts";
 import { DEADLINE_HEADER, MATCH_ALL_SUBJECT, matchCountrySubject, nodeQueueGroup } from "../common/subjects.ts";
 import { contextFromNatsHeaders } from "../common/telemetry.ts";
 import type { MatchService } from "./match-service.ts";
@@ -49,7 +50,7 @@ export class NatsResponder {
 
   /** Stops taking new queries and finishes the ones in hand. Idempotent. */
   stop(): Promise<void> {
-    this.#stopping ??= Promise.all(this.#subscriptions.map((sub) => sub.drain().catch(() => undefined))).then(() => undefined);
+    this.#stopping ??= Promise.all(this.#subscriptions.map((sub) => settleWithin(sub.drain(), 2000))).then(() => undefined);
     return this.#stopping;
   }
 }
