@@ -245,38 +245,58 @@ export class MatchingEngine implements Matcher {
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
     const counts = new Map([...undatedCounts, ...keys.dated.map((key) => [key, this.#store.keyCount(key)] as const)]);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
-    for (const record of this.#candidates([...keys.dated, ...rareUndated], counts)) {
-      if (record.kind !== "person") continue;
-      const dob = compareDob(query.dob, record.dob);
-      if (dob === "disjoint") continue;
-      if (query.sex && record.sex && query.sex !== "X" && record.sex !== "X" && query.sex !== record.sex) continue;
-      const comparison = compareNames(names, record.names);
-      if (comparison.score < NAME_MATCH_THRESHOLD) continue;
-      const features = ["name"];
-      let score: number;
-      if (dob === "missing") {
-        if (!this.#isRareFullName(names, record, comparison, undatedCounts)) continue;
-        score = RARE_NAME_SCORE;
-        features.push("rare_name");
-      } else {
-        score = NAME_WEIGHT * comparison.score + DOB_WEIGHT[dob];
-        features.push(dob === "exact" ? "dob" : dob === "compatible" ? "dob_partial" : "dob_weak");
-      }
-      const recordNationalities = record.nationality ?? [];
-      if (nationalities.size > 0 && recordNationalities.length > 0) {
-        if (recordNationalities.some((code) => nationalities.has(code))) {
-          score += 0.03;
-          features.push("nationality");
-        } else {
-          score -= 0.08;
-        }
-      }
-      if (query.sex && record.sex && query.sex === record.sex) {
-        score += 0.02;
-        features.push("sex");
-      }
-      if (score >= PERSON_HIT_THRESHOLD) hits.add(record, score, "person", features);
+    // Two passes: token pairs first (both tokens agree, so few candidates); single-token keys only when
+    // the pairs found nobody — they are what finds a name with a typing error in one token.
+    const paired = keys.dated.filter((key) => key.startsWith("p"));
+    const single = keys.dated.filter((key) => !key.startsWith("p"));
+    const seen = new Set<string>();
+    let found = false;
+    for (const record of this.#candidates([...paired, ...rareUndated], counts, seen)) found = this.#considerByName(query, names, nationalities, record, undatedCounts, hits) || found;
+    if (found) return;
+    for (const record of this.#candidates(single, counts, seen)) this.#considerByName(query, names, nationalities, record, undatedCounts, hits);
+  }
+
+  /** Weighs one candidate found by name; true when it is a hit. */
+  #considerByName(
+    query: PersonQuery,
+    names: readonly string[],
+    nationalities: ReadonlySet<string>,
+    record: NativeRecord,
+    undatedCounts: ReadonlyMap<string, number>,
+    hits: Hits,
+  ): boolean {
+    if (record.kind !== "person") return false;
+    const dob = compareDob(query.dob, record.dob);
+    if (dob === "disjoint") return false;
+    if (query.sex && record.sex && query.sex !== "X" && record.sex !== "X" && query.sex !== record.sex) return false;
+    const comparison = compareNames(names, record.names);
+    if (comparison.score < NAME_MATCH_THRESHOLD) return false;
+    const features = ["name"];
+    let score: number;
+    if (dob === "missing") {
+      if (!this.#isRareFullName(names, record, comparison, undatedCounts)) return false;
+      score = RARE_NAME_SCORE;
+      features.push("rare_name");
+    } else {
+      score = NAME_WEIGHT * comparison.score + DOB_WEIGHT[dob];
+      features.push(dob === "exact" ? "dob" : dob === "compatible" ? "dob_partial" : "dob_weak");
     }
+    const recordNationalities = record.nationality ?? [];
+    if (nationalities.size > 0 && recordNationalities.length > 0) {
+      if (recordNationalities.some((code) => nationalities.has(code))) {
+        score += 0.03;
+        features.push("nationality");
+      } else {
+        score -= 0.08;
+      }
+    }
+    if (query.sex && record.sex && query.sex === record.sex) {
+      score += 0.02;
+      features.push("sex");
+    }
+    if (score < PERSON_HIT_THRESHOLD) return false;
+    hits.add(record, score, "person", features);
+    return true;
   }
 
   /**
@@ -303,10 +323,9 @@ export class MatchingEngine implements Matcher {
    * `maxRecordsPerKey` records are skipped (they cannot tell anyone apart), and at most `maxCandidates`
    * records are read.
    */
-  *#candidates(keys: readonly string[], knownCounts?: ReadonlyMap<string, number>): Generator<NativeRecord> {
+  *#candidates(keys: readonly string[], knownCounts?: ReadonlyMap<string, number>, seen = new Set<string>()): Generator<NativeRecord> {
     const counted = keys.map((key) => [key, knownCounts?.get(key) ?? this.#store.keyCount(key)] as const);
     counted.sort((a, b) => a[1] - b[1]);
-    const seen = new Set<string>();
     for (const [key, count] of counted) {
       if (count === 0 || count > this.#maxRecordsPerKey) continue;
       for (const id of this.#store.lookup(key)) {
