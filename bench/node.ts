@@ -67,6 +67,15 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     measure(nameEnvelopes.slice(0, 500)); // warm-up
     const byName = measure(nameEnvelopes);
     const byDocument = measure(documentEnvelopes);
+    // Most travellers are on no list: invented people (a given name and a surname of two different
+    // records, a random full date) exercise the no-hit path, which reads single-token keys too.
+    const strangerEnvelopes = Array.from({ length: queries }, (_, i) => {
+      const given = pick(i).names[0]?.split(" ")[0] ?? "";
+      const surname = pick(i + 17).names[0]?.split(" ").at(-1) ?? "";
+      const dob = `${1940 + (i % 60)}-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")}`;
+      return envelopeFor(personSubject({ names: [`${given} ${surname}`], dob }));
+    });
+    const byStranger = measure(strangerEnvelopes);
 
     // Raw LMDB: plain gets of existing keys on a separate handle to the same environment.
     const rawEnv = open({ path: temp.path, maxDbs: 8, readOnly: true });
@@ -88,6 +97,9 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
         "document queries/s": byDocument.perSecond,
         "document CPU us/query": byDocument.cpuUsPerQuery,
         "document p50/p99 ms": `${byDocument.latency.p50Ms} / ${byDocument.latency.p99Ms}`,
+        "no-hit name+dob queries/s": byStranger.perSecond,
+        "no-hit name+dob CPU us/query": byStranger.cpuUsPerQuery,
+        "no-hit name+dob p50/p99 ms": `${byStranger.latency.p50Ms} / ${byStranger.latency.p99Ms}`,
         "raw LMDB get/s": rawPerSecond,
         "raw gets per name query": round(rawPerSecond / byName.perSecond, 1),
         "resident memory MB": round(process.memoryUsage().rss / 1024 / 1024, 0),
