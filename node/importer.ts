@@ -17,7 +17,7 @@ import { parseRecordLine, type RecordLine } from "./record-schema.ts";
 import type { ApplyOutcome, RecordStore } from "./store.ts";
 
 /** Lines per LMDB transaction: each commit is durable (fsync), so larger batches import much faster. */
-export const DEFAULT_IMPORT_BATCH_SIZE = 5000;
+export const DEFAULT_IMPORT_BATCH_SIZE = 20_000;
 
 export type ImportInput = { path: string } | { stream: NodeJS.ReadableStream };
 
@@ -221,6 +221,7 @@ export async function importNdjson(store: RecordStore, input: ImportInput, optio
         continue;
       }
       if (batch.length >= batchSize) await flush();
+      else if (report.lines % 1000 === 0) progress(); // the progress bar moves between large batches too
     }
     signal?.throwIfAborted();
     await flush();
