@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { startNatsServer } from "../../common/nats-server.ts";
 import { runCli, startCli } from "../helpers/cli.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
@@ -19,6 +20,19 @@ describe("watchmesh demo", () => {
     expect(result.stdout).toMatch(/watchmesh\.coordinator\.check/);
     expect(result.stdout).toMatch(/watchmesh\.node\.match \[DEU hit\]/);
   }, 120_000);
+});
+
+describe("watchmesh demo with NATS_URL", () => {
+  it("uses the given NATS server instead of starting one", async () => {
+    const nats = await startNatsServer();
+    cleanups.push(() => nats.stop());
+    const result = await runCli(["demo", "--countries", "2", "--persons", "100", "--entities", "20", "--no-progress"], {
+      env: { NATS_URL: nats.url },
+      timeoutMs: 60_000,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`NATS at ${nats.url};`);
+  }, 90_000);
 });
 
 describe("watchmesh up + check --json", () => {
