@@ -12,6 +12,7 @@ import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
 import { NatsResponder } from "./nats-responder.ts";
+import { ReplayGuard } from "./replay-guard.ts";
 import { RecordStore } from "./store.ts";
 
 export interface CountryNodeOptions {
@@ -91,6 +92,7 @@ export class CountryNode implements AsyncDisposable {
       identity,
       registry: () => registry.current,
       matcher: createMatcher(store, { country: identity.country }),
+      replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       referenceFor: (id) => store.referenceFor(id),
       logger,
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),

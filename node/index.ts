@@ -3,6 +3,7 @@ export type { CountryNodeOptions } from "./country-node.ts";
 export { MatchService } from "./match-service.ts";
 export type { MatchServiceOptions } from "./match-service.ts";
 export { NatsResponder } from "./nats-responder.ts";
+export { ReplayGuard } from "./replay-guard.ts";
 export { countryNodeGrpcBinding, COUNTRY_NODE_SERVICE_NAME } from "./grpc-service.ts";
 export { RecordStore } from "./store.ts";
 export type { RecordStoreOptions, StoreStats, UpsertOutcome, ApplyOutcome } from "./store.ts";

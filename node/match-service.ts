@@ -16,6 +16,7 @@ import type { TrustRegistry } from "../common/registry.ts";
 import { sha256 } from "../common/signing.ts";
 import { markSpanError, tracer } from "../common/telemetry.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
+import type { ReplayGuard } from "./replay-guard.ts";
 
 export interface MatchServiceOptions {
   identity: SigningIdentity;
@@ -26,6 +27,8 @@ export interface MatchServiceOptions {
   referenceFor: (recordId: string) => string;
   logger: Logger;
   clockSkewMs?: number;
+  /** Refuses a query whose (signer, nonce) was seen before; optional so tests can run without a store. */
+  replayGuard?: ReplayGuard;
   now?: () => number;
 }
 
@@ -41,6 +44,7 @@ const REFUSAL_CODES = new Set<string>([
   ErrorCode.QueryExpired,
   ErrorCode.QueryNotYetValid,
   ErrorCode.QueryLifetimeTooLong,
+  ErrorCode.QueryReplayed,
   ErrorCode.InvalidArgument,
   ErrorCode.InvalidMrz,
 ]);
@@ -91,10 +95,13 @@ export class MatchService {
     try {
       let query: MatchQuery;
       try {
+        const nowMs = this.#now();
         ({ query } = openQuery(envelope, this.#options.registry(), {
-          nowMs: this.#now(),
+          nowMs,
           ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
         }));
+        // Only an authentic, unexpired query is remembered: forgeries cannot fill the replay cache.
+        this.#options.replayGuard?.check(envelope.keyId, query.nonce, query.expiresAtMs, nowMs);
       } catch (error) {
         const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);
         markSpanError(span, refusal.code);

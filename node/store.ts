@@ -8,6 +8,7 @@
  *   index        dupSort: index key → record id; keys are defined in matching/index-keys.ts
  *                  nm:<name blocking key>  doc:<ISSUER>:<reading>  docnum:<reading>  ent:<type>:<key>
  *                  dna:<locus-pair genotype key>  ref:<reference>
+ *   nonces       <signer key id>:<nonce hex> → time (ms) until which a replay must be refused
  *   face-keys    the numeric key of each person that has (or had) a face template, for the face index:
  *                  fk:<id> → key   fkr:<key> → id
  *                keys come from the counter meta.nextFaceKey and are never reused; a delete drops both
@@ -152,6 +153,7 @@ interface Databases {
   recordKeys: Database<string[], string>;
   index: Database<string, string>;
   faceKeys: Database<number | string, string>;
+  nonces: Database<number, string>;
   meta: Database<unknown, string>;
 }
 
@@ -162,6 +164,7 @@ function openDatabases(root: RootDatabase): Databases {
     recordKeys: root.openDB<string[], string>("record-keys", { encoding: "json" }),
     index: root.openDB<string, string>("index", { dupSort: true, encoding: "ordered-binary" }),
     faceKeys: root.openDB<number | string, string>("face-keys", { encoding: "json" }),
+    nonces: root.openDB<number, string>("nonces", { encoding: "json" }),
     meta: root.openDB<unknown, string>("meta", { encoding: "json" }),
   };
 }
@@ -383,6 +386,31 @@ export class RecordStore implements AsyncDisposable {
     this.#assertOpen();
     await Promise.allSettled([...this.#inFlight]);
     await this.#faceIndex.flush();
+  }
+
+  /**
+   * Remembers a query nonce until `untilMs`, durably but without waiting for the disk: the caller keeps
+   * its own in-memory copy for immediate checks (see replay-guard.ts).
+   */
+  rememberNonce(key: string, untilMs: number): void {
+    this.#assertOpen();
+    this.#db.nonces.put(key, untilMs).catch(() => undefined);
+  }
+
+  /** Remembered nonces still in force at `nowMs`; expired ones are removed on the way. */
+  liveNonces(nowMs: number): Map<string, number> {
+    this.#assertOpen();
+    const live = new Map<string, number>();
+    for (const { key, value } of this.#db.nonces.getRange()) {
+      if (typeof value === "number" && value > nowMs) live.set(key, value);
+      else this.#db.nonces.remove(key).catch(() => undefined);
+    }
+    return live;
+  }
+
+  forgetNonce(key: string): void {
+    if (this.#closed) return;
+    this.#db.nonces.remove(key).catch(() => undefined);
   }
 
   stats(): StoreStats {
