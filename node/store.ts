@@ -50,7 +50,7 @@ import {
 } from "./record-schema.ts";
 
 /** Bumped whenever stored records or index keys change shape; a store of another version is refused. */
-export const STORE_FORMAT_VERSION = 3;
+export const STORE_FORMAT_VERSION = 4;
 
 export type UpsertOutcome = "inserted" | "updated" | "unchanged";
 export type ApplyOutcome = UpsertOutcome | "deleted" | "not_found";
