@@ -69,8 +69,26 @@ export function nameTokenCodeGroups(name: string): string[][] {
   const analysed = analyseName(name);
   const strong = analysed.tokens.filter((t) => t.weight >= 1);
   return (strong.length > 0 ? strong : analysed.tokens)
-    .map((token) => tokenKeys(token).map((key) => key.slice(KEY_PREFIX.length)))
+    .flatMap((token) => fusedNameGroups(token) ?? [tokenKeys(token)])
+    .map((group) => group.map((key) => key.slice(KEY_PREFIX.length)))
     .filter((group) => group.length > 0);
+}
+
+/**
+ * Han and Hangul names are usually written as one token: split it into surname and given name, each a
+ * group of its own, so that "单雄信" and "Shan Xiongxin" (or "Xiongxin Shan") share a token pair.
+ */
+function fusedNameGroups(token: AnalysedToken): string[][] | undefined {
+  if ((token.script !== ModelScript.Han && token.script !== ModelScript.Hangul) || token.units.length < 2) return undefined;
+  const split = token.script === ModelScript.Han ? 1 : hangulFirstSyllableLength(token.units);
+  const groups = [token.units.slice(0, split), token.units.slice(split)]
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const keys = new Set<string>();
+      for (const latin of transliterate(part, token.script as ModelScript, 4)) addKey(keys, latin);
+      return [...keys];
+    });
+  return groups.length === 2 ? groups : undefined;
 }
 
 /** Index keys for candidate lookup of one name. */
