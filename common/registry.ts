@@ -65,6 +65,7 @@ export class TrustRegistry {
   readonly version: number;
   readonly document: RegistryDocument;
   readonly #keys = new Map<string, IndexedKey>();
+  readonly #nodeCountries: readonly string[];
 
   private constructor(document: RegistryDocument) {
     this.document = document;
@@ -88,6 +89,8 @@ export class TrustRegistry {
         });
       }
     }
+    const countries = new Set(document.members.filter((member) => member.role === MemberRole.Node).map((member) => member.country));
+    this.#nodeCountries = [...countries].sort();
   }
 
   /** Verifies the root signature over the exact payload text, then validates the document. */
@@ -158,9 +161,7 @@ export class TrustRegistry {
 
   /** Countries that run a node, sorted: the countries a federated check expects answers from. */
   nodeCountries(): string[] {
-    const countries = new Set<string>();
-    for (const member of this.document.members) if (member.role === MemberRole.Node) countries.add(member.country);
-    return [...countries].sort();
+    return [...this.#nodeCountries];
   }
 }
 

@@ -29,7 +29,7 @@ import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
 import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
 import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, recordNameKeys } from "./index-keys.ts";
-import { analyseName, compareNames, NAME_MATCH_THRESHOLD } from "./names/index.ts";
+import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
 
 export interface MatchingEngineOptions {
   store: RecordStore;
@@ -104,10 +104,6 @@ class Hits {
       existing.category = category;
     }
     for (const feature of features) existing.features.add(feature);
-  }
-
-  has(id: string): boolean {
-    return this.#byId.has(id);
   }
 
   result(): MatchCandidateHit[] {
@@ -250,16 +246,18 @@ export class MatchingEngine implements Matcher {
     const paired = keys.dated.filter((key) => key.startsWith("p"));
     const single = keys.dated.filter((key) => !key.startsWith("p"));
     const seen = new Set<string>();
+    // The query's names are analysed once; each candidate's names are compared against that.
+    const analysed = names.map((name) => analyseName(name));
     let found = false;
-    for (const record of this.#candidates([...paired, ...rareUndated], counts, seen)) found = this.#considerByName(query, names, nationalities, record, undatedCounts, hits) || found;
+    for (const record of this.#candidates([...paired, ...rareUndated], counts, seen)) found = this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits) || found;
     if (found) return;
-    for (const record of this.#candidates(single, counts, seen)) this.#considerByName(query, names, nationalities, record, undatedCounts, hits);
+    for (const record of this.#candidates(single, counts, seen)) this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits);
   }
 
   /** Weighs one candidate found by name; true when it is a hit. */
   #considerByName(
     query: PersonQuery,
-    names: readonly string[],
+    names: readonly AnalysedName[],
     nationalities: ReadonlySet<string>,
     record: NativeRecord,
     undatedCounts: ReadonlyMap<string, number>,
@@ -269,7 +267,7 @@ export class MatchingEngine implements Matcher {
     const dob = compareDob(query.dob, record.dob);
     if (dob === "disjoint") return false;
     if (query.sex && record.sex && query.sex !== "X" && record.sex !== "X" && query.sex !== record.sex) return false;
-    const comparison = compareNames(names, record.names);
+    const comparison = compareAnalysed(names, record.names.map((name) => analyseName(name)));
     if (comparison.score < NAME_MATCH_THRESHOLD) return false;
     const features = ["name"];
     let score: number;
@@ -305,13 +303,13 @@ export class MatchingEngine implements Matcher {
    * key.
    */
   #isRareFullName(
-    names: readonly string[],
+    names: readonly AnalysedName[],
     record: PersonRecord,
     comparison: { matchedQueryTokens: number; queryTokens: number },
     counts: ReadonlyMap<string, number>,
   ): boolean {
     if (comparison.matchedQueryTokens < comparison.queryTokens || comparison.queryTokens < 2) return false;
-    const latinTokens = names.flatMap((name) => analyseName(name).tokens.filter((token) => token.weight >= 1).map((token) => token.latin[0] ?? token.text));
+    const latinTokens = names.flatMap((name) => name.tokens.filter((token) => token.weight >= 1).map((token) => token.latin[0] ?? token.text));
     if (latinTokens.filter((token) => !isCommonNameToken(token)).length < 2) return false;
     const recordKeys = new Set(recordNameKeys(record.names, undefined));
     const shared = [...counts.entries()].filter(([key]) => recordKeys.has(key)).map(([, count]) => count);

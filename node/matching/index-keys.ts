@@ -64,6 +64,13 @@ function shiftYear(year: string, by: number): string {
   return String(Number(year) + by).padStart(4, "0");
 }
 
+/** A full date and, when valid, its day/month-swapped reading; empty for partial dates. */
+function fullDates(parts: DobParts): string[] {
+  if (!parts.month || !parts.day) return [];
+  const swapped = swappedDate(parts);
+  return [`${parts.year}-${parts.month}-${parts.day}`, ...(swapped ? [swapped] : [])];
+}
+
 /** The swapped reading of a full date (1980-05-03 → 1980-03-05), when it is a different valid month. */
 function swappedDate(parts: DobParts): string | undefined {
   if (!parts.month || !parts.day || parts.day === parts.month || Number(parts.day) > 12) return undefined;
@@ -83,8 +90,7 @@ export function recordNameKeys(names: readonly string[], dob: string | undefined
     if (!parts) continue;
     for (const pair of pairs) keys.add(`py:${pair}:${parts.year}`);
     if (parts.day && parts.month) {
-      const dates = [`${parts.year}-${parts.month}-${parts.day}`, ...(swappedDate(parts) ? [swappedDate(parts) as string] : [])];
-      for (const date of dates) {
+      for (const date of fullDates(parts)) {
         for (const pair of pairs) keys.add(`pd:${pair}:${date}`);
         for (const code of codes) keys.add(`sd:${code}:${date}`);
       }
@@ -125,9 +131,9 @@ export function queryNameKeys(
     // Year-only data on either side agrees weakly one year off; the matcher asks for those years only
     // when a weak agreement could still make a hit (the query has a qualifier to corroborate it).
     const years = options.adjacentYears ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
-    if (parts.month && parts.day) {
+    const dates = fullDates(parts);
+    if (dates.length > 0) {
       // A full date meets full dates exactly (or swapped), and partial dates at their own precision.
-      const dates = [`${parts.year}-${parts.month}-${parts.day}`, ...(swappedDate(parts) ? [swappedDate(parts) as string] : [])];
       for (const pair of pairs) {
         for (const date of dates) dated.add(`pd:${pair}:${date}`);
         dated.add(`pmo:${pair}:${parts.year}-${parts.month}`);
@@ -141,11 +147,7 @@ export function queryNameKeys(
       // several tokens reaches those records through its token pairs instead.
       if (groups.length < 2) for (const year of years) dated.add(`sy:${code}:${year}`);
       if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
-      if (parts.month && parts.day) {
-        dated.add(`sd:${code}:${parts.year}-${parts.month}-${parts.day}`);
-        const swapped = swappedDate(parts);
-        if (swapped) dated.add(`sd:${code}:${swapped}`);
-      }
+      for (const date of dates) dated.add(`sd:${code}:${date}`);
     }
   }
   const bounded = (keys: Set<string>) => [...keys].map((key) => boundedKey("", key)).filter(defined);

@@ -1,4 +1,4 @@
-import { seededGaussian } from "../../common/seeded-random.ts";
+import { gaussianVector, withNoise } from "../helpers/vectors.ts";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -29,17 +29,8 @@ async function openIndex(options: Partial<Parameters<typeof FaceIndex.open>[0]> 
 }
 
 
-function randomVector(seed: number, dimensions = DIMENSIONS): number[] {
-  const next = seededGaussian(seed);
-  return Array.from({ length: dimensions }, () => next());
-}
-
-/** `base` plus isotropic noise of total length `noise` (relative to a unit base). */
-function noisy(base: number[], seed: number, noise: number): number[] {
-  const next = seededGaussian(seed);
-  const norm = Math.hypot(...base);
-  return base.map((x) => x / norm + (noise * next()) / Math.sqrt(base.length));
-}
+const randomVector = (seed: number, dimensions = DIMENSIONS): number[] => gaussianVector(seed, dimensions);
+const noisy = withNoise;
 
 function template(vector: number[], model = MODEL): FaceTemplate {
   return parseFaceTemplate({ model, vector });

@@ -1,4 +1,4 @@
-import { seededGaussian } from "../../common/seeded-random.ts";
+import { unitVector as unitVectorOf, withNoise } from "../helpers/vectors.ts";
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -35,19 +35,8 @@ async function openStore(): Promise<RecordStore> {
 }
 
 
-/** A random unit vector: random vectors in 512 dimensions are nearly orthogonal (strangers). */
-function unitVector(seed: number, dimensions = DIMENSIONS): number[] {
-  const next = seededGaussian(seed);
-  const raw = Array.from({ length: dimensions }, () => next());
-  const norm = Math.hypot(...raw);
-  return raw.map((x) => x / norm);
-}
-
-/** The same face photographed again: `base` plus isotropic noise of total length `noise`. */
-function probeOf(base: number[], seed: number, noise = 0.5): number[] {
-  const next = seededGaussian(seed);
-  return base.map((x) => x + (noise * next()) / Math.sqrt(base.length));
-}
+const unitVector = (seed: number, dimensions = DIMENSIONS): number[] => unitVectorOf(seed, dimensions);
+const probeOf = (base: number[], seed: number, noise = 0.5): number[] => withNoise(base, seed, noise);
 
 const faces = { alice: unitVector(1), bruno: unitVector(2), chen: unitVector(3) };
 
