@@ -20,16 +20,21 @@ import { argValue, cpuMicros, printFigures, round, summarise } from "./stats.ts"
  * generated records must not stay in the heap, where their garbage collection would distort latencies.
  */
 async function importSample(store: RecordStore, dir: string, persons: number, keep: number): Promise<{ importS: number; people: PersonRecord[] }> {
-  const records = generateSampleRecords({ country: "BEN", persons, entities: 0, seed: 7 });
   const ndjson = path.join(dir, "records.ndjson");
-  await writeFile(ndjson, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+  const people = await writeSample(ndjson, persons, keep);
   const importStart = performance.now();
   const imported = await importNdjson(store, { path: ndjson });
   const importS = (performance.now() - importStart) / 1000;
   if (imported.rejected.length > 0) throw new Error(`${imported.rejected.length} sample records were rejected`);
-  const all = records.filter((record): record is PersonRecord => record.kind === "person");
-  const people = Array.from({ length: Math.min(keep, all.length) }, (_, i) => all[(i * 7919) % all.length] as PersonRecord);
   return { importS, people };
+}
+
+/** Writes the sample file and returns the kept sample; the generated array is garbage before the import. */
+async function writeSample(ndjson: string, persons: number, keep: number): Promise<PersonRecord[]> {
+  const records = generateSampleRecords({ country: "BEN", persons, entities: 0, seed: 7 });
+  await writeFile(ndjson, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+  const all = records.filter((record): record is PersonRecord => record.kind === "person");
+  return Array.from({ length: Math.min(keep, all.length) }, (_, i) => all[(i * 7919) % all.length] as PersonRecord);
 }
 
 export async function runNodeBench(args: string[], json: boolean): Promise<void> {

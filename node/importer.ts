@@ -13,11 +13,16 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { MAX_RECORD_LINE_BYTES } from "../common/limits.ts";
-import { parseRecordLine, type RecordLine } from "./record-schema.ts";
+import { inThreadPreparer, isRejection, workerPreparer, type LinePreparer } from "./line-preparer.ts";
+import type { PreparedLine } from "./record-preparation.ts";
 import type { ApplyOutcome, RecordStore } from "./store.ts";
 
-/** Lines per LMDB transaction: each commit is durable (fsync), so larger batches import much faster. */
-export const DEFAULT_IMPORT_BATCH_SIZE = 20_000;
+/**
+ * Lines per LMDB transaction. Each commit is durable (fsync) and rewrites every index page the batch
+ * touched; on a store of a million persons a batch of 100,000 touches most index pages once, so larger
+ * batches import much faster (about 15,000 records/s against 11,000 with 20,000-line batches).
+ */
+export const DEFAULT_IMPORT_BATCH_SIZE = 100_000;
 
 export type ImportInput = { path: string } | { stream: NodeJS.ReadableStream };
 
@@ -31,13 +36,28 @@ export interface ImportProgress {
 }
 
 export interface ImportOptions {
-  /** Lines per write transaction (default 1000). */
+  /** Lines per write transaction (default DEFAULT_IMPORT_BATCH_SIZE). */
   batchSize?: number;
   /** Called after each batch is committed and once at the end. */
   onProgress?: (progress: ImportProgress) => void;
   /** Stops the import between lines; batches already committed stay (re-importing is idempotent). */
   signal?: AbortSignal;
+  /**
+   * Validate lines and derive index keys in a worker thread while the main thread writes (default: for
+   * files of at least WORKER_PREPARATION_MIN_BYTES, where it saves more than starting a worker costs).
+   */
+  prepareInWorker?: boolean;
 }
+
+/**
+ * Batches read ahead of the one committing: the worker prepares the next ones meanwhile, so that it is
+ * never idle while the main thread writes (preparation is faster than writing to a large store, but
+ * not to a small one).
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+/** Input size from which an import prepares its lines in a worker thread by default. */
+export const WORKER_PREPARATION_MIN_BYTES = 8 * 1024 * 1024;
 
 export interface RejectedLine {
   /** 1-based line number in the input. */
@@ -169,29 +189,45 @@ export async function importNdjson(store: RecordStore, input: ImportInput, optio
   const source = await openInput(input);
   const report: ImportReport = { lines: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, notFound: 0, rejected: [] };
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  let batch: RecordLine[] = [];
+  const prepareInWorker = options.prepareInWorker ?? (source.totalBytes ?? 0) >= WORKER_PREPARATION_MIN_BYTES;
+  const preparer: LinePreparer = prepareInWorker ? workerPreparer(store.preparationContext()) : inThreadPreparer(store.preparationContext());
+  let texts: string[] = [];
+  let numbers: number[] = [];
   let bytesRead = 0;
 
   const progress = (): void => {
     onProgress?.({ bytesRead, lines: report.lines, ...(source.totalBytes === undefined ? {} : { totalBytes: source.totalBytes }) });
   };
-  // One batch commits while the next is parsed: at most two in flight, applied in order by LMDB.
-  let committing: Promise<void> | undefined;
-  const flush = async (): Promise<void> => {
-    if (batch.length > 0) {
-      const applying = store.applyBatch(batch).then((outcomes) => {
-        for (const outcome of outcomes) count(report, outcome);
-      });
-      // Handled when awaited below; this only keeps a failure from surfacing as unhandled meanwhile.
-      applying.catch(() => undefined);
-      batch = [];
-      await committing;
-      committing = applying;
-    }
-    progress();
-  };
   const reject = (line: number, code: string, message: string): void => {
     report.rejected.push({ line, code, message });
+  };
+  // A pipeline of batches: the next ones are prepared (in the worker) while one commits; batches commit
+  // in input order, and none after a failed one.
+  let committing: Promise<void> = Promise.resolve();
+  const inFlight: Promise<void>[] = [];
+  const flush = async (): Promise<void> => {
+    if (texts.length > 0) {
+      const batchNumbers = numbers;
+      const preparing = preparer.prepare(texts);
+      const previous = committing;
+      committing = (async () => {
+        const results = await preparing;
+        await previous;
+        const prepared: PreparedLine[] = [];
+        results.forEach((result, i) => {
+          if (isRejection(result)) reject(batchNumbers[i] ?? 0, result.rejected.code, result.rejected.message);
+          else prepared.push(result);
+        });
+        for (const outcome of await store.applyPrepared(prepared)) count(report, outcome);
+      })();
+      // Handled when awaited below; this only keeps a failure from surfacing as unhandled meanwhile.
+      committing.catch(() => undefined);
+      inFlight.push(committing);
+      texts = [];
+      numbers = [];
+      if (inFlight.length > MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
+    }
+    progress();
   };
 
   try {
@@ -213,14 +249,9 @@ export async function importNdjson(store: RecordStore, input: ImportInput, optio
       }
       if (text.trim() === "") continue;
       report.lines += 1;
-      try {
-        batch.push(parseRecordLine(text));
-      } catch (error) {
-        if (!(error instanceof WatchmeshError)) throw error;
-        reject(raw.number, error.code, error.message);
-        continue;
-      }
-      if (batch.length >= batchSize) await flush();
+      texts.push(text);
+      numbers.push(raw.number);
+      if (texts.length >= batchSize) await flush();
       else if (report.lines % 1000 === 0) progress(); // the progress bar moves between large batches too
     }
     signal?.throwIfAborted();
@@ -230,8 +261,11 @@ export async function importNdjson(store: RecordStore, input: ImportInput, optio
     await store.flush();
   } finally {
     // Never leave a batch committing behind the caller's back, even when the import failed.
-    await committing?.catch(() => undefined);
+    await committing.catch(() => undefined);
+    await preparer.close();
     source.close();
   }
+  // Lines rejected while reading and lines rejected by preparation, in input order.
+  report.rejected.sort((a, b) => a.line - b.line);
   return report;
 }

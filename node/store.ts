@@ -28,8 +28,8 @@
  * One process at a time owns the face index: a node serving queries does not see faces imported by
  * another process into the same directory until it restarts.
  */
-import { createHmac, randomBytes } from "node:crypto";
-import { open, type Database, type RootDatabase } from "lmdb";
+import { randomBytes } from "node:crypto";
+import { asBinary, open, type Database, type RootDatabase } from "lmdb";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import {
   FaceIndex,
@@ -38,19 +38,13 @@ import {
   type FaceModelRegistry,
   type FaceTemplate,
 } from "./matching/face-index.ts";
-import { recordIndexKeys, referenceKey } from "./matching/index-keys.ts";
-import {
-  DEFAULT_RECORD_ACTION,
-  isDeleteOp,
-  validateRecordLine,
-  type EntityRecord,
-  type NativeRecord,
-  type PersonRecord,
-  type RecordLine,
-} from "./record-schema.ts";
+import { referenceKey } from "./matching/index-keys.ts";
+import { writeOrder } from "./key-order.ts";
+import { prepareLine, recordReference, storedRecordKeys, type PreparationContext, type PreparedLine } from "./record-preparation.ts";
+import { isDeleteOp, validateRecordLine, type NativeRecord, type PersonRecord, type RecordLine } from "./record-schema.ts";
 
 /** Bumped whenever stored records or index keys change shape; a store of another version is refused. */
-export const STORE_FORMAT_VERSION = 4;
+export const STORE_FORMAT_VERSION = 5;
 
 export type UpsertOutcome = "inserted" | "updated" | "unchanged";
 export type ApplyOutcome = UpsertOutcome | "deleted" | "not_found";
@@ -79,62 +73,30 @@ export interface StoreStats {
   generation: number;
 }
 
-const REFERENCE_DOMAIN = "watchmesh/record-reference/v1\0";
-
-/** JSON with object keys sorted and undefined members dropped: equal records give equal text. */
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? "null" : stableStringify(item))).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const members = Object.keys(value)
-      .sort()
-      .flatMap((key) => {
-        const member = (value as Record<string, unknown>)[key];
-        return member === undefined ? [] : [`${JSON.stringify(key)}:${stableStringify(member)}`];
-      });
-    return `{${members.join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-/** A record with every default filled in, so a hand-written record and its parsed line compare equal. */
-function withDefaults(record: NativeRecord): NativeRecord {
-  if (record.kind === "person") {
-    const person: PersonRecord = {
-      ...record,
-      nationality: record.nationality ?? [],
-      documents: (record.documents ?? []).map((d) => ({ type: d.type, number: d.number, country: d.country })),
-      action: record.action ?? DEFAULT_RECORD_ACTION,
-    };
-    return person;
-  }
-  const entity: EntityRecord = { ...record, links: record.links ?? [], action: record.action ?? DEFAULT_RECORD_ACTION };
-  return entity;
-}
-
-const BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-function base32(bytes: Uint8Array): string {
-  let out = "";
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
-}
-
-type Prepared = { op: "delete"; id: string } | { op: "upsert"; record: NativeRecord; json: string; keys: string[]; hasFace: boolean };
 
 /** A record whose face key a transaction touched; the face index is brought in line after commit. */
 interface FaceChange {
   id: string;
   key: number;
+}
+
+/** Index entries to add or remove, collected during a transaction and written together at its end. */
+class IndexChanges {
+  readonly keys: string[] = [];
+  readonly ids: string[] = [];
+  readonly adds: boolean[] = [];
+
+  push(key: string, id: string, add: boolean): void {
+    this.keys.push(key);
+    this.ids.push(id);
+    this.adds.push(add);
+  }
+}
+
+/** What a transaction collects besides its direct writes. */
+interface TransactionWork {
+  faceChanges: FaceChange[];
+  indexChanges: IndexChanges;
 }
 
 const faceKeyOf = (id: string): string => `fk:${id}`;
@@ -155,6 +117,11 @@ interface Databases {
   faceKeys: Database<number | string, string>;
   nonces: Database<number, string>;
   meta: Database<unknown, string>;
+}
+
+/** Whether stored record bytes are exactly the canonical JSON `json`. */
+function storedAs(stored: Buffer, json: string): boolean {
+  return stored.length === Buffer.byteLength(json, "utf8") && stored.toString("utf8") === json;
 }
 
 function openDatabases(root: RootDatabase): Databases {
@@ -222,6 +189,9 @@ export class RecordStore implements AsyncDisposable {
         // Always a directory, even when its name contains a dot.
         noSubdir: false,
         maxDbs: 8,
+        // Pages are changed in the map itself: no dirty-page list to keep sorted, which made imports into
+        // a large store quadratic in the pages a batch touches (LMDB's list is limited and sorted).
+        useWritemap: true,
         ...(options.mapSizeBytes === undefined ? {} : { mapSize: options.mapSizeBytes }),
       });
     } catch (error) {
@@ -232,7 +202,7 @@ export class RecordStore implements AsyncDisposable {
       const db = openDatabases(root);
       if (db.meta.get("formatVersion") === undefined) {
         // Checked again inside the transaction: another process may have created the store meanwhile.
-        await root.childTransaction(() => {
+        root.transactionSync(() => {
           if (db.meta.get("formatVersion") !== undefined) return;
           db.meta.putSync("formatVersion", STORE_FORMAT_VERSION);
           db.meta.putSync("referenceSecret", randomBytes(32).toString("hex"));
@@ -277,7 +247,20 @@ export class RecordStore implements AsyncDisposable {
    */
   async applyBatch(lines: readonly RecordLine[]): Promise<ApplyOutcome[]> {
     this.#assertOpen();
-    const applying = this.#applyBatch(lines);
+    const context = this.preparationContext();
+    // Keys are derived before the write transaction, so a derivation error fails before any write.
+    return this.applyPrepared(lines.map((line) => prepareLine(line, context)));
+  }
+
+  /** What `prepareLine` needs to prepare lines for this store (an import may prepare in a worker). */
+  preparationContext(): PreparationContext {
+    return { referenceSecret: this.#secret, ...(this.#defaultRegion === undefined ? {} : { defaultRegion: this.#defaultRegion }) };
+  }
+
+  /** `applyBatch` for lines already prepared with this store's `preparationContext()`. */
+  async applyPrepared(prepared: readonly PreparedLine[]): Promise<ApplyOutcome[]> {
+    this.#assertOpen();
+    const applying = this.#applyPrepared(prepared);
     this.#inFlight.add(applying);
     try {
       return await applying;
@@ -286,19 +269,12 @@ export class RecordStore implements AsyncDisposable {
     }
   }
 
-  async #applyBatch(lines: readonly RecordLine[]): Promise<ApplyOutcome[]> {
-    if (lines.length === 0) return [];
-    const prepared = lines.map((line): Prepared => {
-      if (isDeleteOp(line)) return { op: "delete", id: line.id };
-      const record = withDefaults(line);
-      const json = stableStringify(record);
-      const hasFace = record.kind === "person" && record.face !== undefined;
-      // Checked against this node's face models now, so that the face index cannot refuse it after commit.
-      if (hasFace) this.#faceIndex.parse(record.face);
-      // Stored in canonical form (sorted keys, no undefined), exactly what `json` describes. Index keys
-      // are derived here, outside the write transaction, so a derivation error fails before any write.
-      return { op: "upsert", record: JSON.parse(json) as NativeRecord, json, keys: this.#indexKeys(record), hasFace };
-    });
+  // Synchronous inside (see the transaction below) but asynchronous to callers, as all writes are.
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async #applyPrepared(prepared: readonly PreparedLine[]): Promise<ApplyOutcome[]> {
+    if (prepared.length === 0) return [];
+    // Checked against this node's face models now, so that the face index cannot refuse it after commit.
+    for (const item of prepared) if (item.op === "upsert" && item.hasFace) this.#faceIndex.parse((JSON.parse(item.json) as PersonRecord).face);
     if (this.#pendingWrites === 0) {
       const noOps = prepared.map((item) => this.#noOpOutcome(item));
       if (noOps.every((outcome) => outcome !== undefined)) return noOps;
@@ -306,22 +282,23 @@ export class RecordStore implements AsyncDisposable {
     // Once the store has ever held a face, any change may touch one: mark the face index dirty before
     // committing, so that a crash between the commit and the index update leads to a rebuild.
     if (prepared.some((item) => item.op === "upsert" && item.hasFace) || this.#nextFaceKey() > 0) this.#faceIndex.markDirty();
-    const faceChanges: FaceChange[] = [];
+    let work: TransactionWork = { faceChanges: [], indexChanges: new IndexChanges() };
     let outcomes: ApplyOutcome[];
     this.#pendingWrites++;
     try {
-      // A child transaction is rolled back when its callback throws; a plain `transaction` would commit
-      // whatever had been written before the throw.
-      outcomes = await this.#root.childTransaction(() => {
-        faceChanges.length = 0;
-        return this.#applyInTransaction(prepared, faceChanges);
+      // A synchronous transaction is aborted when its callback throws (an asynchronous `transaction`
+      // would commit whatever had been written before the throw). Synchronous also because the store
+      // uses a write map, which LMDB does not combine with child transactions.
+      outcomes = this.#root.transactionSync(() => {
+        work = { faceChanges: [], indexChanges: new IndexChanges() };
+        return this.#applyInTransaction(prepared, work);
       });
     } catch (error) {
       throw WatchmeshError.from(error);
     } finally {
       this.#pendingWrites--;
     }
-    this.#syncFaces(faceChanges);
+    this.#syncFaces(work.faceChanges);
     return outcomes;
   }
 
@@ -348,9 +325,7 @@ export class RecordStore implements AsyncDisposable {
    * life of the store; without the secret it reveals nothing of the id beyond its country prefix.
    */
   referenceFor(id: string): string {
-    const mac = createHmac("sha256", this.#secret).update(REFERENCE_DOMAIN).update(id, "utf8").digest();
-    const prefix = /^([A-Z]{3})-/.exec(id)?.[1] ?? "REF";
-    return `${prefix}-R-${base32(mac).slice(0, 20)}`;
+    return recordReference(this.#secret, id);
   }
 
   /** The record id behind a reference this store handed out, if the record still exists. */
@@ -442,10 +417,10 @@ export class RecordStore implements AsyncDisposable {
     if (this.#closed) throw new WatchmeshError(ErrorCode.Unavailable, "record store is closed");
   }
 
-  #noOpOutcome(item: Prepared): ApplyOutcome | undefined {
-    const stored = this.#db.records.get(item.op === "delete" ? item.id : item.record.id);
+  #noOpOutcome(item: PreparedLine): ApplyOutcome | undefined {
+    const stored = this.#db.records.getBinary(item.id);
     if (item.op === "delete") return stored === undefined ? "not_found" : undefined;
-    return stored !== undefined && stableStringify(stored) === item.json ? "unchanged" : undefined;
+    return stored !== undefined && storedAs(stored, item.json) ? "unchanged" : undefined;
   }
 
   #nextFaceKey(): number {
@@ -488,11 +463,12 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /** Runs inside the write transaction: reads here see this transaction's own writes. */
-  #applyInTransaction(prepared: readonly Prepared[], faceChanges: FaceChange[]): ApplyOutcome[] {
+  #applyInTransaction(prepared: readonly PreparedLine[], work: TransactionWork): ApplyOutcome[] {
     const counters = this.#readCounters();
     const outcomes = prepared.map((item) =>
-      item.op === "delete" ? this.#deleteOne(item.id, counters, faceChanges) : this.#upsertOne(item, counters, faceChanges),
+      item.op === "delete" ? this.#deleteOne(item.id, counters, work) : this.#upsertOne(item, counters, work),
     );
+    this.#writeIndexChanges(work.indexChanges);
     if (outcomes.some((outcome) => outcome !== "unchanged" && outcome !== "not_found")) {
       counters.generation += 1;
       this.#db.meta.putSync("persons", counters.persons);
@@ -502,43 +478,51 @@ export class RecordStore implements AsyncDisposable {
     return outcomes;
   }
 
-  #indexKeys(record: NativeRecord): string[] {
-    return recordIndexKeys(record, this.referenceFor(record.id), this.#defaultRegion === undefined ? {} : { defaultRegion: this.#defaultRegion });
-  }
-
   #storedKeys(old: NativeRecord): string[] {
-    return this.#db.recordKeys.get(old.id) ?? this.#indexKeys(old);
+    return this.#db.recordKeys.get(old.id) ?? storedRecordKeys(old, this.preparationContext());
   }
 
-  #upsertOne(item: { record: NativeRecord; json: string; keys: string[]; hasFace: boolean }, counters: Counters, faceChanges: FaceChange[]): ApplyOutcome {
-    const { record } = item;
-    const old = this.#db.records.get(record.id);
-    if (old !== undefined && stableStringify(old) === item.json) return "unchanged";
+  /** Index changes are written last, in an order that visits B-tree pages in sequence (key-order.ts). */
+  #writeIndexChanges({ keys, ids, adds }: IndexChanges): void {
+    for (const i of writeOrder(keys)) {
+      const key = keys[i] as string;
+      const id = ids[i] as string;
+      if (adds[i]) this.#db.index.putSync(key, id);
+      else this.#db.index.removeSync(key, id);
+    }
+  }
+
+  #upsertOne(item: Extract<PreparedLine, { op: "upsert" }>, counters: Counters, work: TransactionWork): ApplyOutcome {
+    const { id } = item;
+    const stored = this.#db.records.getBinary(id);
+    if (stored !== undefined && storedAs(stored, item.json)) return "unchanged";
+    const old = stored === undefined ? undefined : (JSON.parse(stored.toString("utf8")) as NativeRecord);
     const newKeys = item.keys;
     const oldKeys = old === undefined ? [] : this.#storedKeys(old);
     const keep = new Set(newKeys);
     const had = new Set(oldKeys);
-    for (const key of oldKeys) if (!keep.has(key)) this.#db.index.removeSync(key, record.id);
-    for (const key of newKeys) if (!had.has(key)) this.#db.index.putSync(key, record.id);
-    this.#db.records.putSync(record.id, record);
-    this.#db.recordKeys.putSync(record.id, newKeys);
-    const faceKey = this.#faceKeyFor(record.id, item.hasFace);
-    if (faceKey !== undefined) faceChanges.push({ id: record.id, key: faceKey });
+    for (const key of oldKeys) if (!keep.has(key)) work.indexChanges.push(key, id, false);
+    for (const key of newKeys) if (!had.has(key)) work.indexChanges.push(key, id, true);
+    // The canonical JSON is stored as is: the bytes the "json" encoding would have written for it.
+    this.#db.records.putSync(id, asBinary(Buffer.from(item.json, "utf8")) as unknown as NativeRecord);
+    this.#db.recordKeys.putSync(id, newKeys);
+    const faceKey = this.#faceKeyFor(id, item.hasFace);
+    if (faceKey !== undefined) work.faceChanges.push({ id, key: faceKey });
     if (old !== undefined) counters[counterOf(old.kind)] -= 1;
-    counters[counterOf(record.kind)] += 1;
+    counters[counterOf(item.kind)] += 1;
     return old === undefined ? "inserted" : "updated";
   }
 
-  #deleteOne(id: string, counters: Counters, faceChanges: FaceChange[]): ApplyOutcome {
+  #deleteOne(id: string, counters: Counters, work: TransactionWork): ApplyOutcome {
     const old = this.#db.records.get(id);
     if (old === undefined) return "not_found";
     const faceKey = this.#db.faceKeys.get(faceKeyOf(id));
     if (typeof faceKey === "number") {
       this.#db.faceKeys.removeSync(faceKeyOf(id));
       this.#db.faceKeys.removeSync(faceRecordOf(faceKey));
-      faceChanges.push({ id, key: faceKey });
+      work.faceChanges.push({ id, key: faceKey });
     }
-    for (const key of this.#storedKeys(old)) this.#db.index.removeSync(key, id);
+    for (const key of this.#storedKeys(old)) work.indexChanges.push(key, id, false);
     this.#db.records.removeSync(id);
     this.#db.recordKeys.removeSync(id);
     counters[counterOf(old.kind)] -= 1;

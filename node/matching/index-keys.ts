@@ -29,10 +29,10 @@ const defined = (key: string | undefined): key is string => key !== undefined;
  * persons:
  *   py:<codeA>|<codeB>:<YYYY>    two tokens of one name, birth year (every record with a dob; read by
  *                                queries whose own date is partial)
- *   pd:<codeA>|<codeB>:<date>    two tokens, full date (and the day/month-swapped date when valid)
+ *   pd:<codeA>|<codeB>:<date>    two tokens, full date (queries also read their swapped date)
  *   pmo:<codeA>|<codeB>:<YYYY-MM>, pyo:<codeA>|<codeB>:<YYYY>
  *                                two tokens, for records whose dob has only month / year precision
- *   sd:<code>:<YYYY-MM-DD>       one token, full date (and the day/month-swapped date when valid)
+ *   sd:<code>:<YYYY-MM-DD>       one token, full date (queries also read their swapped date)
  *   sm:<code>:<YYYY-MM>          one token, for records whose dob has month precision only
  *   sy:<code>:<YYYY>             one token, for records whose dob has year precision only
  *   p:<codeA>|<codeB>            two tokens, no date: for records or queries without a dob (rare names)
@@ -90,10 +90,11 @@ export function recordNameKeys(names: readonly string[], dob: string | undefined
     if (!parts) continue;
     for (const pair of pairs) keys.add(`py:${pair}:${parts.year}`);
     if (parts.day && parts.month) {
-      for (const date of fullDates(parts)) {
-        for (const pair of pairs) keys.add(`pd:${pair}:${date}`);
-        for (const code of codes) keys.add(`sd:${code}:${date}`);
-      }
+      // Only the date as written: a query looks up its own date and its day/month-swapped reading, so
+      // a record with swapped day and month is found without a second set of keys.
+      const date = `${parts.year}-${parts.month}-${parts.day}`;
+      for (const pair of pairs) keys.add(`pd:${pair}:${date}`);
+      for (const code of codes) keys.add(`sd:${code}:${date}`);
     } else if (parts.month) {
       for (const pair of pairs) keys.add(`pmo:${pair}:${parts.year}-${parts.month}`);
       for (const code of codes) keys.add(`sm:${code}:${parts.year}-${parts.month}`);

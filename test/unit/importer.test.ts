@@ -151,4 +151,36 @@ describe("importNdjson", () => {
     expect(report).toMatchObject({ lines: 450, inserted: 450, rejected: [] });
     expect(store.stats()).toMatchObject({ persons: 300, entities: 150 });
   });
+
+  it("prepares lines in a worker thread with the same outcome, rejections and stored records as in-thread", async () => {
+    const lines = [
+      person(1),
+      "{not json",
+      person(2, { documents: [{ type: "passport", number: "12AB34567", country: "FRA" }] }),
+      JSON.stringify({ kind: "entity", id: "FRA-E-1", type: "phone", value: "+33 6 12 34 56 78" }),
+      person(3, { dob: "1980-13-01" }),
+      JSON.stringify({ op: "delete", id: "FRA-P-1" }),
+      JSON.stringify({ op: "delete", id: "FRA-P-9" }),
+      person(4, { names: ["Мухаммад Абд аль-Рахман"] }),
+    ];
+    const file = await writeLines("both.ndjson", lines);
+    const inThread = await importNdjson(store, { path: file }, { batchSize: 3, prepareInWorker: false });
+    const other = await RecordStore.open({ path: path.join(dir, "db-worker") });
+    try {
+      const inWorker = await importNdjson(other, { path: file }, { batchSize: 3, prepareInWorker: true });
+      expect(inWorker).toEqual(inThread);
+      expect(inWorker).toMatchObject({ lines: 8, inserted: 4, deleted: 1, notFound: 1 });
+      expect(inWorker.rejected.map((r) => r.line)).toEqual([2, 5]);
+      for (const id of ["FRA-P-2", "FRA-P-4", "FRA-E-1"]) {
+        expect(other.get(id), id).toEqual(store.get(id));
+        expect(other.referenceFor(id)).not.toEqual(store.referenceFor(id)); // each store has its own secret
+      }
+      // The worker derived the same index keys: the stores answer the same lookups.
+      expect(other.lookup("docnum:12AB34567")).toEqual(["FRA-P-2"]);
+      expect(other.lookup(`ref:${other.referenceFor("FRA-P-4")}`)).toEqual(["FRA-P-4"]);
+      expect(other.stats()).toMatchObject({ persons: 2, entities: 1 });
+    } finally {
+      await other.close();
+    }
+  });
 });
