@@ -122,14 +122,12 @@ export function unpackResults({ text, layout }: PackedResults): PreparationResul
   return results;
 }
 
-/** Prepares in one worker thread; requests are answered in order. */
-export function workerPreparer(context: PreparationContext): LinePreparer {
+/** Prepares in `threads` worker threads, batches handed out in turn; each batch's promise settles alone. */
+export function workerPreparer(context: PreparationContext, threads = 1): LinePreparer {
   const workerData: PreparationWorkerData = {
     referenceSecretHex: context.referenceSecret.toString("hex"),
     ...(context.defaultRegion === undefined ? {} : { defaultRegion: context.defaultRegion }),
   };
-  // A JavaScript entry point: a worker thread does not inherit the TypeScript loader of its parent.
-  const worker = new Worker(new URL("../bin/preparation-worker.js", import.meta.url), { workerData });
   const pending = new Map<number, { resolve: (results: PreparationResult[]) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   let failure: WatchmeshError | undefined;
@@ -138,25 +136,30 @@ export function workerPreparer(context: PreparationContext): LinePreparer {
     for (const { reject } of pending.values()) reject(failure);
     pending.clear();
   };
-  worker.on("message", (reply: PreparationReply) => {
-    const waiting = pending.get(reply.id);
-    pending.delete(reply.id);
-    if ("failure" in reply) waiting?.reject(new WatchmeshError(ErrorCode.Internal, `record preparation failed: ${reply.failure}`));
-    else waiting?.resolve(unpackResults(reply.results));
+  const workers = Array.from({ length: Math.max(1, threads) }, () => {
+    // A JavaScript entry point: a worker thread does not inherit the TypeScript loader of its parent.
+    const worker = new Worker(new URL("../bin/preparation-worker.js", import.meta.url), { workerData });
+    worker.on("message", (reply: PreparationReply) => {
+      const waiting = pending.get(reply.id);
+      pending.delete(reply.id);
+      if ("failure" in reply) waiting?.reject(new WatchmeshError(ErrorCode.Internal, `record preparation failed: ${reply.failure}`));
+      else waiting?.resolve(unpackResults(reply.results));
+    });
+    worker.on("error", (error) => failAll(new WatchmeshError(ErrorCode.Internal, "record preparation worker failed", { cause: error })));
+    worker.on("exit", () => failAll(new WatchmeshError(ErrorCode.Internal, "record preparation worker stopped")));
+    return worker;
   });
-  worker.on("error", (error) => failAll(new WatchmeshError(ErrorCode.Internal, "record preparation worker failed", { cause: error })));
-  worker.on("exit", () => failAll(new WatchmeshError(ErrorCode.Internal, "record preparation worker stopped")));
   return {
     prepare(texts) {
       if (failure) return Promise.reject(failure);
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, texts } satisfies PreparationRequest);
+        workers[id % workers.length]?.postMessage({ id, texts } satisfies PreparationRequest);
       });
     },
     async close() {
-      await worker.terminate();
+      await Promise.all(workers.map((worker) => worker.terminate()));
     },
   };
 }

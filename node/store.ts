@@ -38,7 +38,7 @@ import {
   type FaceModelRegistry,
   type FaceTemplate,
 } from "./matching/face-index.ts";
-import { referenceKey } from "./matching/index-keys.ts";
+import { PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
 import { writeOrder } from "./key-order.ts";
 import { prepareLine, recordReference, storedRecordKeys, type PreparationContext, type PreparedLine } from "./record-preparation.ts";
 import { isDeleteOp, validateRecordLine, type NativeRecord, type PersonRecord, type RecordLine } from "./record-schema.ts";
@@ -117,6 +117,13 @@ interface Databases {
   faceKeys: Database<number | string, string>;
   nonces: Database<number, string>;
   meta: Database<unknown, string>;
+}
+
+/** The key range a prefix key stands for (index keys are ASCII or UTF-8, all below U+FFFF's encoding). */
+function prefixRange(indexKey: string): { start: string; end: string } | undefined {
+  if (!indexKey.endsWith(PREFIX_KEY_MARK)) return undefined;
+  const prefix = indexKey.slice(0, -PREFIX_KEY_MARK.length);
+  return { start: prefix, end: `${prefix}\uffff` };
 }
 
 /** Whether stored record bytes are exactly the canonical JSON `json`. */
@@ -276,8 +283,14 @@ export class RecordStore implements AsyncDisposable {
     // Checked against this node's face models now, so that the face index cannot refuse it after commit.
     for (const item of prepared) if (item.op === "upsert" && item.hasFace) this.#faceIndex.parse((JSON.parse(item.json) as PersonRecord).face);
     if (this.#pendingWrites === 0) {
-      const noOps = prepared.map((item) => this.#noOpOutcome(item));
-      if (noOps.every((outcome) => outcome !== undefined)) return noOps;
+      // Stops at the first line that changes something: a batch of new records costs one read here.
+      const noOps: ApplyOutcome[] = [];
+      for (const item of prepared) {
+        const outcome = this.#noOpOutcome(item);
+        if (outcome === undefined) break;
+        noOps.push(outcome);
+      }
+      if (noOps.length === prepared.length) return noOps;
     }
     // Once the store has ever held a face, any change may touch one: mark the face index dirty before
     // committing, so that a crash between the commit and the index update leads to a rebuild.
@@ -307,16 +320,19 @@ export class RecordStore implements AsyncDisposable {
     return this.#db.records.get(id);
   }
 
-  /** Record ids stored under an index key (see matching/index-keys.ts). */
+  /** Record ids stored under an index key, or under every key of a prefix key (see matching/index-keys.ts). */
   lookup(indexKey: string): string[] {
     this.#assertOpen();
-    return Array.from(this.#db.index.getValues(indexKey));
+    const range = prefixRange(indexKey);
+    if (range === undefined) return Array.from(this.#db.index.getValues(indexKey));
+    return Array.from(this.#db.index.getRange(range), ({ value }) => value);
   }
 
-  /** How many records an index key holds, without reading them: lets matching skip very common keys. */
+  /** How many records an index key (or prefix key) holds, without reading them: lets matching skip very common keys. */
   keyCount(indexKey: string): number {
     this.#assertOpen();
-    return this.#db.index.getValuesCount(indexKey);
+    const range = prefixRange(indexKey);
+    return range === undefined ? this.#db.index.getValuesCount(indexKey) : this.#db.index.getCount(range);
   }
 
   /**

@@ -23,12 +23,17 @@ export function boundedKey(prefix: string, value: string): string | undefined {
 
 const defined = (key: string | undefined): key is string => key !== undefined;
 
+/** Ends a query key that stands for every index key beginning with the rest of it (a range read). */
+export const PREFIX_KEY_MARK = "\u0001";
+
+export function prefixKey(prefix: string): string {
+  return prefix + PREFIX_KEY_MARK;
+}
+
 /**
  * Name keys combine the coarse per-token codes of the names module (which let spellings and scripts
  * meet) with a second token or the date of birth, so that a key holds few records even at millions of
  * persons:
- *   py:<codeA>|<codeB>:<YYYY>    two tokens of one name, birth year (every record with a dob; read by
- *                                queries whose own date is partial)
  *   pd:<codeA>|<codeB>:<date>    two tokens, full date (queries also read their swapped date)
  *   pmo:<codeA>|<codeB>:<YYYY-MM>, pyo:<codeA>|<codeB>:<YYYY>
  *                                two tokens, for records whose dob has only month / year precision
@@ -37,6 +42,10 @@ const defined = (key: string | undefined): key is string => key !== undefined;
  *   sy:<code>:<YYYY>             one token, for records whose dob has year precision only
  *   p:<codeA>|<codeB>            two tokens, no date: for records or queries without a dob (rare names)
  *   s:<code>                     one token, no date: names of a single token
+ *
+ * A query whose own date is partial reads, for each year it accepts, the year's range of `pd:` and
+ * `pmo:` keys (prefix keys, see prefixKey) and its `pyo:` key: every record of that pair born that
+ * year, at any precision, without a per-year key on every record.
  */
 interface DobParts {
   year: string;
@@ -88,7 +97,6 @@ export function recordNameKeys(names: readonly string[], dob: string | undefined
     for (const pair of pairs) keys.add(`p:${pair}`);
     if (groups.length === 1) for (const code of codes) keys.add(`s:${code}`);
     if (!parts) continue;
-    for (const pair of pairs) keys.add(`py:${pair}:${parts.year}`);
     if (parts.day && parts.month) {
       // Only the date as written: a query looks up its own date and its day/month-swapped reading, so
       // a record with swapped day and month is found without a second set of keys.
@@ -141,7 +149,13 @@ export function queryNameKeys(
         for (const year of years) dated.add(`pyo:${pair}:${year}`);
       }
     } else {
-      for (const pair of pairs) for (const year of years) dated.add(`py:${pair}:${year}`);
+      for (const pair of pairs) {
+        for (const year of years) {
+          dated.add(prefixKey(`pd:${pair}:${year}-`));
+          dated.add(prefixKey(`pmo:${pair}:${year}-`));
+          dated.add(`pyo:${pair}:${year}`);
+        }
+      }
     }
     for (const code of codes) {
       // Single-token keys against year-only records are unselective (a code and a year); a name of

@@ -5,7 +5,7 @@ import { open } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import type { EntityRecord, PersonRecord } from "../../node/record-schema.ts";
-import { documentKeys, entityKeys, recordNameKeys } from "../../node/matching/index-keys.ts";
+import { documentKeys, entityKeys, prefixKey, recordNameKeys } from "../../node/matching/index-keys.ts";
 import { RecordStore } from "../../node/store.ts";
 
 const nameIndexKeys = (name: string): string[] => recordNameKeys([name], undefined);
@@ -57,6 +57,19 @@ describe("RecordStore", () => {
     expect(store.lookup(nameKeyOf("dupont JEAN"))).toEqual([jean.id]);
     expect(store.lookup(documentIndexKey("FRA", "12 ab 345 67") ?? "")).toEqual([jean.id]);
     expect(store.lookup(entityIndexKey("phone", "+33612345678") ?? "")).toEqual([phone.id]);
+  });
+
+  it("reads a prefix key as the range of index keys it begins", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    await store.upsert({ ...jean, id: "FRA-P-000124", dob: "1980-11-30" });
+    await store.upsert({ ...jean, id: "FRA-P-000125", dob: "1981-05-01" });
+    const fullDateKey = recordNameKeys(jean.names, jean.dob).find((key) => key.startsWith("pd:")) ?? "";
+    const year1980 = prefixKey(fullDateKey.replace(/1980-05-01$/, "1980-"));
+    expect(store.keyCount(year1980)).toBe(2);
+    expect(store.lookup(year1980).sort()).toEqual(["FRA-P-000123", "FRA-P-000124"]);
+    expect(store.keyCount(prefixKey(fullDateKey.replace(/1980-05-01$/, "1979-")))).toBe(0);
+    expect(store.keyCount(fullDateKey)).toBe(1); // an ordinary key is still read exactly
   });
 
   it("reports unchanged for an identical record and writes nothing", async () => {
