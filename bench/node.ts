@@ -91,6 +91,12 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       return envelopeFor(personSubject({ names: [`${given} ${surname}`], dob }));
     });
     const byStranger = measure(strangerEnvelopes);
+    // Year of birth only: read through the year's key ranges (see matching/index-keys.ts).
+    const yearOnlyEnvelopes = Array.from({ length: queries }, (_, i) => {
+      const person = pick(i);
+      return envelopeFor(personSubject({ names: [person.names[0] ?? ""], dob: (person.dob ?? "").slice(0, 4) }));
+    });
+    const byYear = measure(yearOnlyEnvelopes);
 
     // Raw LMDB: plain gets of existing keys on a separate handle to the same environment.
     const rawEnv = open({ path: temp.path, maxDbs: 8, readOnly: true });
@@ -115,6 +121,8 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
         "no-hit name+dob queries/s": byStranger.perSecond,
         "no-hit name+dob CPU us/query": byStranger.cpuUsPerQuery,
         "no-hit name+dob p50/p99 ms": `${byStranger.latency.p50Ms} / ${byStranger.latency.p99Ms}`,
+        "name+birth year queries/s": byYear.perSecond,
+        "name+birth year p50/p99 ms": `${byYear.latency.p50Ms} / ${byYear.latency.p99Ms}`,
         "raw LMDB get/s": rawPerSecond,
         "raw gets per name query": round(rawPerSecond / byName.perSecond, 1),
         "resident memory MB": round(process.memoryUsage().rss / 1024 / 1024, 0),
