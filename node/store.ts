@@ -1,5 +1,5 @@
 /**
- * The node's record store: one LMDB environment (a directory) with five named databases, and the face
+ * The node's record store: one LMDB environment (a directory) with named databases, and the face
  * index files beside them.
  *
  *   records      id → record (JSON, canonical: defaults applied, keys sorted)
@@ -9,6 +9,7 @@
  *                  nm:<name blocking key>  doc:<ISSUER>:<reading>  docnum:<reading>  ent:<type>:<key>
  *                  dna:<locus-pair genotype key>  ref:<reference>
  *   nonces       <signer key id>:<nonce hex> → time (ms) until which a replay must be refused
+ *   quotas       <UTC day>|<requesting country>/<agency> → queries counted against the sharing policy
  *   face-keys    the numeric key of each person that has (or had) a face template, for the face index:
  *                  fk:<id> → key   fkr:<key> → id
  *                keys come from the counter meta.nextFaceKey and are never reused; a delete drops both
@@ -116,6 +117,7 @@ interface Databases {
   index: Database<string, string>;
   faceKeys: Database<number | string, string>;
   nonces: Database<number, string>;
+  quotas: Database<number, string>;
   meta: Database<unknown, string>;
 }
 
@@ -139,6 +141,7 @@ function openDatabases(root: RootDatabase): Databases {
     index: root.openDB<string, string>("index", { dupSort: true, encoding: "ordered-binary" }),
     faceKeys: root.openDB<number | string, string>("face-keys", { encoding: "json" }),
     nonces: root.openDB<number, string>("nonces", { encoding: "json" }),
+    quotas: root.openDB<number, string>("quotas", { encoding: "json" }),
     meta: root.openDB<unknown, string>("meta", { encoding: "json" }),
   };
 }
@@ -386,6 +389,27 @@ export class RecordStore implements AsyncDisposable {
   rememberNonce(key: string, untilMs: number): void {
     this.#assertOpen();
     this.#db.nonces.put(key, untilMs).catch(() => undefined);
+  }
+
+  /**
+   * Persists a requester's query count for a day (sharing-policy quotas), without waiting for the disk:
+   * the policy keeps the live counts in memory and reads them back from here after a restart.
+   */
+  recordQuotaUse(day: string, requester: string, count: number): void {
+    this.#assertOpen();
+    this.#db.quotas.put(`${day}|${requester}`, count).catch(() => undefined);
+  }
+
+  /** Query counts per requester recorded for `day`; counts of earlier days are removed on the way. */
+  quotaUses(day: string): Map<string, number> {
+    this.#assertOpen();
+    const uses = new Map<string, number>();
+    for (const { key, value } of this.#db.quotas.getRange()) {
+      const [keyDay = "", requester = ""] = key.split("|");
+      if (keyDay === day && typeof value === "number") uses.set(requester, value);
+      else if (keyDay < day) this.#db.quotas.remove(key).catch(() => undefined);
+    }
+    return uses;
   }
 
   /** Remembered nonces still in force at `nowMs`; expired ones are removed on the way. */
