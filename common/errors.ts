@@ -17,6 +17,14 @@ export const ErrorCode = {
   QueryNotYetValid: "QUERY_NOT_YET_VALID",
   QueryLifetimeTooLong: "QUERY_LIFETIME_TOO_LONG",
   QueryReplayed: "QUERY_REPLAYED",
+  /** The node's sharing policy has no rule for the requesting country and agency. */
+  PolicyRequesterDenied: "POLICY_REQUESTER_DENIED",
+  /** The requester may query this node, but not for the query's purpose. */
+  PolicyPurposeDenied: "POLICY_PURPOSE_DENIED",
+  /** The query searches a category (persons, documents, entities, DNA, face) the requester may not search. */
+  PolicyCategoryDenied: "POLICY_CATEGORY_DENIED",
+  /** The requester's daily quota at this node is used up until the next UTC day. */
+  QuotaExhausted: "QUOTA_EXHAUSTED",
   InvalidRecord: "INVALID_RECORD",
   InvalidMrz: "INVALID_MRZ",
   RegistryInvalid: "REGISTRY_INVALID",
@@ -79,6 +87,10 @@ const grpcStatusByCode: Record<ErrorCode, GrpcStatus> = {
   QUERY_NOT_YET_VALID: GrpcStatus.FAILED_PRECONDITION,
   QUERY_LIFETIME_TOO_LONG: GrpcStatus.INVALID_ARGUMENT,
   QUERY_REPLAYED: GrpcStatus.ALREADY_EXISTS,
+  POLICY_REQUESTER_DENIED: GrpcStatus.PERMISSION_DENIED,
+  POLICY_PURPOSE_DENIED: GrpcStatus.PERMISSION_DENIED,
+  POLICY_CATEGORY_DENIED: GrpcStatus.PERMISSION_DENIED,
+  QUOTA_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
   INVALID_RECORD: GrpcStatus.INVALID_ARGUMENT,
   INVALID_MRZ: GrpcStatus.INVALID_ARGUMENT,
   REGISTRY_INVALID: GrpcStatus.FAILED_PRECONDITION,

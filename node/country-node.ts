@@ -12,6 +12,8 @@ import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
 import { NatsResponder } from "./nats-responder.ts";
+import { QuotaLedger } from "./quota-ledger.ts";
+import { SharingPolicy } from "./sharing-policy.ts";
 import { ReplayGuard } from "./replay-guard.ts";
 import { RecordStore } from "./store.ts";
 
@@ -31,6 +33,8 @@ export interface CountryNodeOptions {
   grpcCredentials?: ServerCredentials;
   logger?: Logger;
   clockSkewMs?: number;
+  /** Who may query this node, for what, and how often (default: everyone, everything, no quota). */
+  sharingPolicy?: SharingPolicy;
 }
 
 /**
@@ -47,12 +51,15 @@ export class CountryNode implements AsyncDisposable {
   readonly #service: MatchService;
   /** Shared with the match service, so a registry swapped in here applies to the next query. */
   readonly #registry: { current: TrustRegistry };
+  /** Likewise for the sharing policy. */
+  readonly #policy: { current: SharingPolicy };
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
     country: string;
     store: RecordStore;
     registry: { current: TrustRegistry };
+    policy: { current: SharingPolicy };
     grpc: RunningGrpcServer | undefined;
     nats: NatsConnection | undefined;
     responder: NatsResponder | undefined;
@@ -62,6 +69,7 @@ export class CountryNode implements AsyncDisposable {
     this.country = parts.country;
     this.store = parts.store;
     this.#registry = parts.registry;
+    this.#policy = parts.policy;
     this.#grpc = parts.grpc;
     this.#nats = parts.nats;
     this.#responder = parts.responder;
@@ -88,9 +96,12 @@ export class CountryNode implements AsyncDisposable {
     let nats: NatsConnection | undefined;
     let responder: NatsResponder | undefined;
     const registry = { current: options.registry };
+    const policy = { current: options.sharingPolicy ?? SharingPolicy.allowAll() };
     const service = new MatchService({
       identity,
       registry: () => registry.current,
+      policy: () => policy.current,
+      quotas: new QuotaLedger(store),
       matcher: createMatcher(store, { country: identity.country }),
       replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       referenceFor: (id) => store.referenceFor(id),
@@ -121,7 +132,7 @@ export class CountryNode implements AsyncDisposable {
       await store.close();
       throw error;
     }
-    const node = new CountryNode({ country: identity.country, store, registry, grpc, nats, responder, logger, service });
+    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, logger, service });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -136,6 +147,15 @@ export class CountryNode implements AsyncDisposable {
       throw new WatchmeshError(ErrorCode.RegistryInvalid, "refusing to downgrade the trust registry");
     }
     this.#registry.current = registry;
+  }
+
+  get sharingPolicy(): SharingPolicy {
+    return this.#policy.current;
+  }
+
+  /** Swaps in a new sharing policy; the next query is judged by it (quota counts of the day are kept). */
+  updateSharingPolicy(policy: SharingPolicy): void {
+    this.#policy.current = policy;
   }
 
   /** Queries answered by this replica so far, over any transport. */

@@ -16,7 +16,11 @@ import type { TrustRegistry } from "../common/registry.ts";
 import { sha256 } from "../common/signing.ts";
 import { markSpanError, tracer } from "../common/telemetry.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
+import type { QuotaLedger } from "./quota-ledger.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
+import { SharingPolicy } from "./sharing-policy.ts";
+
+const SHARE_ALL = SharingPolicy.allowAll();
 
 export interface MatchServiceOptions {
   identity: SigningIdentity;
@@ -29,6 +33,10 @@ export interface MatchServiceOptions {
   clockSkewMs?: number;
   /** Refuses a query whose (signer, nonce) was seen before; optional so tests can run without a store. */
   replayGuard?: ReplayGuard;
+  /** Returns the sharing policy in force (default: share everything), so a reloaded policy applies next query. */
+  policy?: () => SharingPolicy;
+  /** Counts admitted queries against the policy's daily quotas; without it quotas are not enforced. */
+  quotas?: QuotaLedger;
   now?: () => number;
 }
 
@@ -45,6 +53,10 @@ const REFUSAL_CODES = new Set<string>([
   ErrorCode.QueryNotYetValid,
   ErrorCode.QueryLifetimeTooLong,
   ErrorCode.QueryReplayed,
+  ErrorCode.PolicyRequesterDenied,
+  ErrorCode.PolicyPurposeDenied,
+  ErrorCode.PolicyCategoryDenied,
+  ErrorCode.QuotaExhausted,
   ErrorCode.InvalidArgument,
   ErrorCode.InvalidMrz,
 ]);
@@ -102,6 +114,9 @@ export class MatchService {
         }));
         // Only an authentic, unexpired query is remembered: forgeries cannot fill the replay cache.
         this.#options.replayGuard?.check(envelope.keyId, query.nonce, query.expiresAtMs, nowMs);
+        // The owner's sharing policy, then its quota: a denied query is not counted.
+        const admission = (this.#options.policy?.() ?? SHARE_ALL).admit(query);
+        this.#options.quotas?.charge(admission, nowMs);
       } catch (error) {
         const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);
         markSpanError(span, refusal.code);

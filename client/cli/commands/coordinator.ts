@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { followFile } from "../../../common/file-follower.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
 import { Coordinator } from "../../../coordinator/index.ts";
@@ -29,7 +30,8 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       const natsServers = flags.nats ?? runtime.natsUrl;
       if (!natsServers) throw new WatchmeshError(ErrorCode.ConfigInvalid, "no NATS server: pass --nats or set NATS_URL");
       await initSodium();
-      const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
+      const rootKey = await readPublicKeyFile(flags.rootKey);
+      const registry = await TrustRegistry.load(flags.registry, rootKey);
       const natsAuth = await natsAuthFromFlags(flags);
       const telemetry = runtime.startTelemetry("watchmesh-coordinator");
       const running = await Coordinator.start({
@@ -40,8 +42,17 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
         ...(flags.deadlineMs ? { defaultDeadlineMs: flags.deadlineMs } : {}),
         logger: runtime.serviceLogger("coordinator"),
       });
+      // A new registry published to the file applies within about a second, without a restart.
+      const follower = followFile({
+        path: flags.registry,
+        what: "trust registry",
+        logger: runtime.serviceLogger("coordinator"),
+        load: (file) => TrustRegistry.load(file, rootKey),
+        apply: (next) => running.updateRegistry(next),
+      });
       process.stderr.write(`coordinator serving gRPC on port ${running.grpcPort}\n`);
       await runtime.untilShutdownSignal();
+      follower.stop();
       await running.stop();
       await telemetry.shutdown();
     });

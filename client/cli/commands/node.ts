@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { followFile } from "../../../common/file-follower.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
-import { CountryNode, importNdjson, RecordStore } from "../../../node/index.ts";
+import { CountryNode, importNdjson, RecordStore, SharingPolicy } from "../../../node/index.ts";
 import { loadIdentity } from "../mesh-layout.ts";
 import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-options.ts";
 import type { CliRuntime } from "./runtime.ts";
@@ -54,11 +55,14 @@ interface ServeFlags extends NatsFlags {
   registry: string;
   rootKey: string;
   grpc?: string;
+  policy?: string;
 }
 
 async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
   await initSodium();
-  const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
+  const rootKey = await readPublicKeyFile(flags.rootKey);
+  const registry = await TrustRegistry.load(flags.registry, rootKey);
+  const sharingPolicy = flags.policy === undefined ? undefined : await SharingPolicy.load(flags.policy);
   const identity = await loadIdentity(flags.key);
   const natsServers = flags.nats ?? runtime.natsUrl;
   const natsAuth = await natsAuthFromFlags(flags);
@@ -70,10 +74,20 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
     ...(natsServers ? { natsServers: natsServers.split(",") } : {}),
     ...(natsAuth ? { natsAuth } : {}),
     ...(flags.grpc ? { grpcAddress: flags.grpc } : {}),
+    ...(sharingPolicy ? { sharingPolicy } : {}),
     logger: runtime.serviceLogger("node"),
   });
+  // A new registry or policy published to these files applies within about a second, without a restart.
+  const logger = runtime.serviceLogger("node");
+  const followers = [
+    followFile({ path: flags.registry, what: "trust registry", logger, load: (file) => TrustRegistry.load(file, rootKey), apply: (next) => node.updateRegistry(next) }),
+    ...(flags.policy === undefined
+      ? []
+      : [followFile({ path: flags.policy, what: "sharing policy", logger, load: (file) => SharingPolicy.load(file), apply: (next) => node.updateSharingPolicy(next) })]),
+  ];
   process.stderr.write(`node ${node.country} serving${node.grpcPort ? ` gRPC on port ${node.grpcPort}` : ""}${natsServers ? " and NATS" : ""}\n`);
   await runtime.untilShutdownSignal();
+  for (const follower of followers) follower.stop();
   await node.stop();
   await telemetry.shutdown();
 }
@@ -108,7 +122,8 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
       .requiredOption("--key <file>", "the node's private key file (role node, mode 0600)")
       .requiredOption("--registry <file>", "signed trust registry")
       .requiredOption("--root-key <file>", "registry root public key file")
-      .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address"),
+      .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address")
+      .option("--policy <file>", "sharing policy (who may query, for what, daily quotas); default: share with every member"),
   ).action(async (flags: ServeFlags) => runServe(flags, runtime));
   node
     .command("delete")
