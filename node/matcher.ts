@@ -40,7 +40,14 @@ export function toRequestedAction(action: RecordAction): RequestedAction {
   return ACTIONS[action];
 }
 
+export interface CreateMatcherOptions {
+  /** The node's country (ISO alpha-3): region of national phone numbers in records. */
+  country?: string;
+  /** Clock (ms since the epoch; default Date.now) deciding which records have expired; tests inject one. */
+  now?: () => number;
+}
+
 /** The matcher a node runs over its store. */
-export function createMatcher(store: RecordStore, options: { country?: string } = {}): Matcher {
+export function createMatcher(store: RecordStore, options: CreateMatcherOptions = {}): Matcher {
   return new MatchingEngine({ store, ...options });
 }

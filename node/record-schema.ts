@@ -14,6 +14,10 @@
  * `dna` (Prüm STR profile, see matching/dna.ts) and `face` ({model, vector}, see matching/face-index.ts) are
  * validated and kept as given; matching parses them again.
  * Entity fields: id, type, value (≤ 500 characters), links? (person ids), action?.
+ * Both kinds: expiresAt? ("YYYY-MM-DD", a real date from year 2000), the owner's review/expiry date.
+ * The record is valid up to and including that UTC day: from the next day it no longer matches, and the
+ * node's scheduled purge deletes it (expiry-purger.ts). A date already past is accepted — the record
+ * never matches and goes at the next purge — so that a full re-export of a country's data does not fail.
  * Any other field is rejected, so a typo ("nationalty") cannot silently drop data.
  */
 import { z } from "zod";
@@ -49,6 +53,8 @@ export const RECORD_LIMITS = {
   maxEntityValueChars: 500,
   maxLinks: 100,
   minDobYear: 1800,
+  /** An earlier expiry date is a typo ("0025" for "2025"), which would otherwise purge the record at once. */
+  minExpiryYear: 2000,
 } as const;
 
 export interface RecordDocument {
@@ -75,6 +81,8 @@ export interface PersonRecord {
   dna?: unknown;
   /** A face template {model, vector} as given (validated by `parseFaceTemplate`); in the face index. */
   face?: unknown;
+  /** Review/expiry date "YYYY-MM-DD": valid up to and including that UTC day (see `isExpired`). */
+  expiresAt?: string | undefined;
 }
 
 export interface EntityRecord {
@@ -85,6 +93,8 @@ export interface EntityRecord {
   /** Ids of linked person records (not checked for existence: files may list them in any order). */
   links?: string[] | undefined;
   action?: RecordAction | undefined;
+  /** Review/expiry date "YYYY-MM-DD": valid up to and including that UTC day (see `isExpired`). */
+  expiresAt?: string | undefined;
 }
 
 export type NativeRecord = PersonRecord | EntityRecord;
@@ -101,6 +111,35 @@ export function isDeleteOp(line: RecordLine): line is DeleteOp {
 }
 
 const DOB_PATTERN = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/** Whether the day exists in that month (Gregorian leap years; Date.UTC would read years 0–99 as 19xx). */
+function isRealDay(year: number, month: number, day: number): boolean {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const daysInMonth = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  return daysInMonth !== undefined && day >= 1 && day <= daysInMonth;
+}
+
+/** True for "YYYY-MM-DD" naming a real calendar date (any year; no bound on past or future). */
+export function isValidCalendarDay(s: string): boolean {
+  const match = DAY_PATTERN.exec(s);
+  return match !== null && isRealDay(Number(match[1]), Number(match[2]), Number(match[3]));
+}
+
+/** The UTC day ("YYYY-MM-DD") of an instant: the unit in which records expire. */
+export function utcDayOf(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 10);
+}
+
+/**
+ * Whether a record's review/expiry date has passed on `today` (a UTC day, see `utcDayOf`). The record
+ * is still valid on its `expiresAt` day itself. Days of the same format compare as strings.
+ */
+export function isExpired(record: Pick<NativeRecord, "expiresAt">, today: string): boolean {
+  return record.expiresAt !== undefined && record.expiresAt < today;
+}
 
 /**
  * True for "YYYY", "YYYY-MM" or "YYYY-MM-DD" naming a real calendar date (leap years included), from
@@ -114,12 +153,7 @@ export function isValidPartialDate(s: string, nowMs: number = Date.now()): boole
   if (match[2] !== undefined) {
     const month = Number(match[2]);
     if (month < 1 || month > 12) return false;
-    if (match[3] !== undefined) {
-      const day = Number(match[3]);
-      // Day 0 of the next month is the last day of this one.
-      const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-      if (day < 1 || day > daysInMonth) return false;
-    }
+    if (match[3] !== undefined && !isRealDay(year, month, Number(match[3]))) return false;
   }
   // Same-length ISO prefixes compare correctly as strings.
   return s <= new Date(nowMs).toISOString().slice(0, s.length);
@@ -134,6 +168,13 @@ const idSchema = z
 const countrySchema = z.string().regex(COUNTRY_CODE_PATTERN, { error: "must be an ISO 3166-1 alpha-3 code (e.g. FRA)" });
 
 const actionSchema = z.enum(RECORD_ACTIONS).default(DEFAULT_RECORD_ACTION);
+
+const expiresAtSchema = z
+  .string()
+  .refine((day) => isValidCalendarDay(day) && Number(day.slice(0, 4)) >= RECORD_LIMITS.minExpiryYear, {
+    error: `must be YYYY-MM-DD, a real calendar date from year ${RECORD_LIMITS.minExpiryYear}`,
+  })
+  .optional();
 
 const nameSchema = z
   .string()
@@ -169,6 +210,7 @@ const personSchema: z.ZodType<PersonRecord> = z.strictObject({
   action: actionSchema,
   dna: z.unknown().superRefine(refineWith((value) => parseDnaProfile(value))).optional(),
   face: z.unknown().superRefine(refineWith((value) => parseFaceTemplate(value))).optional(),
+  expiresAt: expiresAtSchema,
 });
 
 const entitySchema: z.ZodType<EntityRecord> = z
@@ -179,6 +221,7 @@ const entitySchema: z.ZodType<EntityRecord> = z
     value: z.string().trim().min(1).max(RECORD_LIMITS.maxEntityValueChars),
     links: z.array(idSchema).max(RECORD_LIMITS.maxLinks).default([]),
     action: actionSchema,
+    expiresAt: expiresAtSchema,
   })
   .superRefine((entity, context) => {
     // Records hold international phone numbers (+ or 00): a node may hold numbers of any country.

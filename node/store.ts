@@ -7,7 +7,7 @@
  *                those, even after the normalisation code has changed
  *   index        dupSort: index key → record id; keys are defined in matching/index-keys.ts
  *                  nm:<name blocking key>  doc:<ISSUER>:<reading>  docnum:<reading>  ent:<type>:<key>
- *                  dna:<locus-pair genotype key>  ref:<reference>
+ *                  dna:<locus-pair genotype key>  ref:<reference>  exp:<YYYY-MM-DD> (review/expiry date)
  *   nonces       <signer key id>:<nonce hex> → time (ms) until which a replay must be refused
  *   quotas       <UTC day>|<requesting country>/<agency> → queries counted against the sharing policy
  *   face-keys    the numeric key of each person that has (or had) a face template, for the face index:
@@ -18,7 +18,7 @@
  *
  * Every change (record, its index entries, face key, counters) is one LMDB transaction, so a crash
  * leaves either the old or the new state. Matching reads only `index`, `face-keys` and the candidate
- * records: never a scan.
+ * records: never a scan. The purge of expired records reads the `exp:` keys below today as one range.
  *
  * Face templates are also held in a `FaceIndex` (matching/face-index.ts), files `face-<model>.usearch`
  * in the same directory. It follows LMDB after each commit (add / remove by face key) and is written
@@ -39,13 +39,27 @@ import {
   type FaceModelRegistry,
   type FaceTemplate,
 } from "./matching/face-index.ts";
-import { PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
+import { EXPIRY_KEY_PREFIX, PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
 import { writeOrder } from "./key-order.ts";
 import { prepareLine, recordReference, storedRecordKeys, type PreparationContext, type PreparedLine } from "./record-preparation.ts";
-import { isDeleteOp, validateRecordLine, type NativeRecord, type PersonRecord, type RecordLine } from "./record-schema.ts";
+import { isDeleteOp, isExpired, isValidCalendarDay, validateRecordLine, type NativeRecord, type PersonRecord, type RecordLine } from "./record-schema.ts";
 
-/** Bumped whenever stored records or index keys change shape; a store of another version is refused. */
-export const STORE_FORMAT_VERSION = 5;
+/**
+ * Bumped whenever stored records or index keys change shape; a store of another version is refused.
+ * 6: records with a review/expiry date carry an `exp:<YYYY-MM-DD>` index key.
+ */
+export const STORE_FORMAT_VERSION = 6;
+
+/**
+ * Records one purge transaction deletes at most. The purge runs while the node answers queries, and a
+ * write transaction is synchronous (it holds the event loop), so a large backlog goes in several.
+ */
+export const PURGE_MAX_RECORDS = 10_000;
+
+export interface PurgeOptions {
+  /** At most this many records in this call, earliest expiry first (default PURGE_MAX_RECORDS). */
+  maxRecords?: number;
+}
 
 export type UpsertOutcome = "inserted" | "updated" | "unchanged";
 export type ApplyOutcome = UpsertOutcome | "deleted" | "not_found";
@@ -74,6 +88,12 @@ export interface StoreStats {
   generation: number;
 }
 
+
+/**
+ * A line as the store applies it: a prepared line, or a purge's delete, which is re-checked inside the
+ * write transaction (`expiredBefore`) so that a record renewed since the purge read it is kept.
+ */
+type StoreLine = Exclude<PreparedLine, { op: "delete" }> | { op: "delete"; id: string; expiredBefore?: string };
 
 /** A record whose face key a transaction touched; the face index is brought in line after commit. */
 interface FaceChange {
@@ -270,18 +290,46 @@ export class RecordStore implements AsyncDisposable {
   /** `applyBatch` for lines already prepared with this store's `preparationContext()`. */
   async applyPrepared(prepared: readonly PreparedLine[]): Promise<ApplyOutcome[]> {
     this.#assertOpen();
-    const applying = this.#applyPrepared(prepared);
-    this.#inFlight.add(applying);
+    return await this.#tracked(this.#applyPrepared(prepared));
+  }
+
+  /**
+   * Deletes the records whose review/expiry date is before `today` (a UTC day "YYYY-MM-DD"; a record is
+   * still valid on its own `expiresAt` day), each exactly as `remove` does — record, every index entry,
+   * face key — in one transaction, and returns how many it deleted. The expired records are read as the
+   * range of `exp:` keys below today's, never by a scan. Deletes at most `maxRecords`, earliest expiry
+   * first: call again while it returns that many.
+   */
+  async purgeExpired(today: string, options: PurgeOptions = {}): Promise<number> {
+    this.#assertOpen();
+    if (!isValidCalendarDay(today)) throw new WatchmeshError(ErrorCode.InvalidArgument, "purge day must be YYYY-MM-DD, a real calendar date");
+    const maxRecords = options.maxRecords ?? PURGE_MAX_RECORDS;
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) throw new WatchmeshError(ErrorCode.InvalidArgument, "purge maxRecords must be a positive integer");
+    const ids = new Set<string>();
+    // The end is exclusive: "exp:<today>" itself (records valid through today) is not read.
+    for (const { value: id } of this.#db.index.getRange({ start: EXPIRY_KEY_PREFIX, end: EXPIRY_KEY_PREFIX + today })) {
+      ids.add(id);
+      if (ids.size >= maxRecords) break;
+    }
+    if (ids.size === 0) return 0;
+    const lines: StoreLine[] = [...ids].map((id) => ({ op: "delete", id, expiredBefore: today }));
+    const outcomes = await this.#tracked(this.#applyPrepared(lines));
+    return outcomes.filter((outcome) => outcome === "deleted").length;
+  }
+
+  /** Keeps a write in `#inFlight` until it settles, so that `close()` and `flush()` wait for it. */
+  async #tracked<T>(writing: Promise<T>): Promise<T> {
+    this.#inFlight.add(writing);
     try {
-      return await applying;
+      return await writing;
     } finally {
-      this.#inFlight.delete(applying);
+      this.#inFlight.delete(writing);
     }
   }
 
   // Synchronous inside (see the transaction below) but asynchronous to callers, as all writes are.
   // eslint-disable-next-line @typescript-eslint/require-await
-  async #applyPrepared(prepared: readonly PreparedLine[]): Promise<ApplyOutcome[]> {
+  async #applyPrepared(prepared: readonly StoreLine[]): Promise<ApplyOutcome[]> {
     if (prepared.length === 0) return [];
     // Checked against this node's face models now, so that the face index cannot refuse it after commit.
     for (const item of prepared) if (item.op === "upsert" && item.hasFace) this.#faceIndex.parse((JSON.parse(item.json) as PersonRecord).face);
@@ -457,7 +505,7 @@ export class RecordStore implements AsyncDisposable {
     if (this.#closed) throw new WatchmeshError(ErrorCode.Unavailable, "record store is closed");
   }
 
-  #noOpOutcome(item: PreparedLine): ApplyOutcome | undefined {
+  #noOpOutcome(item: StoreLine): ApplyOutcome | undefined {
     const stored = this.#db.records.getBinary(item.id);
     if (item.op === "delete") return stored === undefined ? "not_found" : undefined;
     return stored !== undefined && storedAs(stored, item.json) ? "unchanged" : undefined;
@@ -503,10 +551,10 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /** Runs inside the write transaction: reads here see this transaction's own writes. */
-  #applyInTransaction(prepared: readonly PreparedLine[], work: TransactionWork): ApplyOutcome[] {
+  #applyInTransaction(prepared: readonly StoreLine[], work: TransactionWork): ApplyOutcome[] {
     const counters = this.#readCounters();
     const outcomes = prepared.map((item) =>
-      item.op === "delete" ? this.#deleteOne(item.id, counters, work) : this.#upsertOne(item, counters, work),
+      item.op === "delete" ? this.#deleteOne(item, counters, work) : this.#upsertOne(item, counters, work),
     );
     this.#writeIndexChanges(work.indexChanges);
     if (outcomes.some((outcome) => outcome !== "unchanged" && outcome !== "not_found")) {
@@ -532,7 +580,7 @@ export class RecordStore implements AsyncDisposable {
     }
   }
 
-  #upsertOne(item: Extract<PreparedLine, { op: "upsert" }>, counters: Counters, work: TransactionWork): ApplyOutcome {
+  #upsertOne(item: Extract<StoreLine, { op: "upsert" }>, counters: Counters, work: TransactionWork): ApplyOutcome {
     const { id } = item;
     const stored = this.#db.records.getBinary(id);
     if (stored !== undefined && storedAs(stored, item.json)) return "unchanged";
@@ -553,9 +601,11 @@ export class RecordStore implements AsyncDisposable {
     return old === undefined ? "inserted" : "updated";
   }
 
-  #deleteOne(id: string, counters: Counters, work: TransactionWork): ApplyOutcome {
+  #deleteOne({ id, expiredBefore }: Extract<StoreLine, { op: "delete" }>, counters: Counters, work: TransactionWork): ApplyOutcome {
     const old = this.#db.records.get(id);
     if (old === undefined) return "not_found";
+    // A purge's delete: another process may have renewed the record since the purge read its key.
+    if (expiredBefore !== undefined && !isExpired(old, expiredBefore)) return "unchanged";
     const faceKey = this.#db.faceKeys.get(faceKeyOf(id));
     if (typeof faceKey === "number") {
       this.#db.faceKeys.removeSync(faceKeyOf(id));

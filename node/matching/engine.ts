@@ -13,14 +13,23 @@
  *   entity            canonical value equal (phones E.164, VIN/plates, e-mails, CAS numbers …), or an
  *                     organisation name above its similarity threshold
  *
- * The answer names the features that agreed, never their values.
+ * The answer names the features that agreed, never their values. A record whose review/expiry date
+ * (`expiresAt`) is before the current UTC day is never a candidate, whether or not it has been purged yet.
  */
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { parseMrz } from "../../common/mrz.ts";
 import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
 import type { EntityQuery, PersonQuery, TravelDocument } from "../../common/proto.ts";
 import type { MatchCandidateHit, Matcher, MatchContext } from "../matcher.ts";
-import { DEFAULT_RECORD_ACTION, ENTITY_TYPES, type EntityType, type NativeRecord, type PersonRecord } from "../record-schema.ts";
+import {
+  DEFAULT_RECORD_ACTION,
+  ENTITY_TYPES,
+  isExpired,
+  utcDayOf,
+  type EntityType,
+  type NativeRecord,
+  type PersonRecord,
+} from "../record-schema.ts";
 import type { RecordStore } from "../store.ts";
 import { isCommonNameToken } from "./common-names.ts";
 import { compareDob, type DobAgreement } from "./dates.ts";
@@ -39,6 +48,8 @@ export interface MatchingEngineOptions {
   maxCandidates?: number;
   /** The node's country (ISO alpha-3): region of national phone numbers in records. */
   country?: string;
+  /** Clock (ms since the epoch; default Date.now): records expired before its UTC day do not match. */
+  now?: () => number;
 }
 
 /** A name hit needs at least this combined score. */
@@ -144,12 +155,14 @@ export class MatchingEngine implements Matcher {
   readonly #maxRecordsPerKey: number;
   readonly #maxCandidates: number;
   readonly #country: string | undefined;
+  readonly #now: () => number;
 
   constructor(options: MatchingEngineOptions) {
     this.#store = options.store;
     this.#maxRecordsPerKey = options.maxRecordsPerKey ?? 5000;
     this.#maxCandidates = options.maxCandidates ?? 2000;
     this.#country = options.country;
+    this.#now = options.now ?? Date.now;
   }
 
   matchPerson(original: PersonQuery): MatchCandidateHit[] {
@@ -225,9 +238,11 @@ export class MatchingEngine implements Matcher {
       if (error instanceof WatchmeshError) throw new WatchmeshError(ErrorCode.InvalidArgument, error.message, { cause: error, context: error.context });
       throw error;
     }
+    // Face neighbours come from the face index, not from #candidates: the one other place records are read.
+    const today = utcDayOf(this.#now());
     for (const { id, similarity } of this.#store.faceSearch(template, FACE_SEARCH_K)) {
       const record = this.#store.get(id);
-      if (record?.kind === "person") hits.add(record, similarity, "face", ["face"]);
+      if (record?.kind === "person" && !isExpired(record, today)) hits.add(record, similarity, "face", ["face"]);
     }
   }
 
@@ -319,9 +334,11 @@ export class MatchingEngine implements Matcher {
   /**
    * Distinct records under the given keys, each read once, rarest keys first; keys holding more than
    * `maxRecordsPerKey` records are skipped (they cannot tell anyone apart), and at most `maxCandidates`
-   * records are read.
+   * records are read. Expired records are skipped here, so no index lookup can yield one (key counts
+   * still include them until the purge: they only decide the reading order and which keys to skip).
    */
   *#candidates(keys: readonly string[], knownCounts?: ReadonlyMap<string, number>, seen = new Set<string>()): Generator<NativeRecord> {
+    const today = utcDayOf(this.#now());
     const counted = keys.map((key) => [key, knownCounts?.get(key) ?? this.#store.keyCount(key)] as const);
     counted.sort((a, b) => a[1] - b[1]);
     for (const [key, count] of counted) {
@@ -331,7 +348,7 @@ export class MatchingEngine implements Matcher {
         if (seen.size >= this.#maxCandidates) return;
         seen.add(id);
         const record = this.#store.get(id);
-        if (record !== undefined) yield record;
+        if (record !== undefined && !isExpired(record, today)) yield record;
       }
     }
   }

@@ -192,6 +192,17 @@ export function referenceKey(reference: string): string | undefined {
   return boundedKey("ref:", reference);
 }
 
+/**
+ * `exp:<YYYY-MM-DD>` keys: a record with a review/expiry date is indexed under it, so that the purge
+ * reads the expired records as one key range (every `exp:` key below today's) instead of scanning all
+ * records. Never a query key: matching filters expired candidates by their record instead.
+ */
+export const EXPIRY_KEY_PREFIX = "exp:";
+
+export function expiryKey(expiresAt: string): string {
+  return EXPIRY_KEY_PREFIX + expiresAt;
+}
+
 /** Every index key of a record, without duplicates. */
 export function recordIndexKeys(record: NativeRecord, reference: string, options: { defaultRegion?: string } = {}): string[] {
   const keys = new Set<string>();
@@ -205,6 +216,7 @@ export function recordIndexKeys(record: NativeRecord, reference: string, options
   } else {
     for (const key of entityKeys(record.type, record.value, options)) keys.add(key);
   }
+  if (record.expiresAt !== undefined) keys.add(expiryKey(record.expiresAt));
   const ref = referenceKey(reference);
   if (ref !== undefined) keys.add(ref);
   return [...keys];
