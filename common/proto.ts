@@ -12,6 +12,7 @@ export const PROTO_FILES = [
   "watchmesh/v1/answer.proto",
   "watchmesh/v1/node.proto",
   "watchmesh/v1/coordinator.proto",
+  "watchmesh/v1/notification.proto",
 ] as const;
 
 export const Purpose = {
@@ -122,6 +123,19 @@ export interface MatchAnswer {
   queryDigest: Uint8Array;
 }
 
+export interface HitNotification {
+  notificationId: string;
+  ownerCountry: string;
+  queryId: string;
+  requestingCountry: string;
+  requestingAgency: string;
+  requesterLocation: string;
+  purpose: Purpose;
+  queriedAtMs: number;
+  notifiedAtMs: number;
+  answer: SignedEnvelope;
+}
+
 function loadProtoRoot(): protobuf.Root {
   const protoRoot = new protobuf.Root();
   // Imports in the .proto files are relative to PROTO_ROOT_DIR, as with protoc's -I.
@@ -134,6 +148,7 @@ const root = loadProtoRoot();
 const envelopeType = root.lookupType("watchmesh.v1.SignedEnvelope");
 const queryType = root.lookupType("watchmesh.v1.MatchQuery");
 const answerType = root.lookupType("watchmesh.v1.MatchAnswer");
+const notificationType = root.lookupType("watchmesh.v1.HitNotification");
 
 const toObjectOptions: protobuf.IConversionOptions = {
   longs: Number,
@@ -203,6 +218,16 @@ export function encodeMatchAnswer(answer: MatchAnswer): Uint8Array {
 
 export function decodeMatchAnswer(bytes: Uint8Array): MatchAnswer {
   return decode(answerType, bytes, "match answer") as unknown as MatchAnswer;
+}
+
+export function encodeHitNotification(notification: HitNotification): Uint8Array {
+  return encode(notificationType, notification, "hit notification");
+}
+
+export function decodeHitNotification(bytes: Uint8Array): HitNotification {
+  const raw = decode(notificationType, bytes, "hit notification") as unknown as HitNotification & { answer: SignedEnvelope | null };
+  if (!raw.answer) throw new WatchmeshError(ErrorCode.MalformedMessage, "hit notification carries no answer");
+  return raw;
 }
 
 /** Options shared by every gRPC loader so servers and clients see the same JS shapes. */

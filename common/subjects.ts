@@ -22,3 +22,16 @@ export function coordinatorInboxPrefix(instanceId: string): string {
 
 /** Absolute deadline (ms since epoch) after which the coordinator no longer waits for answers. */
 export const DEADLINE_HEADER = "Watchmesh-Deadline-Ms";
+
+/** Subject of hit notifications for the records of `ownerCountry` (JetStream stream NOTIFY_STREAM). */
+export function notifySubject(ownerCountry: string): string {
+  return `${PREFIX}.notify.${ownerCountry}`;
+}
+
+/** The JetStream stream holding hit notifications until each owner's node acknowledged them. */
+export const NOTIFY_STREAM = "WATCHMESH_NOTIFY";
+
+/** Durable consumer through which an owner's node reads its notifications. */
+export function notifyConsumer(ownerCountry: string): string {
+  return `watchmesh-notify-${ownerCountry}`;
+}

@@ -13,7 +13,9 @@ import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { MATCH_ALL_SUBJECT, matchCountrySubject } from "../common/subjects.ts";
 import { currentTraceId, markSpanError, tracer } from "../common/telemetry.ts";
+import { ensureNotifyStream } from "../common/notify-stream.ts";
 import { Gatherer, type GatheredResult } from "./gatherer.ts";
+import { HitNotifier } from "./hit-notifier.ts";
 import { coordinatorGrpcBinding } from "./grpc-service.ts";
 
 export interface CoordinatorOptions {
@@ -26,6 +28,11 @@ export interface CoordinatorOptions {
   defaultDeadlineMs?: number;
   clockSkewMs?: number;
   logger?: Logger;
+  /**
+   * Publish a durable notification to the owner of every hit (JetStream stream WATCHMESH_NOTIFY).
+   * Default true; without JetStream on the server the coordinator logs a warning and checks go on.
+   */
+  notifyHits?: boolean;
 }
 
 export interface CheckOptions {
@@ -55,6 +62,7 @@ export class Coordinator implements AsyncDisposable {
   readonly #gatherer: Gatherer;
   readonly #logger: Logger;
   #grpc: RunningGrpcServer | undefined;
+  #notifier: HitNotifier | undefined;
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -77,6 +85,7 @@ export class Coordinator implements AsyncDisposable {
     const coordinator = new Coordinator(options, nats, logger);
     try {
       await nats.flush(); // The inbox subscription is live before the first check.
+      if (options.notifyHits ?? true) coordinator.#notifier = await startNotifier(nats, logger);
       coordinator.#grpc = await startGrpcServer({
         address: options.grpcAddress,
         services: [coordinatorGrpcBinding(coordinator)],
@@ -158,6 +167,7 @@ export class Coordinator implements AsyncDisposable {
         { queryId: query.queryId, traceId: currentTraceId(span), asked: countries.length, ...counts },
         "check completed",
       );
+      this.#notifier?.notify(query, results, Date.now());
       return { queryId: query.queryId, traceId: currentTraceId(span), results };
     } catch (error) {
       const failure = WatchmeshError.from(error);
@@ -193,6 +203,7 @@ export class Coordinator implements AsyncDisposable {
     this.#stopping ??= (async () => {
       await this.#grpc?.stop();
       await this.#gatherer.close();
+      await this.#notifier?.close();
       await drainOrClose(this.#nats);
       this.#logger.info("coordinator stopped");
     })();
@@ -202,6 +213,21 @@ export class Coordinator implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** A notifier when the server runs JetStream; the stream is created when missing and allowed. */
+async function startNotifier(nats: NatsConnection, logger: Logger): Promise<HitNotifier | undefined> {
+  try {
+    await ensureNotifyStream(nats);
+  } catch (error) {
+    if (error instanceof Error && /jetstream (is )?not enabled/i.test(error.message)) {
+      logger.warn("NATS has no JetStream: hit notifications are off");
+      return undefined;
+    }
+    // Typically no right to manage streams: operators create the stream (deploy/README.md).
+    logger.warn({ code: WatchmeshError.from(error).code }, "could not check the notification stream; publishing anyway");
+  }
+  return new HitNotifier(nats, logger);
 }
 
 function countByStatus(results: GatheredResult[]): Partial<Record<CountryStatus, number>> {

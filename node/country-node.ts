@@ -11,11 +11,15 @@ import { countryNodeGrpcBinding } from "./grpc-service.ts";
 import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
+import { ExpiryPurger } from "./expiry-purger.ts";
 import { NatsResponder } from "./nats-responder.ts";
+import { NotificationInbox, type NotificationInboxOptions } from "./notification-inbox.ts";
 import { QuotaLedger } from "./quota-ledger.ts";
 import { SharingPolicy } from "./sharing-policy.ts";
 import { ReplayGuard } from "./replay-guard.ts";
 import { RecordStore } from "./store.ts";
+
+const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface CountryNodeOptions {
   /** The node's signing identity (role "node"); its country is the node's country. */
@@ -35,6 +39,15 @@ export interface CountryNodeOptions {
   clockSkewMs?: number;
   /** Who may query this node, for what, and how often (default: everyone, everything, no quota). */
   sharingPolicy?: SharingPolicy;
+  /**
+   * Consume this country's hit notifications into the inbox (`watchmesh notifications list`). Default
+   * true when serving NATS; without JetStream on the server the node logs a warning and serves on.
+   */
+  receiveNotifications?: boolean;
+  /** How often expired records are purged (the first run at start). Default 1 hour. */
+  purgeIntervalMs?: number;
+  /** See NotificationInboxOptions.onHandled. */
+  onNotificationHandled?: NotificationInboxOptions["onHandled"];
 }
 
 /**
@@ -47,6 +60,8 @@ export class CountryNode implements AsyncDisposable {
   readonly #grpc: RunningGrpcServer | undefined;
   readonly #nats: NatsConnection | undefined;
   readonly #responder: NatsResponder | undefined;
+  readonly #inbox: NotificationInbox | undefined;
+  readonly #purger: ExpiryPurger;
   readonly #logger: Logger;
   readonly #service: MatchService;
   /** Shared with the match service, so a registry swapped in here applies to the next query. */
@@ -63,6 +78,8 @@ export class CountryNode implements AsyncDisposable {
     grpc: RunningGrpcServer | undefined;
     nats: NatsConnection | undefined;
     responder: NatsResponder | undefined;
+    inbox: NotificationInbox | undefined;
+    purger: ExpiryPurger;
     logger: Logger;
     service: MatchService;
   }) {
@@ -73,6 +90,8 @@ export class CountryNode implements AsyncDisposable {
     this.#grpc = parts.grpc;
     this.#nats = parts.nats;
     this.#responder = parts.responder;
+    this.#inbox = parts.inbox;
+    this.#purger = parts.purger;
     this.#logger = parts.logger;
     this.#service = parts.service;
   }
@@ -95,6 +114,8 @@ export class CountryNode implements AsyncDisposable {
     let grpc: RunningGrpcServer | undefined;
     let nats: NatsConnection | undefined;
     let responder: NatsResponder | undefined;
+    let inbox: NotificationInbox | undefined;
+    let purger: ExpiryPurger;
     const registry = { current: options.registry };
     const policy = { current: options.sharingPolicy ?? SharingPolicy.allowAll() };
     const service = new MatchService({
@@ -124,15 +145,32 @@ export class CountryNode implements AsyncDisposable {
         });
         responder = NatsResponder.start({ connection: nats, service, logger });
         await nats.flush(); // Subscriptions are registered on the server before start() returns.
+        if (options.receiveNotifications ?? true) {
+          inbox = await NotificationInbox.start({
+            connection: nats,
+            country: identity.country,
+            dataDir: options.dataDir,
+            registry: () => registry.current,
+            logger,
+            ...(options.onNotificationHandled ? { onHandled: options.onNotificationHandled } : {}),
+          });
+        }
       }
+      // Expired records are purged at start and then on the interval (a bad interval fails the start).
+      purger = ExpiryPurger.start({
+        store,
+        intervalMs: options.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS,
+        logger: logger.child({ component: "expiry-purger" }),
+      });
     } catch (error) {
+      await inbox?.stop();
       await responder?.stop();
       await nats?.close().catch(() => undefined);
       await grpc?.stop(0);
       await store.close();
       throw error;
     }
-    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, logger, service });
+    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, purger, logger, service });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -158,6 +196,11 @@ export class CountryNode implements AsyncDisposable {
     this.#policy.current = policy;
   }
 
+  /** This country's received hit notifications; undefined when not consuming them. */
+  get inbox(): NotificationInbox | undefined {
+    return this.#inbox;
+  }
+
   /** Queries answered by this replica so far, over any transport. */
   get queriesAnswered(): number {
     return this.#service.answeredCount;
@@ -172,8 +215,10 @@ export class CountryNode implements AsyncDisposable {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await this.#responder?.stop();
+      await this.#inbox?.stop();
       if (this.#nats) await drainOrClose(this.#nats);
       await this.#grpc?.stop();
+      await this.#purger.stop();
       await this.store.close();
       this.#logger.info("country node stopped");
     })();

@@ -20,3 +20,5 @@ export { generateSampleRecords, sampleRecordsToNdjson } from "./sample-data.ts";
 export { SharingPolicy, SHARING_POLICY_FORMAT, POLICY_CATEGORIES, POLICY_PURPOSES, queryCategories } from "./sharing-policy.ts";
 export type { Admission, PolicyCategory, SharingPolicyDocument, SharingRule } from "./sharing-policy.ts";
 export { QuotaLedger } from "./quota-ledger.ts";
+export { InboxStore, NotificationInbox, inboxPath } from "./notification-inbox.ts";
+export type { NotificationInboxOptions, StoredNotification } from "./notification-inbox.ts";

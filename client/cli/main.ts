@@ -16,6 +16,7 @@ import { registerEvalCommand } from "./commands/eval.ts";
 import { registerEvalNamesCommand } from "./commands/eval-names.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
+import { registerNotificationCommands } from "./commands/notifications.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
 import { registerUpCommand } from "./commands/up.ts";
 
@@ -58,6 +59,7 @@ registerDemoCommand(program, runtime);
 registerUpCommand(program, runtime);
 registerCheckCommand(program, runtime);
 registerNodeCommands(program, runtime);
+registerNotificationCommands(program);
 registerCoordinatorCommands(program, runtime);
 registerKeyCommands(program);
 registerEvalCommand(program);

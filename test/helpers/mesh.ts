@@ -3,7 +3,7 @@ import { silentLogger } from "../../common/logger.ts";
 import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
 import { BorderClient } from "../../client/border-client.ts";
 import { Coordinator } from "../../coordinator/index.ts";
-import { CountryNode, type NativeRecord } from "../../node/index.ts";
+import { CountryNode, type CountryNodeOptions, type NativeRecord } from "../../node/index.ts";
 import { makeTrust, type TestTrust } from "./identities.ts";
 import { makeTempDir } from "./temp-dir.ts";
 
@@ -14,6 +14,10 @@ export interface TestMeshOptions {
   offline?: string[];
   records?: Record<string, NativeRecord[]>;
   defaultDeadlineMs?: number;
+  /** Run nats-server with JetStream (hit notifications). */
+  jetstream?: boolean;
+  /** Extra options for a country's node. */
+  nodeOptions?: (country: string) => Partial<CountryNodeOptions>;
 }
 
 export interface TestMesh {
@@ -46,7 +50,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
     await temp.remove();
   };
   try {
-    nats = await startNatsServer();
+    nats = await startNatsServer({ jetstream: options.jetstream ?? false });
     for (const country of options.countries) {
       if (options.offline?.includes(country)) continue;
       const identity = trust.nodes.get(country);
@@ -58,6 +62,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
         natsServers: nats.url,
         grpcAddress: "127.0.0.1:0",
         logger: silentLogger(),
+        ...options.nodeOptions?.(country),
       });
       nodes.set(country, node);
       for (const record of options.records?.[country] ?? []) await node.store.upsert(record);

@@ -1,0 +1,35 @@
+/**
+ * The JetStream stream of hit notifications (see proto/watchmesh/v1/notification.proto). In a real
+ * deployment operators create it once (deploy/README.md); a node or coordinator allowed to manage
+ * JetStream creates it when missing, so a local mesh needs no manual step.
+ */
+import { jetstreamManager, JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { NOTIFY_STREAM, notifySubject } from "./subjects.ts";
+
+const NANOS_PER_MS = 1_000_000;
+/** How long an unacknowledged notification waits for its owner. */
+export const NOTIFY_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+/** Window in which a republished notification (same message id) is stored only once. */
+export const NOTIFY_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+/** JetStream's "stream not found" API error code. */
+const STREAM_NOT_FOUND = 10059;
+
+export async function ensureNotifyStream(connection: NatsConnection): Promise<void> {
+  const manager = await jetstreamManager(connection);
+  try {
+    await manager.streams.info(NOTIFY_STREAM);
+    return;
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
+  }
+  await manager.streams.add({
+    name: NOTIFY_STREAM,
+    subjects: [notifySubject("*")],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: NOTIFY_MAX_AGE_MS * NANOS_PER_MS,
+    duplicate_window: NOTIFY_DUPLICATE_WINDOW_MS * NANOS_PER_MS,
+  });
+}
