@@ -16,6 +16,8 @@ export interface LocalMeshOptions {
   logger?: Logger;
   /** Called per country while its sample data is imported. */
   onImportProgress?: (country: string, linesDone: number, bytesRead: number, totalBytes: number) => void;
+  /** Called when a node has handled a hit notification (stored it, or found it stored). */
+  onNotificationHandled?: (country: string, stored: boolean) => void;
 }
 
 export interface SampleDataOptions {
@@ -84,7 +86,8 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<Running
   try {
     let natsUrl = options.natsUrl;
     if (!natsUrl) {
-      natsServer = await startNatsServer();
+      // With JetStream: hit notifications reach their owners durably.
+      natsServer = await startNatsServer({ jetstream: true });
       natsUrl = natsServer.url;
     }
     for (const country of options.countries) {
@@ -96,6 +99,7 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<Running
           natsServers: natsUrl,
           grpcAddress: "127.0.0.1:0",
           logger,
+          ...(options.onNotificationHandled ? { onNotificationHandled: ({ stored }: { stored: boolean }) => options.onNotificationHandled?.(country, stored) } : {}),
         }),
       );
     }

@@ -30,6 +30,8 @@ interface DemoCheck {
   subject: CheckSubject;
 }
 
+/** How long the demo waits for the owners' nodes to store their hit notifications. */
+const NOTIFICATION_WAIT_MS = 5000;
 const BORDER_COUNTRY = "FRA";
 
 /** Picks demo travellers from the generated sample data, so the hits are real lookups in LMDB. */
@@ -100,10 +102,16 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     bar?.stop();
     out(`  ${done} records imported.`);
 
+    const notified = new Map<string, number>();
+    let notificationArrived = (): void => undefined;
     mesh = await startLocalMesh({
       layout,
       countries,
       borderCountry: BORDER_COUNTRY,
+      onNotificationHandled: (country, stored) => {
+        if (stored) notified.set(country, (notified.get(country) ?? 0) + 1);
+        notificationArrived();
+      },
       ...(runtime.natsUrl ? { natsUrl: runtime.natsUrl } : {}),
       logger: demoLogger(runtime),
     });
@@ -131,8 +139,27 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
       out(`== Trace ${firstHit.traceId} of the first hit (border client -> coordinator -> NATS -> every node):`);
       out(renderTraceTree(telemetry.finishedSpans(), firstHit.traceId));
     }
+    // Every hit notifies its owner through JetStream; wait (bounded) until each owner's node stored them.
+    const received = (): number => [...notified.values()].reduce((sum, count) => sum + count, 0);
+    if (received() < totals.hit) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, NOTIFICATION_WAIT_MS);
+        notificationArrived = () => {
+          if (received() < totals.hit) return;
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    out("");
+    out(`== Hit notifications received by the records' owners (durable, JetStream): ${[...notified].map(([country, count]) => `${country} ${count}`).join(", ") || "none"}`);
+    out(`   (list them with: watchmesh notifications list --data <node data dir>)`);
     out("");
     out(`Demo finished: ${totals.hit} country hit(s) and ${totals.no_hit} country no-hit(s), every answer signed and verified by the border client.`);
+    // Checked when the demo runs its own NATS (with JetStream); a given server may have none.
+    if (!runtime.natsUrl && received() !== totals.hit) {
+      throw new WatchmeshError(ErrorCode.Internal, `the demo expected ${totals.hit} hit notification(s), the owners received ${received()}`);
+    }
     if (totals.hit === 0 || totals.no_hit === 0) {
       throw new WatchmeshError(ErrorCode.Internal, "the demo expected at least one hit and one no-hit");
     }
