@@ -13,6 +13,7 @@ export const PROTO_FILES = [
   "watchmesh/v1/node.proto",
   "watchmesh/v1/coordinator.proto",
   "watchmesh/v1/notification.proto",
+  "watchmesh/v1/followup.proto",
 ] as const;
 
 export const Purpose = {
@@ -136,6 +137,36 @@ export interface HitNotification {
   answer: SignedEnvelope;
 }
 
+export interface FollowupRequest {
+  requestId: string;
+  reference: string;
+  queryId: string;
+  ownerCountry: string;
+  requestingCountry: string;
+  requestingAgency: string;
+  justification: string;
+  requestedAtMs: number;
+}
+
+export const FollowupDecision = {
+  Unspecified: "FOLLOWUP_DECISION_UNSPECIFIED",
+  Approved: "FOLLOWUP_DECISION_APPROVED",
+  Rejected: "FOLLOWUP_DECISION_REJECTED",
+} as const;
+export type FollowupDecision = (typeof FollowupDecision)[keyof typeof FollowupDecision];
+
+export interface FollowupReply {
+  requestId: string;
+  reference: string;
+  ownerCountry: string;
+  requestingCountry: string;
+  decision: FollowupDecision;
+  sealedDetails: Uint8Array;
+  sealedToKeyId: string;
+  reason: string;
+  decidedAtMs: number;
+}
+
 function loadProtoRoot(): protobuf.Root {
   const protoRoot = new protobuf.Root();
   // Imports in the .proto files are relative to PROTO_ROOT_DIR, as with protoc's -I.
@@ -149,6 +180,8 @@ const envelopeType = root.lookupType("watchmesh.v1.SignedEnvelope");
 const queryType = root.lookupType("watchmesh.v1.MatchQuery");
 const answerType = root.lookupType("watchmesh.v1.MatchAnswer");
 const notificationType = root.lookupType("watchmesh.v1.HitNotification");
+const followupRequestType = root.lookupType("watchmesh.v1.FollowupRequest");
+const followupReplyType = root.lookupType("watchmesh.v1.FollowupReply");
 
 const toObjectOptions: protobuf.IConversionOptions = {
   longs: Number,
@@ -228,6 +261,22 @@ export function decodeHitNotification(bytes: Uint8Array): HitNotification {
   const raw = decode(notificationType, bytes, "hit notification") as unknown as HitNotification & { answer: SignedEnvelope | null };
   if (!raw.answer) throw new WatchmeshError(ErrorCode.MalformedMessage, "hit notification carries no answer");
   return raw;
+}
+
+export function encodeFollowupRequest(request: FollowupRequest): Uint8Array {
+  return encode(followupRequestType, request, "follow-up request");
+}
+
+export function decodeFollowupRequest(bytes: Uint8Array): FollowupRequest {
+  return decode(followupRequestType, bytes, "follow-up request") as unknown as FollowupRequest;
+}
+
+export function encodeFollowupReply(reply: FollowupReply): Uint8Array {
+  return encode(followupReplyType, reply, "follow-up reply");
+}
+
+export function decodeFollowupReply(bytes: Uint8Array): FollowupReply {
+  return decode(followupReplyType, bytes, "follow-up reply") as unknown as FollowupReply;
 }
 
 /** Options shared by every gRPC loader so servers and clients see the same JS shapes. */

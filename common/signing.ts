@@ -6,6 +6,8 @@ export const SignatureDomain = {
   MatchQuery: "match-query",
   MatchAnswer: "match-answer",
   Registry: "registry",
+  FollowupRequest: "followup-request",
+  FollowupReply: "followup-reply",
 } as const;
 export type SignatureDomain = (typeof SignatureDomain)[keyof typeof SignatureDomain];
 

@@ -35,3 +35,15 @@ export const NOTIFY_STREAM = "WATCHMESH_NOTIFY";
 export function notifyConsumer(ownerCountry: string): string {
   return `watchmesh-notify-${ownerCountry}`;
 }
+
+/** Follow-up requests to the owner of a hit (JetStream stream FOLLOWUP_STREAM). */
+export function followupRequestSubject(ownerCountry: string): string {
+  return `${PREFIX}.followup.request.${ownerCountry}`;
+}
+
+/** Follow-up replies to the requesting country (same stream). */
+export function followupReplySubject(requestingCountry: string): string {
+  return `${PREFIX}.followup.reply.${requestingCountry}`;
+}
+
+export const FOLLOWUP_STREAM = "WATCHMESH_FOLLOWUP";
