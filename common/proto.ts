@@ -13,6 +13,7 @@ export const PROTO_FILES = [
   "watchmesh/v1/node.proto",
   "watchmesh/v1/coordinator.proto",
   "watchmesh/v1/notification.proto",
+  "watchmesh/v1/batch.proto",
   "watchmesh/v1/followup.proto",
 ] as const;
 
@@ -167,6 +168,18 @@ export interface FollowupReply {
   decidedAtMs: number;
 }
 
+/** NATS message of a batch check: signed queries, from `firstIndex` of the whole batch on. */
+export interface BatchQuery {
+  queries: SignedEnvelope[];
+  firstIndex: number;
+}
+
+/** A node's reply to a BatchQuery: signed answers in query order, from `firstIndex` of the whole batch on. */
+export interface BatchAnswer {
+  answers: SignedEnvelope[];
+  firstIndex: number;
+}
+
 function loadProtoRoot(): protobuf.Root {
   const protoRoot = new protobuf.Root();
   // Imports in the .proto files are relative to PROTO_ROOT_DIR, as with protoc's -I.
@@ -180,6 +193,8 @@ const envelopeType = root.lookupType("watchmesh.v1.SignedEnvelope");
 const queryType = root.lookupType("watchmesh.v1.MatchQuery");
 const answerType = root.lookupType("watchmesh.v1.MatchAnswer");
 const notificationType = root.lookupType("watchmesh.v1.HitNotification");
+const batchQueryType = root.lookupType("watchmesh.v1.BatchQuery");
+const batchAnswerType = root.lookupType("watchmesh.v1.BatchAnswer");
 const followupRequestType = root.lookupType("watchmesh.v1.FollowupRequest");
 const followupReplyType = root.lookupType("watchmesh.v1.FollowupReply");
 
@@ -277,6 +292,22 @@ export function encodeFollowupReply(reply: FollowupReply): Uint8Array {
 
 export function decodeFollowupReply(bytes: Uint8Array): FollowupReply {
   return decode(followupReplyType, bytes, "follow-up reply") as unknown as FollowupReply;
+}
+
+export function encodeBatchQuery(batch: BatchQuery): Uint8Array {
+  return encode(batchQueryType, batch, "batch query");
+}
+
+export function decodeBatchQuery(bytes: Uint8Array): BatchQuery {
+  return decode(batchQueryType, bytes, "batch query") as unknown as BatchQuery;
+}
+
+export function encodeBatchAnswer(batch: BatchAnswer): Uint8Array {
+  return encode(batchAnswerType, batch, "batch answer");
+}
+
+export function decodeBatchAnswer(bytes: Uint8Array): BatchAnswer {
+  return decode(batchAnswerType, bytes, "batch answer") as unknown as BatchAnswer;
 }
 
 /** Options shared by every gRPC loader so servers and clients see the same JS shapes. */
