@@ -1,11 +1,12 @@
 /**
- * The JetStream stream of hit notifications (see proto/watchmesh/v1/notification.proto). In a real
+ * The JetStream streams of hit notifications (proto/watchmesh/v1/notification.proto) and follow-ups
+ * (followup.proto). In a real
  * deployment operators create it once (deploy/README.md); a node or coordinator allowed to manage
  * JetStream creates it when missing, so a local mesh needs no manual step.
  */
 import { jetstreamManager, JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { NOTIFY_STREAM, notifySubject } from "./subjects.ts";
+import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject, NOTIFY_STREAM, notifySubject } from "./subjects.ts";
 
 const NANOS_PER_MS = 1_000_000;
 /** How long an unacknowledged notification waits for its owner. */
@@ -15,17 +16,26 @@ export const NOTIFY_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 /** JetStream's "stream not found" API error code. */
 const STREAM_NOT_FOUND = 10059;
 
-export async function ensureNotifyStream(connection: NatsConnection): Promise<void> {
+export function ensureNotifyStream(connection: NatsConnection): Promise<void> {
+  return ensureStream(connection, NOTIFY_STREAM, [notifySubject("*")]);
+}
+
+/** The stream of follow-up requests and replies (same limits: 30 days, deduplicated by message id). */
+export function ensureFollowupStream(connection: NatsConnection): Promise<void> {
+  return ensureStream(connection, FOLLOWUP_STREAM, [followupRequestSubject("*"), followupReplySubject("*")]);
+}
+
+async function ensureStream(connection: NatsConnection, name: string, subjects: string[]): Promise<void> {
   const manager = await jetstreamManager(connection);
   try {
-    await manager.streams.info(NOTIFY_STREAM);
+    await manager.streams.info(name);
     return;
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
   }
   await manager.streams.add({
-    name: NOTIFY_STREAM,
-    subjects: [notifySubject("*")],
+    name,
+    subjects,
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,

@@ -12,6 +12,7 @@ import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
 import { ExpiryPurger } from "./expiry-purger.ts";
+import { FollowupDesk, type FollowupDeskOptions } from "./followup-desk.ts";
 import { NatsResponder } from "./nats-responder.ts";
 import { NotificationInbox, type NotificationInboxOptions } from "./notification-inbox.ts";
 import { QuotaLedger } from "./quota-ledger.ts";
@@ -48,6 +49,8 @@ export interface CountryNodeOptions {
   purgeIntervalMs?: number;
   /** See NotificationInboxOptions.onHandled. */
   onNotificationHandled?: NotificationInboxOptions["onHandled"];
+  /** See FollowupDeskOptions.onHandled (follow-up requests are received with notifications). */
+  onFollowupHandled?: FollowupDeskOptions["onHandled"];
 }
 
 /**
@@ -61,6 +64,7 @@ export class CountryNode implements AsyncDisposable {
   readonly #nats: NatsConnection | undefined;
   readonly #responder: NatsResponder | undefined;
   readonly #inbox: NotificationInbox | undefined;
+  readonly #followups: FollowupDesk | undefined;
   readonly #purger: ExpiryPurger;
   readonly #logger: Logger;
   readonly #service: MatchService;
@@ -79,6 +83,7 @@ export class CountryNode implements AsyncDisposable {
     nats: NatsConnection | undefined;
     responder: NatsResponder | undefined;
     inbox: NotificationInbox | undefined;
+    followups: FollowupDesk | undefined;
     purger: ExpiryPurger;
     logger: Logger;
     service: MatchService;
@@ -91,6 +96,7 @@ export class CountryNode implements AsyncDisposable {
     this.#nats = parts.nats;
     this.#responder = parts.responder;
     this.#inbox = parts.inbox;
+    this.#followups = parts.followups;
     this.#purger = parts.purger;
     this.#logger = parts.logger;
     this.#service = parts.service;
@@ -115,6 +121,7 @@ export class CountryNode implements AsyncDisposable {
     let nats: NatsConnection | undefined;
     let responder: NatsResponder | undefined;
     let inbox: NotificationInbox | undefined;
+    let followups: FollowupDesk | undefined;
     let purger: ExpiryPurger;
     const registry = { current: options.registry };
     const policy = { current: options.sharingPolicy ?? SharingPolicy.allowAll() };
@@ -154,6 +161,14 @@ export class CountryNode implements AsyncDisposable {
             logger,
             ...(options.onNotificationHandled ? { onHandled: options.onNotificationHandled } : {}),
           });
+          followups = await FollowupDesk.start({
+            connection: nats,
+            country: identity.country,
+            dataDir: options.dataDir,
+            registry: () => registry.current,
+            logger,
+            ...(options.onFollowupHandled ? { onHandled: options.onFollowupHandled } : {}),
+          });
         }
       }
       // Expired records are purged at start and then on the interval (a bad interval fails the start).
@@ -163,6 +178,7 @@ export class CountryNode implements AsyncDisposable {
         logger: logger.child({ component: "expiry-purger" }),
       });
     } catch (error) {
+      await followups?.stop();
       await inbox?.stop();
       await responder?.stop();
       await nats?.close().catch(() => undefined);
@@ -170,7 +186,7 @@ export class CountryNode implements AsyncDisposable {
       await store.close();
       throw error;
     }
-    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, purger, logger, service });
+    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -201,6 +217,11 @@ export class CountryNode implements AsyncDisposable {
     return this.#inbox;
   }
 
+  /** This country's received follow-up requests; undefined when not consuming them. */
+  get followups(): FollowupDesk | undefined {
+    return this.#followups;
+  }
+
   /** Queries answered by this replica so far, over any transport. */
   get queriesAnswered(): number {
     return this.#service.answeredCount;
@@ -216,6 +237,7 @@ export class CountryNode implements AsyncDisposable {
     this.#stopping ??= (async () => {
       await this.#responder?.stop();
       await this.#inbox?.stop();
+      await this.#followups?.stop();
       if (this.#nats) await drainOrClose(this.#nats);
       await this.#grpc?.stop();
       await this.#purger.stop();

@@ -22,3 +22,5 @@ export type { Admission, PolicyCategory, SharingPolicyDocument, SharingRule } fr
 export { QuotaLedger } from "./quota-ledger.ts";
 export { InboxStore, NotificationInbox, inboxPath } from "./notification-inbox.ts";
 export type { NotificationInboxOptions, StoredNotification } from "./notification-inbox.ts";
+export { FollowupDesk, FollowupStore, decideFollowup, followupsPath } from "./followup-desk.ts";
+export type { DecideOptions, FollowupDeskOptions, FollowupStatus, FollowupWithAge, StoredFollowup } from "./followup-desk.ts";

@@ -17,6 +17,7 @@ import { registerEvalNamesCommand } from "./commands/eval-names.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
 import { registerNotificationCommands } from "./commands/notifications.ts";
+import { registerFollowupCommands } from "./commands/followup.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
 import { registerUpCommand } from "./commands/up.ts";
 
@@ -60,6 +61,7 @@ registerUpCommand(program, runtime);
 registerCheckCommand(program, runtime);
 registerNodeCommands(program, runtime);
 registerNotificationCommands(program);
+registerFollowupCommands(program, runtime);
 registerCoordinatorCommands(program, runtime);
 registerKeyCommands(program);
 registerEvalCommand(program);
