@@ -21,8 +21,17 @@ function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd()).join("\n");
 }
 
-/** The per-country table an officer sees after a check, with the instruction for each hit. */
+/**
+ * The per-country table an officer sees after a check, with the instruction for each hit. When an
+ * owner asked for a discreet check, the screen (which a traveller may see) shows only the instructions:
+ * no hit marker, score, reference or matched features; `--json` keeps them for the back office.
+ */
 export function renderCheck(result: CheckResult, title: string): string {
+  const discreet = result.results.some((country) => country.hits.some((hit) => hit.action === "discreet_check"));
+  if (discreet) {
+    const actions = new Set(result.results.flatMap((country) => country.hits.map((hit) => hit.action)));
+    return [title, `query ${result.queryId}`, ...[...actions].map((action) => `-> ${ACTION_INSTRUCTIONS[action]}`)].join("\n");
+  }
   const rows: string[][] = [["COUNTRY", "RESULT", "ACTION", "SCORE", "REFERENCE", "MATCHED", "MS"]];
   const instructions = new Set<ActionName>();
   for (const country of result.results) {
