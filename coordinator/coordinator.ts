@@ -63,6 +63,7 @@ export class Coordinator implements AsyncDisposable {
   readonly #logger: Logger;
   #grpc: RunningGrpcServer | undefined;
   #notifier: HitNotifier | undefined;
+  readonly #rejections = new Map<string, number>();
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -112,6 +113,11 @@ export class Coordinator implements AsyncDisposable {
       throw new WatchmeshError(ErrorCode.RegistryInvalid, "refusing to downgrade the trust registry");
     }
     this.#registry = registry;
+  }
+
+  /** Checks rejected so far (bad signature, unknown countries, expired, …), by error code. */
+  rejectionCounts(): Record<string, number> {
+    return Object.fromEntries(this.#rejections);
   }
 
   /** Runs one federated check. Throws a WatchmeshError only when the query itself is not acceptable. */
@@ -171,6 +177,7 @@ export class Coordinator implements AsyncDisposable {
       return { queryId: query.queryId, traceId: currentTraceId(span), results };
     } catch (error) {
       const failure = WatchmeshError.from(error);
+      this.#rejections.set(failure.code, (this.#rejections.get(failure.code) ?? 0) + 1);
       markSpanError(span, failure.code);
       this.#logger.warn({ code: failure.code, traceId: currentTraceId(span) }, "check rejected");
       throw failure;

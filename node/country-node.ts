@@ -222,6 +222,11 @@ export class CountryNode implements AsyncDisposable {
     return this.#followups;
   }
 
+  /** Queries this replica refused so far, by error code. */
+  refusalCounts(): Record<string, number> {
+    return this.#service.refusalCounts();
+  }
+
   /** Queries answered by this replica so far, over any transport. */
   get queriesAnswered(): number {
     return this.#service.answeredCount;

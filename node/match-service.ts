@@ -18,7 +18,7 @@ import { markSpanError, tracer } from "../common/telemetry.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
 import type { QuotaLedger } from "./quota-ledger.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
-import { SharingPolicy } from "./sharing-policy.ts";
+import { queryCategories, SharingPolicy } from "./sharing-policy.ts";
 
 const SHARE_ALL = SharingPolicy.allowAll();
 
@@ -69,6 +69,7 @@ export class MatchService {
   readonly #options: MatchServiceOptions;
   readonly #now: () => number;
   #answered = 0;
+  readonly #refusals = new Map<string, number>();
 
   constructor(options: MatchServiceOptions) {
     this.#options = options;
@@ -77,6 +78,11 @@ export class MatchService {
 
   get country(): string {
     return this.#options.identity.country;
+  }
+
+  /** Queries refused so far, by error code (malformed, oversized, bad signature, policy, …). */
+  refusalCounts(): Record<string, number> {
+    return Object.fromEntries(this.#refusals);
   }
 
   /** Answers signed so far (hits, no-hits, refusals and errors). */
@@ -160,6 +166,9 @@ export class MatchService {
 
   #match(query: MatchQuery): Hit[] {
     const { matcher, referenceFor } = this.#options;
+    if (queryCategories(query).length === 0) {
+      throw new WatchmeshError(ErrorCode.InvalidArgument, "query has nothing to search for: give a name, date of birth, document, MRZ, DNA profile, face or entity");
+    }
     const context = { requestingCountry: query.requestingCountry };
     const candidates = query.person ? matcher.matchPerson(query.person, context) : query.entity ? matcher.matchEntity(query.entity, context) : [];
     return candidates.slice(0, MAX_HITS_PER_ANSWER).map((candidate) => ({
@@ -172,6 +181,7 @@ export class MatchService {
   }
 
   #refuse(digest: Uint8Array, queryId: string, error: WatchmeshError, started: bigint): SignedEnvelope {
+    this.#refusals.set(error.code, (this.#refusals.get(error.code) ?? 0) + 1);
     this.#options.logger.warn({ queryId: queryId || undefined, code: error.code, ...error.context }, "query refused");
     return this.#sign({ queryId, status: AnswerStatus.Refused, hits: [], errorCode: error.code, digest, started });
   }
