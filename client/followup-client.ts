@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { openFollowupReply, openSealedDetails, signFollowupRequest } from "../common/followup.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
-import { ensureFollowupStream } from "../common/notify-stream.ts";
+import { ensureFollowupStream } from "../common/jetstream.ts";
 import { decodeEnvelope, encodeEnvelope, FollowupDecision, type FollowupReply, type FollowupRequest } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject } from "../common/subjects.ts";

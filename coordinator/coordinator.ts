@@ -13,7 +13,7 @@ import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { MATCH_ALL_SUBJECT, matchCountrySubject } from "../common/subjects.ts";
 import { currentTraceId, markSpanError, tracer } from "../common/telemetry.ts";
-import { ensureNotifyStream } from "../common/notify-stream.ts";
+import { ensureNotifyStream, isJetStreamDisabled } from "../common/jetstream.ts";
 import { Gatherer, type GatheredResult } from "./gatherer.ts";
 import { HitNotifier } from "./hit-notifier.ts";
 import { coordinatorGrpcBinding } from "./grpc-service.ts";
@@ -227,7 +227,7 @@ async function startNotifier(nats: NatsConnection, logger: Logger): Promise<HitN
   try {
     await ensureNotifyStream(nats);
   } catch (error) {
-    if (error instanceof Error && /jetstream (is )?not enabled/i.test(error.message)) {
+    if (isJetStreamDisabled(error)) {
       logger.warn("NATS has no JetStream: hit notifications are off");
       return undefined;
     }

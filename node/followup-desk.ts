@@ -6,14 +6,14 @@
  * publishes the signed reply; a rejection publishes a signed reply with a reason and no details.
  */
 import path from "node:path";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { DEFAULT_FOLLOWUP_DEADLINE_MS, openFollowupRequest, sealDetails, signFollowupReply } from "../common/followup.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
-import { ensureFollowupStream } from "../common/notify-stream.ts";
+import { consumeDurably, ensureFollowupStream, isJetStreamDisabled } from "../common/jetstream.ts";
 import { decodeEnvelope, encodeEnvelope, FollowupDecision, type FollowupReply } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject } from "../common/subjects.ts";
@@ -121,28 +121,18 @@ export class FollowupDesk {
     try {
       await ensureFollowupStream(connection);
     } catch (error) {
-      if (error instanceof Error && /jetstream (is )?not enabled/i.test(error.message)) {
+      if (isJetStreamDisabled(error)) {
         logger.warn("NATS has no JetStream: this node receives no follow-up requests");
         return undefined;
       }
       logger.warn({ code: WatchmeshError.from(error).code }, "could not check the follow-up stream");
     }
-    const manager = await jetstreamManager(connection);
-    const durable = `watchmesh-followup-${country}`;
-    try {
-      await manager.consumers.info(FOLLOWUP_STREAM, durable);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError)) throw error;
-      await manager.consumers.add(FOLLOWUP_STREAM, {
-        durable_name: durable,
-        filter_subject: followupRequestSubject(country),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-      });
-    }
-    const consumer = await jetstream(connection).consumers.get(FOLLOWUP_STREAM, durable);
-    const store = new FollowupStore(options.dataDir);
-    return new FollowupDesk(store, await consumer.consume({ max_messages: 64 }), options);
+    const messages = await consumeDurably(connection, {
+      stream: FOLLOWUP_STREAM,
+      durable: `watchmesh-followup-${country}`,
+      filterSubject: followupRequestSubject(country),
+    });
+    return new FollowupDesk(new FollowupStore(options.dataDir), messages, options);
   }
 
   stop(): Promise<void> {

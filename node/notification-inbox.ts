@@ -6,13 +6,13 @@
  * was lost) finds its id already stored and is acknowledged without a second entry.
  */
 import path from "node:path";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { openAnswer } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
-import { ensureNotifyStream } from "../common/notify-stream.ts";
+import { consumeDurably, ensureNotifyStream, isJetStreamDisabled } from "../common/jetstream.ts";
 import { decodeHitNotification, decodeMatchAnswer, type Hit, type Purpose } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { NOTIFY_STREAM, notifyConsumer, notifySubject } from "../common/subjects.ts";
@@ -98,28 +98,14 @@ export class NotificationInbox {
     try {
       await ensureNotifyStream(connection);
     } catch (error) {
-      if (error instanceof Error && /jetstream (is )?not enabled/i.test(error.message)) {
+      if (isJetStreamDisabled(error)) {
         logger.warn("NATS has no JetStream: this node receives no hit notifications");
         return undefined;
       }
       logger.warn({ code: WatchmeshError.from(error).code }, "could not check the notification stream");
     }
-    const manager = await jetstreamManager(connection);
-    const durable = notifyConsumer(country);
-    try {
-      await manager.consumers.info(NOTIFY_STREAM, durable);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError)) throw error;
-      await manager.consumers.add(NOTIFY_STREAM, {
-        durable_name: durable,
-        filter_subject: notifySubject(country),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-      });
-    }
-    const consumer = await jetstream(connection).consumers.get(NOTIFY_STREAM, durable);
+    const messages = await consumeDurably(connection, { stream: NOTIFY_STREAM, durable: notifyConsumer(country), filterSubject: notifySubject(country) });
     const store = new InboxStore(options.dataDir);
-    const messages = await consumer.consume({ max_messages: 64 });
     return new NotificationInbox(store, messages, options);
   }
 

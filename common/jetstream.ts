@@ -4,7 +4,17 @@
  * deployment operators create it once (deploy/README.md); a node or coordinator allowed to manage
  * JetStream creates it when missing, so a local mesh needs no manual step.
  */
-import { jetstreamManager, JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject, NOTIFY_STREAM, notifySubject } from "./subjects.ts";
 
@@ -42,4 +52,30 @@ async function ensureStream(connection: NatsConnection, name: string, subjects: 
     max_age: NOTIFY_MAX_AGE_MS * NANOS_PER_MS,
     duplicate_window: NOTIFY_DUPLICATE_WINDOW_MS * NANOS_PER_MS,
   });
+}
+
+/** Whether an error says the NATS server runs without JetStream (features that need it are then off). */
+export function isJetStreamDisabled(error: unknown): boolean {
+  return error instanceof Error && /jetstream (is )?not enabled/i.test(error.message);
+}
+
+/**
+ * The messages of a durable pull consumer with explicit acks on `stream`, created when missing.
+ * Used by a node for its country's notifications and follow-up requests.
+ */
+export async function consumeDurably(connection: NatsConnection, options: { stream: string; durable: string; filterSubject: string }): Promise<ConsumerMessages> {
+  const manager = await jetstreamManager(connection);
+  try {
+    await manager.consumers.info(options.stream, options.durable);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError)) throw error;
+    await manager.consumers.add(options.stream, {
+      durable_name: options.durable,
+      filter_subject: options.filterSubject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+  }
+  const consumer = await jetstream(connection).consumers.get(options.stream, options.durable);
+  return consumer.consume({ max_messages: 64 });
 }
