@@ -4,7 +4,13 @@ import { SpanKind, context as otelContext, trace } from "@opentelemetry/api";
 import { openAnswer, signQuery } from "../common/envelope.ts";
 import { ERROR_CODE_METADATA_KEY, ErrorCode, isErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
-import { DEFAULT_QUERY_LIFETIME_MS, MAX_CHECK_DEADLINE_MS } from "../common/limits.ts";
+import {
+  DEFAULT_QUERY_LIFETIME_MS,
+  MAX_BATCH_QUERIES,
+  MAX_BATCH_RESPONSE_BYTES,
+  MAX_CHECK_DEADLINE_MS,
+  MAX_ENVELOPE_BYTES,
+} from "../common/limits.ts";
 import {
   AnswerStatus,
   CountryStatus,
@@ -52,6 +58,25 @@ export interface CheckResult {
 
 export type CheckSubject = { person: Partial<PersonQuery> } | { entity: EntityQuery };
 
+/** One traveller of a batch: its query id and one result per asked country, sorted by country. */
+export interface TravellerCheckResult {
+  queryId: string;
+  results: CountryCheckResult[];
+}
+
+export interface BatchCheckResult {
+  traceId: string;
+  /** One per subject, in the order given. */
+  travellers: TravellerCheckResult[];
+}
+
+/** Where a batch check is: signing each query, waiting for the coordinator, verifying each traveller's answers. */
+export interface BatchProgress {
+  phase: "signing" | "sending" | "verifying";
+  done: number;
+  total: number;
+}
+
 export interface CheckCallOptions {
   purpose?: Purpose;
   legalBasis?: string;
@@ -65,6 +90,11 @@ export interface CheckCallOptions {
   signal?: AbortSignal;
 }
 
+export interface BatchCallOptions extends CheckCallOptions {
+  /** Called as queries are signed and travellers verified (synchronously; keep it cheap). */
+  onProgress?: (progress: BatchProgress) => void;
+}
+
 export interface BorderClientOptions {
   /** host:port of a coordinator. */
   coordinatorAddress: string;
@@ -75,17 +105,30 @@ export interface BorderClientOptions {
   credentials?: ChannelCredentials;
 }
 
-type CheckRpc = (
+type UnaryRpc<Response> = (
   request: unknown,
   metadata: Metadata,
   options: { deadline: number },
-  callback: (error: ServiceError | null, response?: CheckResponseMessage) => void,
+  callback: (error: ServiceError | null, response?: Response) => void,
 ) => { cancel(): void };
+
+interface CountryResultMessage {
+  country: string;
+  status: CountryStatus;
+  answer: SignedEnvelope | null;
+  elapsedMs: number;
+  errorCode: string;
+}
 
 interface CheckResponseMessage {
   queryId: string;
   traceId: string;
-  results: { country: string; status: CountryStatus; answer: SignedEnvelope | null; elapsedMs: number; errorCode: string }[];
+  results: CountryResultMessage[];
+}
+
+interface CheckBatchResponseMessage {
+  traceId: string;
+  travellers: { queryId: string; results: CountryResultMessage[] }[];
 }
 
 const ACTION_NAMES: Record<string, ActionName> = {
@@ -111,17 +154,23 @@ const STATUS_FROM_ANSWER: Record<string, ResultStatus> = {
 export class BorderClient {
   readonly #options: BorderClientOptions;
   readonly #client: Client;
-  readonly #checkRpc: CheckRpc;
+  readonly #checkRpc: UnaryRpc<CheckResponseMessage>;
+  readonly #checkBatchRpc: UnaryRpc<CheckBatchResponseMessage>;
 
   private constructor(options: BorderClientOptions) {
     this.#options = options;
     const Constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as new (
       address: string,
       credentials: ChannelCredentials,
-    ) => Client & { Check: CheckRpc };
-    const client = new Constructor(options.coordinatorAddress, options.credentials ?? grpcCredentials.createInsecure());
+      channelOptions: Record<string, number>,
+    ) => Client & { Check: UnaryRpc<CheckResponseMessage>; CheckBatch: UnaryRpc<CheckBatchResponseMessage> };
+    const client = new Constructor(options.coordinatorAddress, options.credentials ?? grpcCredentials.createInsecure(), {
+      // A batch response carries every country's signed answer for up to MAX_BATCH_QUERIES travellers.
+      "grpc.max_receive_message_length": MAX_BATCH_RESPONSE_BYTES,
+    });
     this.#client = client;
     this.#checkRpc = client.Check.bind(client);
+    this.#checkBatchRpc = client.CheckBatch.bind(client);
   }
 
   static async connect(options: BorderClientOptions): Promise<BorderClient> {
@@ -160,13 +209,17 @@ export class BorderClient {
       // 0 lets the coordinator apply its own default deadline.
       const deadlineMs = options.deadlineMs ?? 0;
       const response = await this.#call(
+        this.#checkRpc,
         { query: envelope, deadlineMs, countries: options.countries ?? [] },
         ctx,
         options.timeoutMs ?? (deadlineMs || MAX_CHECK_DEADLINE_MS) + 5000,
         options.signal,
       );
       const asked = options.countries?.length ? options.countries : this.#options.registry.nodeCountries();
-      const results = this.#verifyResults(response, sha256(envelope.payload), query.queryId, asked);
+      if (response.queryId !== query.queryId) {
+        throw new WatchmeshError(ErrorCode.AnswerInvalid, "coordinator answered for another query");
+      }
+      const results = this.#verifyResults(response.results, sha256(envelope.payload), asked);
       span.setAttribute("watchmesh.hit_countries", results.filter((result) => result.status === "hit").length);
       return { queryId: query.queryId, traceId: currentTraceId(span), results };
     } catch (error) {
@@ -178,8 +231,67 @@ export class BorderClient {
     }
   }
 
-  #call(request: unknown, ctx: ReturnType<typeof otelContext.active>, timeoutMs: number, signal?: AbortSignal): Promise<CheckResponseMessage> {
-    return new Promise<CheckResponseMessage>((resolve, reject) => {
+  /**
+   * Screens many travellers in one call (Coordinator.CheckBatch): signs one query per subject, sends
+   * them together, and verifies every country's signed answer for every traveller itself, as check()
+   * does. At most MAX_BATCH_QUERIES subjects, all signed with this client's key.
+   */
+  async checkBatch(subjects: readonly CheckSubject[], options: BatchCallOptions = {}): Promise<BatchCheckResult> {
+    if (subjects.length === 0) throw new WatchmeshError(ErrorCode.InvalidArgument, "a batch needs at least one subject");
+    if (subjects.length > MAX_BATCH_QUERIES) {
+      throw new WatchmeshError(ErrorCode.PayloadTooLarge, `a batch holds at most ${MAX_BATCH_QUERIES} travellers, not ${subjects.length}`);
+    }
+    const { onProgress } = options;
+    const total = subjects.length;
+    const span = tracer().startSpan("watchmesh.client.check_batch", { kind: SpanKind.CLIENT });
+    span.setAttributes({ "watchmesh.batch_size": total, "watchmesh.requester_country": this.#options.identity.country });
+    const ctx = trace.setSpan(otelContext.active(), span);
+    try {
+      const built = subjects.map((subject, index) => {
+        const query = this.buildQuery(subject, options);
+        if (query.envelope.payload.length > MAX_ENVELOPE_BYTES) {
+          throw new WatchmeshError(ErrorCode.PayloadTooLarge, `subject ${index}: its query exceeds ${MAX_ENVELOPE_BYTES} bytes`);
+        }
+        onProgress?.({ phase: "signing", done: index + 1, total });
+        return query;
+      });
+      onProgress?.({ phase: "sending", done: 0, total });
+      const deadlineMs = options.deadlineMs ?? 0;
+      const response = await this.#call(
+        this.#checkBatchRpc,
+        { queries: built.map(({ envelope }) => envelope), deadlineMs, countries: options.countries ?? [] },
+        ctx,
+        options.timeoutMs ?? (deadlineMs || MAX_CHECK_DEADLINE_MS) + 5000,
+        options.signal,
+      );
+      const asked = options.countries?.length ? options.countries : this.#options.registry.nodeCountries();
+      // The coordinator may drop a traveller (its countries show unavailable) but cannot swap answers:
+      // each is checked against its own query's digest.
+      const byQueryId = new Map(response.travellers.map((traveller) => [traveller.queryId, traveller.results]));
+      const travellers = built.map(({ query, envelope }, index): TravellerCheckResult => {
+        const results = this.#verifyResults(byQueryId.get(query.queryId) ?? [], sha256(envelope.payload), asked);
+        onProgress?.({ phase: "verifying", done: index + 1, total });
+        return { queryId: query.queryId, results };
+      });
+      span.setAttribute("watchmesh.hit_travellers", travellers.filter((traveller) => traveller.results.some((result) => result.status === "hit")).length);
+      return { traceId: currentTraceId(span), travellers };
+    } catch (error) {
+      const failure = WatchmeshError.from(error);
+      markSpanError(span, failure.code);
+      throw failure;
+    } finally {
+      span.end();
+    }
+  }
+
+  #call<Response>(
+    rpc: UnaryRpc<Response>,
+    request: unknown,
+    ctx: ReturnType<typeof otelContext.active>,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
       if (signal?.aborted) {
         reject(new WatchmeshError(ErrorCode.DeadlineExceeded, "check aborted"));
         return;
@@ -187,7 +299,7 @@ export class BorderClient {
       const metadata = new Metadata();
       injectIntoGrpcMetadata(metadata, ctx);
       const onAbort = () => call.cancel();
-      const call = this.#checkRpc(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
+      const call = rpc(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
         signal?.removeEventListener("abort", onAbort);
         if (error || !response) reject(fromServiceError(error, this.#options.coordinatorAddress));
         else resolve(response);
@@ -196,16 +308,9 @@ export class BorderClient {
     });
   }
 
-  #verifyResults(
-    response: CheckResponseMessage,
-    queryDigest: Uint8Array,
-    queryId: string,
-    expected: readonly string[],
-  ): CountryCheckResult[] {
-    if (response.queryId !== queryId) {
-      throw new WatchmeshError(ErrorCode.AnswerInvalid, "coordinator answered for another query");
-    }
-    const byCountry = new Map(response.results.map((result) => [result.country, result]));
+  /** Verifies one query's country results: every country asked gets a line, believed only as far as its signed answer. */
+  #verifyResults(reported: readonly CountryResultMessage[], queryDigest: Uint8Array, expected: readonly string[]): CountryCheckResult[] {
+    const byCountry = new Map(reported.map((result) => [result.country, result]));
     // Every country asked gets a line, whether or not the coordinator reported it.
     return [...new Set(expected)].sort().map((country) => {
       const result = byCountry.get(country);

@@ -18,3 +18,27 @@ export const MAX_CHECK_DEADLINE_MS = 30_000;
 export const MIN_NONCE_BYTES = 16;
 /** Hits returned per answer at most. */
 export const MAX_HITS_PER_ANSWER = 20;
+
+/** Travellers one batch check may carry (Coordinator.CheckBatch, `watchmesh check --batch`). */
+export const MAX_BATCH_QUERIES = 1000;
+/**
+ * Largest NATS message of a batch check, a BatchQuery or a node's BatchAnswer (bytes). Below
+ * nats-server's default max_payload (1 MiB), which counts headers too, so a 1,000-traveller batch of
+ * ordinary queries is one message; larger batches are cut into parts. A server configured with a
+ * lower max_payload lowers it to that less NATS_HEADER_ROOM_BYTES (common/batch-messages.ts).
+ */
+export const MAX_BATCH_MESSAGE_BYTES = 896 * 1024;
+/** Room kept below a server's max_payload for the headers of a batch message (deadline, kind, trace). */
+export const NATS_HEADER_ROOM_BYTES = 8 * 1024;
+/**
+ * Largest gRPC request the coordinator accepts (bytes): a CheckBatchRequest of 1,000 queries of 16 KiB
+ * on average. Single queries are still held to MAX_ENVELOPE_BYTES when verified.
+ */
+export const MAX_BATCH_REQUEST_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest gRPC response a border client accepts (bytes): a CheckBatchResponse carries every asked
+ * country's signed answer for every traveller (about 250 bytes each without hits).
+ */
+export const MAX_BATCH_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Coordinator gathering deadline of a batch when the caller gives none: nodes answer its travellers one by one. */
+export const DEFAULT_BATCH_DEADLINE_MS = 10_000;

@@ -47,3 +47,21 @@ export function followupReplySubject(requestingCountry: string): string {
 }
 
 export const FOLLOWUP_STREAM = "WATCHMESH_FOLLOWUP";
+
+/**
+ * Header naming what a message on the match subjects carries when it is not one SignedEnvelope.
+ * Batches travel on the match subjects so that the queue groups, NATS permissions and leaf links
+ * that carry single queries carry them too.
+ */
+export const KIND_HEADER = "Watchmesh-Kind";
+/** KIND_HEADER value of a BatchQuery (proto/watchmesh/v1/batch.proto). */
+export const BATCH_QUERY_KIND = "batch-query";
+
+/**
+ * Inbox prefix where one coordinator instance gathers batch answers, on `${prefix}.<batch>.<message>`
+ * (a reply subject per message published, as a node may respond once per request): deeper than its
+ * single-check inbox, so neither wildcard subscription sees the other's answers.
+ */
+export function coordinatorBatchInboxPrefix(instanceId: string): string {
+  return `${coordinatorInboxPrefix(instanceId)}.batch`;
+}

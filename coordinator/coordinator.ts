@@ -5,15 +5,22 @@ import { hexDigest, openQuery } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
 import { MemberRole } from "../common/key-files.ts";
-import { DEFAULT_CHECK_DEADLINE_MS, MAX_CHECK_DEADLINE_MS } from "../common/limits.ts";
+import {
+  DEFAULT_BATCH_DEADLINE_MS,
+  DEFAULT_CHECK_DEADLINE_MS,
+  MAX_BATCH_QUERIES,
+  MAX_BATCH_REQUEST_BYTES,
+  MAX_CHECK_DEADLINE_MS,
+} from "../common/limits.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
 import { connectNats, drainOrClose, type NatsAuth } from "../common/nats-connection.ts";
-import { CountryStatus, encodeEnvelope, type SignedEnvelope } from "../common/proto.ts";
+import { CountryStatus, encodeEnvelope, type MatchQuery, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { MATCH_ALL_SUBJECT, matchCountrySubject } from "../common/subjects.ts";
 import { currentTraceId, markSpanError, tracer } from "../common/telemetry.ts";
 import { ensureNotifyStream, isJetStreamDisabled } from "../common/jetstream.ts";
+import { BatchGatherer } from "./batch-gatherer.ts";
 import { Gatherer, type GatheredResult } from "./gatherer.ts";
 import { HitNotifier } from "./hit-notifier.ts";
 import { coordinatorGrpcBinding } from "./grpc-service.ts";
@@ -26,6 +33,8 @@ export interface CoordinatorOptions {
   grpcAddress: string;
   grpcCredentials?: ServerCredentials;
   defaultDeadlineMs?: number;
+  /** Gathering deadline of a batch check when the caller gives none (default DEFAULT_BATCH_DEADLINE_MS). */
+  defaultBatchDeadlineMs?: number;
   clockSkewMs?: number;
   logger?: Logger;
   /**
@@ -51,6 +60,18 @@ export interface CheckOutcome {
   results: GatheredResult[];
 }
 
+export interface TravellerOutcome {
+  queryId: string;
+  /** One per asked country, sorted by country. */
+  results: GatheredResult[];
+}
+
+export interface BatchCheckOutcome {
+  traceId: string;
+  /** One per query, in request order. */
+  travellers: TravellerOutcome[];
+}
+
 /**
  * The stateless coordinator: verifies a border system's signed query, publishes it once on NATS,
  * gathers and verifies the countries' signed answers until all answered or the deadline passed.
@@ -60,6 +81,7 @@ export class Coordinator implements AsyncDisposable {
   readonly #options: CoordinatorOptions;
   readonly #nats: NatsConnection;
   readonly #gatherer: Gatherer;
+  readonly #batchGatherer: BatchGatherer;
   readonly #logger: Logger;
   #grpc: RunningGrpcServer | undefined;
   #notifier: HitNotifier | undefined;
@@ -72,7 +94,9 @@ export class Coordinator implements AsyncDisposable {
     this.#registry = options.registry;
     this.#nats = nats;
     this.#logger = logger;
-    this.#gatherer = new Gatherer(nats, Gatherer.newInstanceId());
+    const instanceId = Gatherer.newInstanceId();
+    this.#gatherer = new Gatherer(nats, instanceId);
+    this.#batchGatherer = new BatchGatherer(nats, instanceId);
   }
 
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
@@ -90,6 +114,8 @@ export class Coordinator implements AsyncDisposable {
       coordinator.#grpc = await startGrpcServer({
         address: options.grpcAddress,
         services: [coordinatorGrpcBinding(coordinator)],
+        // A CheckBatchRequest carries up to MAX_BATCH_QUERIES envelopes; each is still size-checked when verified.
+        maxReceiveMessageBytes: MAX_BATCH_REQUEST_BYTES,
         ...(options.grpcCredentials ? { credentials: options.grpcCredentials } : {}),
       });
     } catch (error) {
@@ -115,7 +141,7 @@ export class Coordinator implements AsyncDisposable {
     this.#registry = registry;
   }
 
-  /** Checks rejected so far (bad signature, unknown countries, expired, …), by error code. */
+  /** Checks rejected so far (bad signature, unknown countries, expired, …), by error code; a rejected batch counts once. */
   rejectionCounts(): Record<string, number> {
     return Object.fromEntries(this.#rejections);
   }
@@ -135,7 +161,7 @@ export class Coordinator implements AsyncDisposable {
         ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
       });
       const countries = this.#expectedCountries(registry, options.countries ?? []);
-      const deadlineMs = this.#deadlineMs(options.deadlineMs);
+      const deadlineMs = this.#deadlineMs(options.deadlineMs, this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS);
       const deadlineAtMs = Math.min(
         nowMs + deadlineMs,
         query.expiresAtMs,
@@ -186,6 +212,115 @@ export class Coordinator implements AsyncDisposable {
     }
   }
 
+  /**
+   * Screens many travellers with one fan-out: verifies every query (one unacceptable query refuses the
+   * whole batch, naming its position), publishes the batch once (in parts only when it would not fit
+   * one NATS message), and returns one result per traveller and country. Nodes answer each query as
+   * if it came alone, so replay protection, sharing policies and quotas apply per traveller.
+   */
+  async checkBatch(envelopes: readonly SignedEnvelope[], options: CheckOptions = {}): Promise<BatchCheckOutcome> {
+    if (this.#stopping) throw new WatchmeshError(ErrorCode.Unavailable, "coordinator is shutting down");
+    const parent = options.parentContext ?? otelContext.active();
+    const span = tracer().startSpan("watchmesh.coordinator.check_batch", { kind: SpanKind.SERVER }, parent);
+    const spanContext = trace.setSpan(parent, span);
+    try {
+      span.setAttribute("watchmesh.batch_size", envelopes.length);
+      const registry = this.#registry;
+      const nowMs = Date.now();
+      const opened = this.#openBatch(envelopes, registry, nowMs);
+      const countries = this.#expectedCountries(registry, options.countries ?? []);
+      const deadlineMs = this.#deadlineMs(options.deadlineMs, this.#options.defaultBatchDeadlineMs ?? DEFAULT_BATCH_DEADLINE_MS);
+      const deadlineAtMs = Math.min(
+        nowMs + deadlineMs,
+        ...opened.map(({ query }) => query.expiresAtMs),
+        options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY,
+      );
+      const first = opened[0]?.query;
+      span.setAttributes({
+        "watchmesh.requester_country": first?.requestingCountry ?? "",
+        "watchmesh.requester_agency": first?.requestingAgency ?? "",
+        "watchmesh.countries_asked": countries.length,
+        "watchmesh.deadline_ms": deadlineMs,
+      });
+      const askAll = (options.countries ?? []).length === 0;
+      const gathered = await this.#batchGatherer.gather({
+        envelopes,
+        queryDigests: opened.map(({ digest }) => digest),
+        subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject),
+        expectedCountries: countries,
+        deadlineAtMs,
+        parentContext: spanContext,
+        registry,
+      });
+      const counts = countByStatus(gathered.travellers.flat());
+      const hitTravellers = gathered.travellers.filter((results) => results.some((result) => result.status === CountryStatus.Hit)).length;
+      span.setAttributes({
+        "watchmesh.batch_parts": gathered.parts,
+        "watchmesh.nats_messages_published": gathered.messagesPublished,
+        "watchmesh.hit_travellers": hitTravellers,
+        "watchmesh.hit_answers": counts[CountryStatus.Hit] ?? 0,
+        "watchmesh.refused_answers": counts[CountryStatus.Refused] ?? 0,
+        "watchmesh.unavailable_answers": counts[CountryStatus.Unavailable] ?? 0,
+        "watchmesh.error_answers": counts[CountryStatus.Error] ?? 0,
+      });
+      this.#logger.info(
+        { traceId: currentTraceId(span), travellers: envelopes.length, asked: countries.length, parts: gathered.parts, hitTravellers, ...counts },
+        "batch check completed",
+      );
+      const notifiedAtMs = Date.now();
+      const travellers = opened.map(({ query }, index): TravellerOutcome => {
+        const results = gathered.travellers[index] ?? [];
+        this.#notifier?.notify(query, results, notifiedAtMs);
+        return { queryId: query.queryId, results };
+      });
+      return { traceId: currentTraceId(span), travellers };
+    } catch (error) {
+      const failure = WatchmeshError.from(error);
+      this.#rejections.set(failure.code, (this.#rejections.get(failure.code) ?? 0) + 1);
+      markSpanError(span, failure.code);
+      this.#logger.warn({ code: failure.code, traceId: currentTraceId(span) }, "batch check rejected");
+      throw failure;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Verifies every query of a batch: count, signatures, one border system for all, distinct ids. */
+  #openBatch(envelopes: readonly SignedEnvelope[], registry: TrustRegistry, nowMs: number): { query: MatchQuery; digest: Uint8Array }[] {
+    if (envelopes.length === 0) throw new WatchmeshError(ErrorCode.InvalidArgument, "a batch needs at least one query");
+    if (envelopes.length > MAX_BATCH_QUERIES) {
+      throw new WatchmeshError(ErrorCode.PayloadTooLarge, `a batch holds at most ${MAX_BATCH_QUERIES} queries, not ${envelopes.length}`);
+    }
+    const firstKeyId = envelopes[0]?.keyId ?? "";
+    const positions = new Map<string, number>();
+    return envelopes.map((envelope, index) => {
+      if (envelope.keyId !== firstKeyId) {
+        throw new WatchmeshError(
+          ErrorCode.InvalidArgument,
+          `every query of a batch must be signed by the same border system: queries[${index}] is signed by ${envelope.keyId || "no key"}, queries[0] by ${firstKeyId || "no key"}`,
+        );
+      }
+      let opened: { query: MatchQuery; digest: Uint8Array };
+      try {
+        opened = openQuery(envelope, registry, {
+          nowMs,
+          roles: [MemberRole.Border],
+          ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
+        });
+      } catch (error) {
+        // Same code as for a single check, with the position, so the border system can find the query.
+        const failure = WatchmeshError.from(error);
+        throw new WatchmeshError(failure.code, `queries[${index}]: ${failure.message}`, { cause: failure, context: { ...failure.context, batchIndex: index } });
+      }
+      const earlier = positions.get(opened.query.queryId);
+      if (earlier !== undefined) {
+        throw new WatchmeshError(ErrorCode.InvalidArgument, `queries[${earlier}] and queries[${index}] have the same query id`);
+      }
+      positions.set(opened.query.queryId, index);
+      return opened;
+    });
+  }
+
   #expectedCountries(registry: TrustRegistry, requested: readonly string[]): string[] {
     const nodeCountries = registry.nodeCountries();
     if (requested.length === 0) return nodeCountries;
@@ -197,8 +332,8 @@ export class Coordinator implements AsyncDisposable {
     return [...new Set(requested)].sort();
   }
 
-  #deadlineMs(requested: number | undefined): number {
-    if (requested === undefined || requested === 0) return this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS;
+  #deadlineMs(requested: number | undefined, defaultMs: number): number {
+    if (requested === undefined || requested === 0) return defaultMs;
     if (!Number.isFinite(requested) || requested < 0 || requested > MAX_CHECK_DEADLINE_MS) {
       throw new WatchmeshError(ErrorCode.InvalidArgument, `deadline must be between 1 and ${MAX_CHECK_DEADLINE_MS} ms`);
     }
@@ -210,6 +345,7 @@ export class Coordinator implements AsyncDisposable {
     this.#stopping ??= (async () => {
       await this.#grpc?.stop();
       await this.#gatherer.close();
+      await this.#batchGatherer.close();
       await this.#notifier?.close();
       await drainOrClose(this.#nats);
       this.#logger.info("coordinator stopped");

@@ -43,7 +43,7 @@ interface PendingGather {
   finish: () => void;
 }
 
-const ANSWER_STATUS_TO_COUNTRY: Record<string, CountryStatus> = {
+export const ANSWER_STATUS_TO_COUNTRY: Readonly<Record<string, CountryStatus>> = {
   [AnswerStatus.Hit]: CountryStatus.Hit,
   [AnswerStatus.NoHit]: CountryStatus.NoHit,
   [AnswerStatus.Refused]: CountryStatus.Refused,
@@ -124,7 +124,7 @@ export class Gatherer {
       return; // Not attributable to any country: the country stays unavailable unless it answers properly.
     }
     const { registry } = pending.request;
-    const country = this.#claimedCountry(registry, envelope.keyId);
+    const country = claimedNodeCountry(registry, envelope.keyId);
     if (!country || !pending.expected.has(country) || pending.results.has(country)) return;
     let answer: MatchAnswer;
     try {
@@ -156,14 +156,6 @@ export class Gatherer {
     this.#maybeFinish(pending);
   }
 
-  #claimedCountry(registry: TrustRegistry, keyId: string): string | undefined {
-    try {
-      return registry.resolveSigner(keyId, Date.now(), [MemberRole.Node]).country;
-    } catch {
-      return undefined;
-    }
-  }
-
   #maybeFinish(pending: PendingGather): void {
     if (pending.results.size >= pending.expected.size) pending.finish();
   }
@@ -189,6 +181,15 @@ export class Gatherer {
   }
 }
 
-function invalidResult(country: string, elapsedMs: number, errorCode: string): GatheredResult {
+/** The country whose node key `keyId` claims to be; verification of the signature comes after. */
+export function claimedNodeCountry(registry: TrustRegistry, keyId: string): string | undefined {
+  try {
+    return registry.resolveSigner(keyId, Date.now(), [MemberRole.Node]).country;
+  } catch {
+    return undefined;
+  }
+}
+
+export function invalidResult(country: string, elapsedMs: number, errorCode: string): GatheredResult {
   return { country, status: CountryStatus.Error, elapsedMs, errorCode, hitCount: 0 };
 }

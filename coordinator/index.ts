@@ -1,5 +1,7 @@
 export { Coordinator } from "./coordinator.ts";
-export type { CoordinatorOptions, CheckOptions, CheckOutcome } from "./coordinator.ts";
+export type { CoordinatorOptions, CheckOptions, CheckOutcome, BatchCheckOutcome, TravellerOutcome } from "./coordinator.ts";
 export { Gatherer } from "./gatherer.ts";
 export type { GatheredResult, GatherRequest } from "./gatherer.ts";
+export { BatchGatherer } from "./batch-gatherer.ts";
+export type { BatchGatherRequest, BatchGatherOutcome } from "./batch-gatherer.ts";
 export { coordinatorGrpcBinding, COORDINATOR_SERVICE_NAME } from "./grpc-service.ts";

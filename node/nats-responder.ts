@@ -1,9 +1,18 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { encodeEnvelope } from "../common/proto.ts";
+import { batchMessageLimitBytes } from "../common/batch-messages.ts";
+import { encodeBatchAnswer, encodeEnvelope } from "../common/proto.ts";
 import type { Logger } from "../common/logger.ts";
 import { settleWithin } from "../common/nats-connection.ts";
-import { DEADLINE_HEADER, MATCH_ALL_SUBJECT, matchCountrySubject, nodeQueueGroup } from "../common/subjects.ts";
+import {
+  BATCH_QUERY_KIND,
+  DEADLINE_HEADER,
+  KIND_HEADER,
+  MATCH_ALL_SUBJECT,
+  matchCountrySubject,
+  nodeQueueGroup,
+} from "../common/subjects.ts";
 import { contextFromNatsHeaders } from "../common/telemetry.ts";
+import { answerBatch } from "./batch-answerer.ts";
 import type { MatchService } from "./match-service.ts";
 
 export interface NatsResponderOptions {
@@ -12,45 +21,91 @@ export interface NatsResponderOptions {
   logger: Logger;
 }
 
+/** How long stop() waits for batches in hand to finish their answers. */
+const BATCH_STOP_GRACE_MS = 5000;
+
 /**
- * Answers fan-out queries arriving over NATS. All replicas of one country join the same queue group,
- * so each query is answered by exactly one of them.
+ * Answers fan-out queries arriving over NATS: single signed queries, and batches (BatchQuery, marked by
+ * the Watchmesh-Kind header) answered with one BatchAnswer. All replicas of one country join the same
+ * queue group, so each query or batch is answered by exactly one of them.
  */
 export class NatsResponder {
   readonly #subscriptions: Subscription[];
+  readonly #connection: NatsConnection;
+  readonly #service: MatchService;
+  readonly #logger: Logger;
+  /** Batches being answered (a batch yields to the event loop between slices of queries). */
+  readonly #batches = new Set<Promise<void>>();
+  readonly #stopSignal = new AbortController();
   #stopping: Promise<void> | undefined;
 
-  private constructor(subscriptions: Subscription[]) {
-    this.#subscriptions = subscriptions;
+  private constructor(options: NatsResponderOptions) {
+    this.#connection = options.connection;
+    this.#service = options.service;
+    this.#logger = options.logger;
+    const queue = nodeQueueGroup(options.service.country);
+    this.#subscriptions = [MATCH_ALL_SUBJECT, matchCountrySubject(options.service.country)].map((subject) =>
+      options.connection.subscribe(subject, { queue, callback: (error, msg) => this.#onMessage(error, msg) }),
+    );
   }
 
   static start(options: NatsResponderOptions): NatsResponder {
-    const { connection, service, logger } = options;
-    const queue = nodeQueueGroup(service.country);
-    const onMessage = (error: Error | null, msg: Msg) => {
-      if (error) {
-        logger.error({ code: "NATS_SUBSCRIPTION" }, "subscription error");
-        return;
-      }
-      if (!msg.reply) return; // Nobody is waiting for an answer.
-      const deadline = Number(msg.headers?.get(DEADLINE_HEADER) ?? "");
-      if (Number.isFinite(deadline) && deadline > 0 && Date.now() > deadline) return; // The asker has stopped waiting.
-      const answer = service.answerBytes(msg.data, contextFromNatsHeaders(msg.headers));
-      try {
-        msg.respond(encodeEnvelope(answer));
-      } catch {
-        logger.warn({ code: "NATS_RESPOND" }, "could not publish an answer");
-      }
-    };
-    const subscriptions = [MATCH_ALL_SUBJECT, matchCountrySubject(service.country)].map((subject) =>
-      connection.subscribe(subject, { queue, callback: onMessage }),
-    );
-    return new NatsResponder(subscriptions);
+    return new NatsResponder(options);
   }
 
-  /** Stops taking new queries and finishes the ones in hand. Idempotent. */
+  #onMessage(error: Error | null, msg: Msg): void {
+    if (error) {
+      this.#logger.error({ code: "NATS_SUBSCRIPTION" }, "subscription error");
+      return;
+    }
+    if (!msg.reply) return; // Nobody is waiting for an answer.
+    const deadline = Number(msg.headers?.get(DEADLINE_HEADER) ?? "");
+    const deadlineAtMs = Number.isFinite(deadline) && deadline > 0 ? deadline : undefined;
+    if (deadlineAtMs !== undefined && Date.now() > deadlineAtMs) return; // The asker has stopped waiting.
+    if (msg.headers?.get(KIND_HEADER) === BATCH_QUERY_KIND) {
+      this.#startBatch(msg, deadlineAtMs);
+      return;
+    }
+    const answer = this.#service.answerBytes(msg.data, contextFromNatsHeaders(msg.headers));
+    this.#respond(msg, encodeEnvelope(answer));
+  }
+
+  #startBatch(msg: Msg, deadlineAtMs: number | undefined): void {
+    const answering = answerBatch(msg.data, {
+      service: this.#service,
+      logger: this.#logger,
+      limitBytes: batchMessageLimitBytes(this.#connection.info?.max_payload),
+      signal: this.#stopSignal.signal,
+      parent: contextFromNatsHeaders(msg.headers),
+      ...(deadlineAtMs === undefined ? {} : { deadlineAtMs }),
+    })
+      .then((reply) => {
+        if (reply) this.#respond(msg, encodeBatchAnswer(reply));
+      })
+      .catch(() => {
+        // answer() never throws; this is a bug in the batch loop itself. The coordinator reports the
+        // country unavailable for the batch.
+        this.#logger.error({ code: "BATCH_FAILED" }, "batch could not be answered");
+      })
+      .finally(() => this.#batches.delete(answering));
+    this.#batches.add(answering);
+  }
+
+  #respond(msg: Msg, bytes: Uint8Array): void {
+    try {
+      msg.respond(bytes);
+    } catch {
+      this.#logger.warn({ code: "NATS_RESPOND" }, "could not publish an answer");
+    }
+  }
+
+  /** Stops taking new queries, finishes the ones in hand (batches send what they answered). Idempotent. */
   stop(): Promise<void> {
-    this.#stopping ??= Promise.all(this.#subscriptions.map((sub) => settleWithin(sub.drain(), 2000))).then(() => undefined);
+    this.#stopping ??= (async () => {
+      await Promise.all(this.#subscriptions.map((sub) => settleWithin(sub.drain(), 2000)));
+      this.#stopSignal.abort();
+      await settleWithin(Promise.allSettled([...this.#batches]), BATCH_STOP_GRACE_MS);
+    })();
     return this.#stopping;
   }
 }

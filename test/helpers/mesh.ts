@@ -2,7 +2,8 @@ import path from "node:path";
 import { silentLogger } from "../../common/logger.ts";
 import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
 import { BorderClient } from "../../client/border-client.ts";
-import { Coordinator } from "../../coordinator/index.ts";
+import { Coordinator, type CoordinatorOptions } from "../../coordinator/index.ts";
+import type { RegistryMember } from "../../common/registry.ts";
 import { CountryNode, type CountryNodeOptions, type NativeRecord } from "../../node/index.ts";
 import { makeTrust, type TestTrust } from "./identities.ts";
 import { makeTempDir } from "./temp-dir.ts";
@@ -18,6 +19,12 @@ export interface TestMeshOptions {
   jetstream?: boolean;
   /** Extra options for a country's node. */
   nodeOptions?: (country: string) => Partial<CountryNodeOptions>;
+  /** Further registry members (e.g. a second border system), besides the nodes and FRA's border system. */
+  extraMembers?: RegistryMember[];
+  /** Further nats-server arguments, e.g. ["-c", file] for a config with a lower max_payload. */
+  natsExtraArgs?: string[];
+  /** Extra options for the coordinator (e.g. NATS credentials). */
+  coordinatorOptions?: Partial<CoordinatorOptions>;
 }
 
 export interface TestMesh {
@@ -35,7 +42,7 @@ export interface TestMesh {
  * temp dir, gRPC on 127.0.0.1:0), the coordinator, and a border client. `stop()` tears it all down.
  */
 export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh> {
-  const trust = await makeTrust(options.countries);
+  const trust = await makeTrust(options.countries, "FRA", options.extraMembers ?? []);
   const temp = await makeTempDir("watchmesh-mesh-");
   const nodes = new Map<string, CountryNode>();
   let nats: RunningNatsServer | undefined;
@@ -50,7 +57,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
     await temp.remove();
   };
   try {
-    nats = await startNatsServer({ jetstream: options.jetstream ?? false });
+    nats = await startNatsServer({ jetstream: options.jetstream ?? false, ...(options.natsExtraArgs ? { extraArgs: options.natsExtraArgs } : {}) });
     for (const country of options.countries) {
       if (options.offline?.includes(country)) continue;
       const identity = trust.nodes.get(country);
@@ -73,6 +80,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
       grpcAddress: "127.0.0.1:0",
       logger: silentLogger(),
       ...(options.defaultDeadlineMs ? { defaultDeadlineMs: options.defaultDeadlineMs } : {}),
+      ...options.coordinatorOptions,
     });
     client = await BorderClient.connect({
       coordinatorAddress: `127.0.0.1:${coordinator.grpcPort}`,
