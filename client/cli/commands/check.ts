@@ -4,18 +4,23 @@ import { parseQueryText } from "../../../common/query-json.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { isCountryCode } from "../../../common/country-codes.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { MAX_BATCH_QUERIES } from "../../../common/limits.ts";
 import { Purpose } from "../../../common/proto.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
-import { BorderClient, type CheckSubject } from "../../border-client.ts";
+import { BorderClient, type CheckCallOptions, type CheckSubject } from "../../border-client.ts";
+import { readManifest, type Manifest } from "../manifest.ts";
 import { loadIdentity, MeshLayout } from "../mesh-layout.ts";
 import { checkJson, renderCheck } from "../render.ts";
+import { runBatchCheck } from "./check-batch.ts";
 import { collect, parseCountryList, parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
 
 export interface CheckFlags {
   mesh: string;
   query?: string;
+  /** A manifest (NDJSON, one JSON query per line) to screen in one batch. */
+  batch?: string;
   coordinator?: string;
   key?: string;
   registry?: string;
@@ -36,6 +41,8 @@ export interface CheckFlags {
   deadlineMs?: number;
   countries?: string[];
   json?: boolean;
+  /** False with --no-progress. */
+  progress: boolean;
 }
 
 const PURPOSES: Record<string, Purpose> = {
@@ -80,11 +87,13 @@ function invalid(message: string): WatchmeshError {
   return new WatchmeshError(ErrorCode.InvalidArgument, message);
 }
 
-async function subjectFromQueryFile(flags: CheckFlags, file: string): Promise<CheckSubject> {
+function hasSubjectFlags(flags: CheckFlags): boolean {
   const personOrEntityFlags = flags.name.length + flags.mrz.length + flags.nationality.length;
-  if (personOrEntityFlags > 0 || flags.docNumber || flags.dob || flags.entityType || flags.entityValue) {
-    throw invalid("--query replaces the subject flags; give one or the other");
-  }
+  return personOrEntityFlags > 0 || Boolean(flags.docNumber || flags.dob || flags.entityType || flags.entityValue);
+}
+
+async function subjectFromQueryFile(flags: CheckFlags, file: string): Promise<CheckSubject> {
+  if (hasSubjectFlags(flags)) throw invalid("--query replaces the subject flags; give one or the other");
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -94,10 +103,19 @@ async function subjectFromQueryFile(flags: CheckFlags, file: string): Promise<Ch
   return parseQueryText(text);
 }
 
+async function manifestFromFile(flags: CheckFlags, file: string): Promise<Manifest> {
+  if (flags.query !== undefined || hasSubjectFlags(flags)) throw invalid("--batch replaces --query and the subject flags; give one or the other");
+  return readManifest(file);
+}
+
 export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<void> {
-  const subject = flags.query ? await subjectFromQueryFile(flags, flags.query) : subjectFromFlags(flags);
+  const manifest = flags.batch === undefined ? undefined : await manifestFromFile(flags, flags.batch);
+  const subject = manifest ? undefined : flags.query ? await subjectFromQueryFile(flags, flags.query) : subjectFromFlags(flags);
   const purpose = PURPOSES[flags.purpose];
   if (!purpose) throw invalid(`--purpose must be one of ${Object.keys(PURPOSES).join(", ")}`);
+  const output = { json: flags.json ?? false, progress: flags.progress };
+  // Nothing to send: report the rejected lines without contacting anybody.
+  if (manifest?.travellers.length === 0) return runBatchCheck(undefined, manifest, {}, output);
   await initSodium();
   const layout = new MeshLayout(flags.mesh);
   const needsState = !flags.coordinator || !flags.key;
@@ -113,15 +131,20 @@ export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<
     identity,
     registry,
   });
+  const callOptions: CheckCallOptions = {
+    purpose,
+    legalBasis: flags.legalBasis,
+    ...(flags.location ? { location: flags.location } : {}),
+    ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}),
+    ...(flags.countries ? { countries: flags.countries } : {}),
+  };
   try {
-    const result = await client.check(subject, {
-      purpose,
-      legalBasis: flags.legalBasis,
-      ...(flags.location ? { location: flags.location } : {}),
-      ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}),
-      ...(flags.countries ? { countries: flags.countries } : {}),
-    });
-    process.stdout.write(flags.json ? JSON.stringify(checkJson(result)) + "\n" : renderCheck(result, "Federated check") + "\n");
+    if (manifest) {
+      await runBatchCheck(client, manifest, callOptions, output);
+    } else if (subject) {
+      const result = await client.check(subject, callOptions);
+      process.stdout.write(flags.json ? JSON.stringify(checkJson(result)) + "\n" : renderCheck(result, "Federated check") + "\n");
+    }
   } finally {
     client.close();
     await telemetry.shutdown();
@@ -131,13 +154,21 @@ export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<
 export function registerCheckCommand(program: Command, runtime: CliRuntime): void {
   program
     .command("check")
-    .description("run a federated hit/no-hit check through a coordinator and verify every country's signed answer")
+    .description(
+      "run a federated hit/no-hit check through a coordinator and verify every country's signed answer; " +
+        "--batch screens a whole manifest in one call",
+    )
     .option("--mesh <dir>", "local mesh directory (keys, registry, running addresses)", ".watchmesh")
     .option("--coordinator <host:port>", "coordinator address (default: the running local mesh's)")
     .option("--key <file>", "border system private key file (default: the local mesh's)")
     .option("--registry <file>", "signed trust registry (default: the local mesh's)")
     .option("--root-key <file>", "registry root public key file (default: the local mesh's)")
     .option("--query <file>", "the subject as a JSON query file (see README, \"JSON query format\")")
+    .option(
+      "--batch <manifest.ndjson>",
+      `screen up to ${MAX_BATCH_QUERIES} travellers in one call: one JSON query per line (the --query format); ` +
+        "bad lines are reported by number and not sent (exit code 3)",
+    )
     .option("--name <name>", "a name of the traveller, any script (repeatable)", collect, [])
     .option("--dob <date>", "date of birth: YYYY, YYYY-MM or YYYY-MM-DD")
     .option("--nationality <ISO3>", "nationality (repeatable)", collect, [])
@@ -151,8 +182,13 @@ export function registerCheckCommand(program: Command, runtime: CliRuntime): voi
     .option("--purpose <purpose>", "border_check, investigation or counter_terrorism", "border_check")
     .option("--legal-basis <ref>", "legal basis reference", "border check under national law")
     .option("--location <id>", "border post or terminal id")
-    .option("--deadline-ms <ms>", "coordinator gathering deadline", parsePositiveInt)
+    .option("--deadline-ms <ms>", "coordinator gathering deadline (default 1500 ms, 10000 ms for --batch)", parsePositiveInt)
     .option("--countries <list>", "comma-separated ISO3 codes to ask (default: all)", parseCountryList)
-    .option("--json", 'print {"queryId","traceId","results":[...]} instead of a table')
+    .option(
+      "--json",
+      'print {"queryId","traceId","results":[...]} instead of a table; with --batch one such object per manifest line, ' +
+        'with "line" added, or {"line","rejected":{"code","message"}} for a line not sent',
+    )
+    .option("--no-progress", "no progress bar for --batch (shown on stderr when it is a terminal)")
     .action(async (flags: CheckFlags) => runCheck(flags, runtime));
 }
