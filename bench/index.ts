@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <name> [--json] [options]`: benchmark scripts that print figures beside a raw
- * baseline measured in the same run. Names: fanout, node, crypto, face-eval.
+ * baseline measured in the same run. Names: fanout, batch, node, crypto, face-eval.
  */
+import { runBatchBench } from "./batch.ts";
 import { runCryptoBench } from "./crypto.ts";
 import { runFaceEval } from "./face-eval.ts";
 import { runFanoutBench } from "./fanout.ts";
@@ -9,6 +10,7 @@ import { runNodeBench } from "./node.ts";
 
 const benches: Record<string, (args: string[], json: boolean) => Promise<void>> = {
   fanout: runFanoutBench,
+  batch: runBatchBench,
   node: runNodeBench,
   crypto: runCryptoBench,
   "face-eval": runFaceEval,
