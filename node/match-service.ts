@@ -18,9 +18,23 @@ import { markSpanError, tracer } from "../common/telemetry.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
 import type { QuotaLedger } from "./quota-ledger.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
-import { queryCategories, SharingPolicy } from "./sharing-policy.ts";
+import { SharingPolicy } from "./sharing-policy.ts";
 
 const SHARE_ALL = SharingPolicy.allowAll();
+
+/** As for the JSON query format (common/query-json.ts): a date of birth or nationality alone finds nobody. */
+function hasSearchableField(query: MatchQuery): boolean {
+  const person = query.person;
+  if (query.entity) return true;
+  if (!person) return false;
+  return (
+    person.names.some((name) => name.trim() !== "") ||
+    person.documents.length > 0 ||
+    person.mrz.length > 0 ||
+    Object.keys(person.dna?.loci ?? {}).length > 0 ||
+    (person.face?.embedding.length ?? 0) > 0
+  );
+}
 
 export interface MatchServiceOptions {
   identity: SigningIdentity;
@@ -166,7 +180,7 @@ export class MatchService {
 
   #match(query: MatchQuery): Hit[] {
     const { matcher, referenceFor } = this.#options;
-    if (queryCategories(query).length === 0) {
+    if (!hasSearchableField(query)) {
       throw new WatchmeshError(ErrorCode.InvalidArgument, "query has nothing to search for: give a name, date of birth, document, MRZ, DNA profile, face or entity");
     }
     const context = { requestingCountry: query.requestingCountry };
