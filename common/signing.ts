@@ -8,6 +8,8 @@ export const SignatureDomain = {
   Registry: "registry",
   FollowupRequest: "followup-request",
   FollowupReply: "followup-reply",
+  /** A node's seal over its audit log's hash chain (node/audit-log.ts). */
+  AuditSeal: "audit-seal",
 } as const;
 export type SignatureDomain = (typeof SignatureDomain)[keyof typeof SignatureDomain];
 
