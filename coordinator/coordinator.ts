@@ -24,6 +24,7 @@ import { BatchGatherer } from "./batch-gatherer.ts";
 import { Gatherer, type GatheredResult } from "./gatherer.ts";
 import { HitNotifier } from "./hit-notifier.ts";
 import { coordinatorGrpcBinding } from "./grpc-service.ts";
+import type { CoordinatorMetrics } from "./coordinator-metrics.ts";
 
 export interface CoordinatorOptions {
   registry: TrustRegistry;
@@ -42,6 +43,8 @@ export interface CoordinatorOptions {
    * Default true; without JetStream on the server the coordinator logs a warning and checks go on.
    */
   notifyHits?: boolean;
+  /** Counts checks, rejections and per-country results for a Prometheus registry (coordinator-metrics.ts). */
+  metrics?: CoordinatorMetrics;
 }
 
 export interface CheckOptions {
@@ -151,6 +154,7 @@ export class Coordinator implements AsyncDisposable {
     if (this.#stopping) throw new WatchmeshError(ErrorCode.Unavailable, "coordinator is shutting down");
     const parent = options.parentContext ?? otelContext.active();
     const span = tracer().startSpan("watchmesh.coordinator.check", { kind: SpanKind.SERVER }, parent);
+    const startedMs = performance.now();
     const spanContext = trace.setSpan(parent, span);
     try {
       const registry = this.#registry;
@@ -188,6 +192,7 @@ export class Coordinator implements AsyncDisposable {
         registry,
       });
       const counts = countByStatus(results);
+      this.#options.metrics?.checkCompleted(results, performance.now() - startedMs);
       span.setAttributes({
         "watchmesh.countries_answered": results.length - (counts[CountryStatus.Unavailable] ?? 0),
         "watchmesh.hit_countries": counts[CountryStatus.Hit] ?? 0,
@@ -204,6 +209,7 @@ export class Coordinator implements AsyncDisposable {
     } catch (error) {
       const failure = WatchmeshError.from(error);
       this.#rejections.set(failure.code, (this.#rejections.get(failure.code) ?? 0) + 1);
+      this.#options.metrics?.checkRejected(failure.code, performance.now() - startedMs);
       markSpanError(span, failure.code);
       this.#logger.warn({ code: failure.code, traceId: currentTraceId(span) }, "check rejected");
       throw failure;

@@ -52,6 +52,19 @@ export interface MatchServiceOptions {
   /** Counts admitted queries against the policy's daily quotas; without it quotas are not enforced. */
   quotas?: QuotaLedger;
   now?: () => number;
+  /**
+   * Called once per signed answer (hit, no-hit, refusal, error) with only closed-set facts, so an
+   * observer such as NodeMetrics never sees query content. It must not throw.
+   */
+  onAnswered?: (event: AnsweredEvent) => void;
+}
+
+/** What an answer observer learns: the status, the refusal or error code ("" for none), time and hit count. */
+export interface AnsweredEvent {
+  status: AnswerStatus;
+  errorCode: string;
+  elapsedMs: number;
+  hits: number;
 }
 
 /** Codes that mean "the asker or the request is not acceptable": answered REFUSED, not ERROR. */
@@ -219,6 +232,7 @@ export class MatchService {
       answeredAtMs: this.#now(),
       queryDigest: parts.digest,
     };
+    this.#options.onAnswered?.({ status: parts.status, errorCode: parts.errorCode, elapsedMs: answer.nodeElapsedUs / 1000, hits: parts.hits.length });
     return signAnswer(answer, this.#options.identity);
   }
 }
