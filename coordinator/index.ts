@@ -5,3 +5,4 @@ export type { GatheredResult, GatherRequest } from "./gatherer.ts";
 export { BatchGatherer } from "./batch-gatherer.ts";
 export type { BatchGatherRequest, BatchGatherOutcome } from "./batch-gatherer.ts";
 export { coordinatorGrpcBinding, COORDINATOR_SERVICE_NAME } from "./grpc-service.ts";
+export { CoordinatorMetrics } from "./coordinator-metrics.ts";

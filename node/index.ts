@@ -24,3 +24,7 @@ export { InboxStore, NotificationInbox, inboxPath } from "./notification-inbox.t
 export type { NotificationInboxOptions, StoredNotification } from "./notification-inbox.ts";
 export { FollowupDesk, FollowupStore, decideFollowup, followupsPath } from "./followup-desk.ts";
 export type { DecideOptions, FollowupDeskOptions, FollowupStatus, FollowupWithAge, StoredFollowup } from "./followup-desk.ts";
+export { NodeMetrics } from "./node-metrics.ts";
+export type { AnsweredEvent } from "./match-service.ts";
+export { AuditLog, DEFAULT_SEAL_EVERY, auditPath, entryHash, readAuditSnapshot, seqKey, signSeal, verifyAuditLog } from "./audit-log.ts";
+export type { AuditCheckpoint, AuditEntry, AuditEntryInput, AuditLogOptions, AuditProblem, AuditProblemKind, AuditPurgeResult, AuditSeal, AuditSnapshot, AuditStatus, AuditVerification, VerifyAuditOptions } from "./audit-log.ts";

@@ -1,10 +1,11 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { followFile } from "../../../common/file-follower.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
+import { MetricsRegistry, parseMetricsAddress, startMetricsServer, type RunningMetricsServer } from "../../../common/metrics.ts";
 import { initSodium } from "../../../common/sodium.ts";
-import { Coordinator } from "../../../coordinator/index.ts";
+import { Coordinator, CoordinatorMetrics } from "../../../coordinator/index.ts";
 import { parsePositiveInt } from "./options.ts";
 import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-options.ts";
 import type { CliRuntime } from "./runtime.ts";
@@ -14,6 +15,15 @@ interface ServeFlags extends NatsFlags {
   rootKey: string;
   grpc: string;
   deadlineMs?: number;
+  metrics?: { host: string; port: number };
+}
+
+function parseMetricsFlag(value: string): { host: string; port: number } {
+  try {
+    return parseMetricsAddress(value);
+  } catch (error) {
+    throw new InvalidArgumentError(WatchmeshError.from(error).message);
+  }
 }
 
 export function registerCoordinatorCommands(program: Command, runtime: CliRuntime): void {
@@ -25,7 +35,8 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       .requiredOption("--registry <file>", "signed trust registry")
       .requiredOption("--root-key <file>", "registry root public key file")
       .option("--grpc <host:port>", "listen address", "127.0.0.1:50051")
-      .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt),
+      .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt)
+      .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)", parseMetricsFlag),
   ).action(async (flags: ServeFlags) => {
       const natsServers = flags.nats ?? runtime.natsUrl;
       if (!natsServers) throw new WatchmeshError(ErrorCode.ConfigInvalid, "no NATS server: pass --nats or set NATS_URL");
@@ -34,6 +45,7 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       const registry = await TrustRegistry.load(flags.registry, rootKey);
       const natsAuth = await natsAuthFromFlags(flags);
       const telemetry = runtime.startTelemetry("watchmesh-coordinator");
+      const metricsRegistry = flags.metrics ? new MetricsRegistry() : undefined;
       const running = await Coordinator.start({
         registry,
         natsServers: natsServers.split(","),
@@ -41,7 +53,15 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
         grpcAddress: flags.grpc,
         ...(flags.deadlineMs ? { defaultDeadlineMs: flags.deadlineMs } : {}),
         logger: runtime.serviceLogger("coordinator"),
+        ...(metricsRegistry ? { metrics: new CoordinatorMetrics(metricsRegistry) } : {}),
       });
+      let metricsServer: RunningMetricsServer | undefined;
+      try {
+        if (flags.metrics && metricsRegistry) metricsServer = await startMetricsServer({ ...flags.metrics, registry: metricsRegistry });
+      } catch (error) {
+        await running.stop();
+        throw error;
+      }
       // A new registry published to the file applies within about a second, without a restart.
       const follower = followFile({
         path: flags.registry,
@@ -51,9 +71,11 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
         apply: (next) => running.updateRegistry(next),
       });
       process.stderr.write(`coordinator serving gRPC on port ${running.grpcPort}\n`);
+      if (metricsServer) process.stderr.write(`coordinator metrics on http://${metricsServer.host}:${metricsServer.port}/metrics\n`);
       await runtime.untilShutdownSignal();
       follower.stop();
       await running.stop();
+      await metricsServer?.stop();
       await telemetry.shutdown();
     });
 }
