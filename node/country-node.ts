@@ -11,7 +11,9 @@ import { countryNodeGrpcBinding } from "./grpc-service.ts";
 import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
+import type { MetricsRegistry } from "../common/metrics.ts";
 import { ExpiryPurger } from "./expiry-purger.ts";
+import { NodeMetrics } from "./node-metrics.ts";
 import { FollowupDesk, type FollowupDeskOptions } from "./followup-desk.ts";
 import { NatsResponder } from "./nats-responder.ts";
 import { NotificationInbox, type NotificationInboxOptions } from "./notification-inbox.ts";
@@ -45,6 +47,8 @@ export interface CountryNodeOptions {
    * true when serving NATS; without JetStream on the server the node logs a warning and serves on.
    */
   receiveNotifications?: boolean;
+  /** Prometheus registry for this node's metrics (node-metrics.ts); the entry point serves it. */
+  metricsRegistry?: MetricsRegistry;
   /** How often expired records are purged (the first run at start). Default 1 hour. */
   purgeIntervalMs?: number;
   /** See NotificationInboxOptions.onHandled. */
@@ -117,6 +121,8 @@ export class CountryNode implements AsyncDisposable {
       ...(options.faceModels === undefined ? {} : { faceModels: options.faceModels }),
     });
 
+    const nodeMetrics = options.metricsRegistry ? new NodeMetrics(options.metricsRegistry) : undefined;
+    nodeMetrics?.watchStore(store);
     let grpc: RunningGrpcServer | undefined;
     let nats: NatsConnection | undefined;
     let responder: NatsResponder | undefined;
@@ -130,6 +136,7 @@ export class CountryNode implements AsyncDisposable {
       registry: () => registry.current,
       policy: () => policy.current,
       quotas: new QuotaLedger(store),
+      ...(nodeMetrics ? { onAnswered: nodeMetrics.onAnswered } : {}),
       matcher: createMatcher(store, { country: identity.country }),
       replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       referenceFor: (id) => store.referenceFor(id),

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { followFile } from "../../../common/file-follower.ts";
+import { MetricsRegistry, parseMetricsAddress, startMetricsServer, type RunningMetricsServer } from "../../../common/metrics.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
 import { CountryNode, importNdjson, RecordStore, SharingPolicy } from "../../../node/index.ts";
@@ -56,6 +57,7 @@ interface ServeFlags extends NatsFlags {
   rootKey: string;
   grpc?: string;
   policy?: string;
+  metrics?: string;
 }
 
 async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
@@ -64,6 +66,8 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
   const registry = await TrustRegistry.load(flags.registry, rootKey);
   const sharingPolicy = flags.policy === undefined ? undefined : await SharingPolicy.load(flags.policy);
   const identity = await loadIdentity(flags.key);
+  const metricsAddress = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
+  const metricsRegistry = metricsAddress ? new MetricsRegistry() : undefined;
   const natsServers = flags.nats ?? runtime.natsUrl;
   const natsAuth = await natsAuthFromFlags(flags);
   const telemetry = runtime.startTelemetry(`watchmesh-node-${identity.country}`);
@@ -75,8 +79,17 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
     ...(natsAuth ? { natsAuth } : {}),
     ...(flags.grpc ? { grpcAddress: flags.grpc } : {}),
     ...(sharingPolicy ? { sharingPolicy } : {}),
+    ...(metricsRegistry ? { metricsRegistry } : {}),
     logger: runtime.serviceLogger("node"),
   });
+  let metricsServer: RunningMetricsServer | undefined;
+  try {
+    if (metricsAddress && metricsRegistry) metricsServer = await startMetricsServer({ ...metricsAddress, registry: metricsRegistry });
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
+  if (metricsServer) process.stderr.write(`node metrics on http://${metricsServer.host}:${metricsServer.port}/metrics\n`);
   // A new registry or policy published to these files applies within about a second, without a restart.
   const logger = runtime.serviceLogger("node");
   const followers = [
@@ -89,6 +102,7 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
   await runtime.untilShutdownSignal();
   for (const follower of followers) follower.stop();
   await node.stop();
+  await metricsServer?.stop();
   await telemetry.shutdown();
 }
 
@@ -123,7 +137,8 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
       .requiredOption("--registry <file>", "signed trust registry")
       .requiredOption("--root-key <file>", "registry root public key file")
       .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address")
-      .option("--policy <file>", "sharing policy (who may query, for what, daily quotas); default: share with every member"),
+      .option("--policy <file>", "sharing policy (who may query, for what, daily quotas); default: share with every member")
+      .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)"),
   ).action(async (flags: ServeFlags) => runServe(flags, runtime));
   node
     .command("delete")
