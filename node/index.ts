@@ -26,3 +26,5 @@ export { FollowupDesk, FollowupStore, decideFollowup, followupsPath } from "./fo
 export type { DecideOptions, FollowupDeskOptions, FollowupStatus, FollowupWithAge, StoredFollowup } from "./followup-desk.ts";
 export { NodeMetrics } from "./node-metrics.ts";
 export type { AnsweredEvent } from "./match-service.ts";
+export { AuditLog, DEFAULT_SEAL_EVERY, auditPath, entryHash, readAuditSnapshot, seqKey, signSeal, verifyAuditLog } from "./audit-log.ts";
+export type { AuditCheckpoint, AuditEntry, AuditEntryInput, AuditLogOptions, AuditProblem, AuditProblemKind, AuditPurgeResult, AuditSeal, AuditSnapshot, AuditStatus, AuditVerification, VerifyAuditOptions } from "./audit-log.ts";

@@ -15,12 +15,21 @@ import {
 import type { TrustRegistry } from "../common/registry.ts";
 import { sha256 } from "../common/signing.ts";
 import { markSpanError, tracer } from "../common/telemetry.ts";
+import type { AuditEntryInput, AuditStatus } from "./audit-log.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
 import type { QuotaLedger } from "./quota-ledger.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
 import { SharingPolicy } from "./sharing-policy.ts";
 
 const SHARE_ALL = SharingPolicy.allowAll();
+
+const AUDIT_STATUS: Record<AnswerStatus, AuditStatus> = {
+  [AnswerStatus.Unspecified]: "error",
+  [AnswerStatus.Hit]: "hit",
+  [AnswerStatus.NoHit]: "no_hit",
+  [AnswerStatus.Refused]: "refused",
+  [AnswerStatus.Error]: "error",
+};
 
 /** As for the JSON query format (common/query-json.ts): a date of birth or nationality alone finds nobody. */
 function hasSearchableField(query: MatchQuery): boolean {
@@ -57,6 +66,11 @@ export interface MatchServiceOptions {
    * observer such as NodeMetrics never sees query content. It must not throw.
    */
   onAnswered?: (event: AnsweredEvent) => void;
+  /**
+   * Called once per signed answer with the audit log's safe fields (ids, codes, purpose, status, hit
+   * references, query digest); e.g. `AuditLog.record`. Must not block: the answer does not wait for it.
+   */
+  audit?: (entry: AuditEntryInput) => void;
 }
 
 /** What an answer observer learns: the status, the refusal or error code ("" for none), time and hit count. */
@@ -137,6 +151,8 @@ export class MatchService {
     span.setAttribute("watchmesh.country", this.country);
     const digest = sha256(envelope.payload ?? new Uint8Array());
     span.setAttribute("watchmesh.query_digest", hexDigest(digest).slice(0, 32));
+    // Set once the query opened (signature verified): only then are its requester and purpose known.
+    let opened: MatchQuery | undefined;
     try {
       let query: MatchQuery;
       try {
@@ -145,6 +161,7 @@ export class MatchService {
           nowMs,
           ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
         }));
+        opened = query;
         // Only an authentic, unexpired query is remembered: forgeries cannot fill the replay cache.
         this.#options.replayGuard?.check(envelope.keyId, query.nonce, query.expiresAtMs, nowMs);
         // The owner's sharing policy, then its quota: a denied query is not counted.
@@ -154,7 +171,7 @@ export class MatchService {
         const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);
         markSpanError(span, refusal.code);
         span.setAttribute("watchmesh.status", "refused");
-        return this.#refuse(digest, "", refusal, started);
+        return this.#refuse(digest, "", refusal, started, opened);
       }
       span.setAttributes({
         "watchmesh.query_id": query.queryId,
@@ -176,6 +193,7 @@ export class MatchService {
           errorCode: "",
           digest,
           started,
+          query,
         });
       } catch (error) {
         const failure = WatchmeshError.from(error);
@@ -183,8 +201,8 @@ export class MatchService {
         span.setAttribute("watchmesh.status", REFUSAL_CODES.has(failure.code) ? "refused" : "error");
         this.#options.logger.error({ queryId: query.queryId, code: failure.code }, "query failed");
         return REFUSAL_CODES.has(failure.code)
-          ? this.#refuse(digest, query.queryId, failure, started)
-          : this.#sign({ queryId: query.queryId, status: AnswerStatus.Error, hits: [], errorCode: failure.code, digest, started });
+          ? this.#refuse(digest, query.queryId, failure, started, query)
+          : this.#sign({ queryId: query.queryId, status: AnswerStatus.Error, hits: [], errorCode: failure.code, digest, started, query });
       }
     } finally {
       span.end();
@@ -207,10 +225,10 @@ export class MatchService {
     }));
   }
 
-  #refuse(digest: Uint8Array, queryId: string, error: WatchmeshError, started: bigint): SignedEnvelope {
+  #refuse(digest: Uint8Array, queryId: string, error: WatchmeshError, started: bigint, query?: MatchQuery): SignedEnvelope {
     this.#refusals.set(error.code, (this.#refusals.get(error.code) ?? 0) + 1);
     this.#options.logger.warn({ queryId: queryId || undefined, code: error.code, ...error.context }, "query refused");
-    return this.#sign({ queryId, status: AnswerStatus.Refused, hits: [], errorCode: error.code, digest, started });
+    return this.#sign({ queryId, status: AnswerStatus.Refused, hits: [], errorCode: error.code, digest, started, ...(query ? { query } : {}) });
   }
 
   #sign(parts: {
@@ -220,6 +238,8 @@ export class MatchService {
     errorCode: string;
     digest: Uint8Array;
     started: bigint;
+    /** The query, when it opened (e.g. refused by policy after its signature checked): for the audit entry. */
+    query?: MatchQuery;
   }): SignedEnvelope {
     this.#answered += 1;
     const answer: MatchAnswer = {
@@ -233,6 +253,28 @@ export class MatchService {
       queryDigest: parts.digest,
     };
     this.#options.onAnswered?.({ status: parts.status, errorCode: parts.errorCode, elapsedMs: answer.nodeElapsedUs / 1000, hits: parts.hits.length });
-    return signAnswer(answer, this.#options.identity);
+    const signed = signAnswer(answer, this.#options.identity);
+    this.#audit(answer, parts.query);
+    return signed;
+  }
+
+  #audit(answer: MatchAnswer, query: MatchQuery | undefined): void {
+    if (!this.#options.audit) return;
+    try {
+      this.#options.audit({
+        atMs: answer.answeredAtMs,
+        queryId: query?.queryId ?? answer.queryId,
+        requesterCountry: query?.requestingCountry ?? "",
+        requesterAgency: query?.requestingAgency ?? "",
+        purpose: query?.purpose ?? "",
+        status: AUDIT_STATUS[answer.status],
+        errorCode: answer.errorCode,
+        hitReferences: answer.hits.map((hit) => hit.reference),
+        queryDigest: hexDigest(answer.queryDigest),
+      });
+    } catch (error) {
+      // Auditing never turns an answer into a crash; the sink logs its own write failures.
+      this.#options.logger.error({ queryId: answer.queryId || undefined, code: WatchmeshError.from(error).code }, "audit hook failed");
+    }
   }
 }
