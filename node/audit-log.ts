@@ -213,6 +213,12 @@ function checkSigner(
 export interface VerifyAuditOptions {
   /** The country whose node wrote the log; without it, all seals must merely share one country. */
   expectedCountry?: string;
+  /**
+   * The node's sealing interval. A node seals once `sealEvery` entries are unsealed, so a longer
+   * unsealed tail does not come from normal operation (e.g. the seals were deleted): it is a failure
+   * rather than a warning. Without it any unsealed tail is only a warning.
+   */
+  sealEvery?: number;
 }
 
 /**
@@ -302,7 +308,11 @@ export function verifyAuditLog(snapshot: AuditSnapshot, registry: TrustRegistry,
   const lastSealSeq = Math.max(0, ...seals.keys());
   if (lastSealSeq > prev.seq) return fail(prev.seq + 1, "missing", `entries ${prev.seq + 1}..${lastSealSeq} are sealed but missing`);
   const result: AuditVerification = { ok: true, entries, seals: sealsOk, ...(checkpoint ? { checkpointSeq: checkpoint.seq } : {}) };
-  if (prev.seq > lastSealed) {
+  const unsealed = prev.seq - lastSealed;
+  if (options.sealEvery !== undefined && unsealed >= options.sealEvery) {
+    return fail(lastSealed + 1, "unsealed_tail", `entries ${lastSealed + 1}..${prev.seq} are unsealed, more than a node sealing every ${options.sealEvery} leaves: seals were removed`);
+  }
+  if (unsealed > 0) {
     result.warning = { seq: lastSealed + 1, kind: "unsealed_tail", message: `entries ${lastSealed + 1}..${prev.seq} are not sealed yet` };
   }
   return result;
@@ -479,6 +489,7 @@ export class AuditLog implements AsyncDisposable {
    * rest of the chain still verifies.
    */
   async purgeBefore(timeMs: number): Promise<AuditPurgeResult> {
+    if (this.#closing) throw new WatchmeshError(ErrorCode.Unavailable, "audit log is closed");
     await Promise.allSettled([...this.#pending]);
     const { entries, seals, meta, root } = this.#dbs;
     const lastSeal = Array.from(seals.getRange({ reverse: true, limit: 1 }), ({ value }) => value)[0];

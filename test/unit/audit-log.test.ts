@@ -6,7 +6,7 @@ import { ErrorCode } from "../../common/errors.ts";
 import { createIdentity, MemberRole, type SigningIdentity } from "../../common/key-files.ts";
 import { silentLogger } from "../../common/logger.ts";
 import { decodeMatchAnswer, Purpose } from "../../common/proto.ts";
-import { AuditLog, auditPath, entryHash, readAuditSnapshot, seqKey, signSeal, verifyAuditLog, type AuditEntry, type AuditEntryInput, type AuditSeal } from "../../node/audit-log.ts";
+import { AuditLog, auditPath, entryHash, readAuditSnapshot, seqKey, signSeal, verifyAuditLog, type AuditCheckpoint, type AuditEntry, type AuditEntryInput, type AuditSeal } from "../../node/audit-log.ts";
 import { MatchService } from "../../node/match-service.ts";
 import type { Matcher } from "../../node/matcher.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
@@ -197,6 +197,45 @@ describe("AuditLog", () => {
 
     await tamper(f, ({ entries }) => entries.set(seqKey(230), { ...entryAt(entries, 230), queryId: "q-other" }));
     expect((await verify(f)).firstProblem).toMatchObject({ seq: 230, kind: "altered" });
+  });
+
+  it("detects a purge faked by deleting old entries, or a checkpoint moved by hand", async () => {
+    const f = await fixture();
+    await writeLog(f, 250);
+    await tamper(f, ({ entries }) => {
+      for (let seq = 1; seq <= 10; seq += 1) entries.set(seqKey(seq), undefined);
+    });
+    expect((await verify(f)).firstProblem).toMatchObject({ seq: 1, kind: "missing" });
+
+    const g = await fixture();
+    const log = await openLog(g);
+    await Promise.all(Array.from({ length: 250 }, (_, i) => log.append(input(i + 1))));
+    await log.purgeBefore(BASE_MS + 150_500);
+    await log.close();
+    const root = open({ path: auditPath(g.dir), noSubdir: false });
+    const meta = root.openDB<AuditCheckpoint, string>("meta", { encoding: "json" });
+    const entries = root.openDB<AuditEntry, string>("entries", { encoding: "json" });
+    const checkpoint = meta.get("checkpoint");
+    const entry160 = entries.get(seqKey(160));
+    if (!checkpoint || !entry160) throw new Error("missing checkpoint or entry 160");
+    // Pretend entries up to 160 were purged too: the checkpoint's signature no longer matches.
+    await root.transaction(() => {
+      for (let seq = 151; seq <= 160; seq += 1) entries.removeSync(seqKey(seq));
+      meta.putSync("checkpoint", { ...checkpoint, seq: 160, hash: entry160.hash });
+    });
+    await root.close();
+    expect((await verify(g)).firstProblem).toMatchObject({ seq: 160, kind: "bad_seal" });
+  });
+
+  it("treats a tail longer than the sealing interval (seals removed) as a failure when told the interval", async () => {
+    const f = await fixture();
+    await writeLog(f, 250);
+    await tamper(f, ({ seals }) => {
+      for (const key of seals.keys()) seals.set(key, undefined);
+    });
+    const snapshot = await readAuditSnapshot(f.dir);
+    expect(verifyAuditLog(snapshot, f.trust.registry)).toMatchObject({ ok: true, seals: 0, warning: { seq: 1, kind: "unsealed_tail" } });
+    expect(verifyAuditLog(snapshot, f.trust.registry, { sealEvery: 100 }).firstProblem).toMatchObject({ seq: 1, kind: "unsealed_tail" });
   });
 
   it("applies the configured retention when opened, keeping the rest verifiable", async () => {

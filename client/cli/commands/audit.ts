@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
-import { readAuditSnapshot, verifyAuditLog, type AuditVerification } from "../../../node/index.ts";
+import { DEFAULT_SEAL_EVERY, readAuditSnapshot, verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from "../../../node/index.ts";
+import { parsePositiveInt } from "./options.ts";
 
 /** Exit code when the log does not verify (0 when it does). */
 export const AUDIT_PROBLEM_EXIT_CODE = 4;
@@ -26,12 +27,14 @@ export function registerAuditCommands(program: Command): void {
     .requiredOption("--registry <file>", "signed trust registry (to check the seals' keys)")
     .requiredOption("--root-key <file>", "registry root public key file")
     .option("--country <code>", "the node's country: seals by any other country's key are rejected")
+    .option("--seal-every <n>", "the node's sealing interval: a longer unsealed tail fails instead of warning", parsePositiveInt, DEFAULT_SEAL_EVERY)
     .option("--json", "print the verification result as one JSON object")
-    .action(async (flags: { node: string; registry: string; rootKey: string; country?: string; json?: boolean }) => {
+    .action(async (flags: { node: string; registry: string; rootKey: string; country?: string; sealEvery: number; json?: boolean }) => {
       await initSodium();
       const registry = await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey));
       const snapshot = await readAuditSnapshot(flags.node);
-      const result = verifyAuditLog(snapshot, registry, flags.country === undefined ? {} : { expectedCountry: flags.country.toUpperCase() });
+      const options: VerifyAuditOptions = { sealEvery: flags.sealEvery, ...(flags.country === undefined ? {} : { expectedCountry: flags.country.toUpperCase() }) };
+      const result = verifyAuditLog(snapshot, registry, options);
       process.stdout.write((flags.json ? JSON.stringify(result) : summary(result)) + "\n");
       if (!result.ok) process.exitCode = AUDIT_PROBLEM_EXIT_CODE;
     });
