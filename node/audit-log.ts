@@ -214,9 +214,9 @@ export interface VerifyAuditOptions {
   /** The country whose node wrote the log; without it, all seals must merely share one country. */
   expectedCountry?: string;
   /**
-   * The node's sealing interval. A node seals once `sealEvery` entries are unsealed, so a longer
-   * unsealed tail does not come from normal operation (e.g. the seals were deleted): it is a failure
-   * rather than a warning. Without it any unsealed tail is only a warning.
+   * The node's sealing interval. A node seals as soon as `sealEvery` entries are unsealed (a crash may
+   * leave exactly that many), so a longer unsealed tail does not come from normal operation (e.g. the
+   * seals were deleted): it is a failure rather than a warning. Without it any unsealed tail is a warning.
    */
   sealEvery?: number;
 }
@@ -226,6 +226,7 @@ export interface VerifyAuditOptions {
  * checking every seal, and stops at the first problem. Never throws.
  */
 export function verifyAuditLog(snapshot: AuditSnapshot, registry: TrustRegistry, options: VerifyAuditOptions = {}): AuditVerification {
+  const checkpoint = snapshot.checkpoint === undefined ? undefined : asCheckpoint(snapshot.checkpoint);
   let entries = 0;
   let sealsOk = 0;
   let country = options.expectedCountry;
@@ -246,7 +247,6 @@ export function verifyAuditLog(snapshot: AuditSnapshot, registry: TrustRegistry,
     return undefined;
   };
 
-  const checkpoint = snapshot.checkpoint === undefined ? undefined : asCheckpoint(snapshot.checkpoint);
   if (snapshot.checkpoint !== undefined && !checkpoint) return fail(1, "altered", "the purge checkpoint is not well-formed");
   let prev = { seq: 0, hash: GENESIS_HASH };
   if (checkpoint) {
@@ -309,7 +309,7 @@ export function verifyAuditLog(snapshot: AuditSnapshot, registry: TrustRegistry,
   if (lastSealSeq > prev.seq) return fail(prev.seq + 1, "missing", `entries ${prev.seq + 1}..${lastSealSeq} are sealed but missing`);
   const result: AuditVerification = { ok: true, entries, seals: sealsOk, ...(checkpoint ? { checkpointSeq: checkpoint.seq } : {}) };
   const unsealed = prev.seq - lastSealed;
-  if (options.sealEvery !== undefined && unsealed >= options.sealEvery) {
+  if (options.sealEvery !== undefined && unsealed > options.sealEvery) {
     return fail(lastSealed + 1, "unsealed_tail", `entries ${lastSealed + 1}..${prev.seq} are unsealed, more than a node sealing every ${options.sealEvery} leaves: seals were removed`);
   }
   if (unsealed > 0) {
