@@ -458,8 +458,18 @@ export class AuditLog implements AsyncDisposable {
     };
     const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
     this.#head = { seq: entry.seq, hash: entry.hash };
-    // LMDB commits writes in the order they were issued, so the chain reaches the disk in order.
-    const writes: Promise<unknown>[] = [this.#dbs.entries.put(seqKey(entry.seq), entry)];
+    // LMDB commits writes in the order they were issued, so the chain reaches the disk in order. An entry
+    // is never overwritten: a taken sequence number means a second writer on this environment.
+    const key = seqKey(entry.seq);
+    const written = this.#dbs.entries
+      .ifNoExists(key, () => {
+        // Part of the conditional batch: its outcome is the ifNoExists promise's.
+        this.#dbs.entries.put(key, entry).catch(() => undefined);
+      })
+      .then((fresh) => {
+        if (!fresh) throw new WatchmeshError(ErrorCode.Internal, "audit sequence number already taken: one writer per audit log", { context: { seq: entry.seq } });
+      });
+    const writes: Promise<unknown>[] = [written];
     if (entry.seq - this.#lastSealSeq >= this.#sealEvery) writes.push(this.#writeSeal());
     return this.#track(Promise.all(writes).then(() => entry));
   }

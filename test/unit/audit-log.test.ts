@@ -238,6 +238,17 @@ describe("AuditLog", () => {
     expect(verifyAuditLog(snapshot, f.trust.registry, { sealEvery: 100 }).firstProblem).toMatchObject({ seq: 1, kind: "unsealed_tail" });
   });
 
+  it("never overwrites an entry: a second writer's colliding append is refused", async () => {
+    const f = await fixture();
+    const first = await openLog(f);
+    await Promise.all([1, 2, 3].map((n) => first.append(input(n))));
+    const second = await openLog(f);
+    const mine = await first.append(input(4));
+    await expect(second.append({ ...input(4), queryId: "q-intruder" })).rejects.toThrow(/already taken/);
+    const stored = (await readAuditSnapshot(f.dir)).entries.map(({ value }) => value as AuditEntry);
+    expect(stored.at(-1)).toEqual(mine);
+  });
+
   it("applies the configured retention when opened, keeping the rest verifiable", async () => {
     const f = await fixture();
     await writeLog(f, 120);
