@@ -12,6 +12,7 @@ import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
 import { createMatcher } from "./matcher.ts";
 import type { MetricsRegistry } from "../common/metrics.ts";
+import { AuditLog } from "./audit-log.ts";
 import { ExpiryPurger } from "./expiry-purger.ts";
 import { NodeMetrics } from "./node-metrics.ts";
 import { FollowupDesk, type FollowupDeskOptions } from "./followup-desk.ts";
@@ -51,6 +52,10 @@ export interface CountryNodeOptions {
   metricsRegistry?: MetricsRegistry;
   /** How often expired records are purged (the first run at start). Default 1 hour. */
   purgeIntervalMs?: number;
+  /** Audit entries older than this are purged (whole sealed entries); unset keeps them all. */
+  auditRetentionMs?: number;
+  /** The audit log is sealed with the node's key every this many entries (and on stop). Default 100. */
+  auditSealEvery?: number;
   /** See NotificationInboxOptions.onHandled. */
   onNotificationHandled?: NotificationInboxOptions["onHandled"];
   /** See FollowupDeskOptions.onHandled (follow-up requests are received with notifications). */
@@ -72,6 +77,7 @@ export class CountryNode implements AsyncDisposable {
   readonly #purger: ExpiryPurger;
   readonly #logger: Logger;
   readonly #service: MatchService;
+  readonly #audit: AuditLog;
   /** Shared with the match service, so a registry swapped in here applies to the next query. */
   readonly #registry: { current: TrustRegistry };
   /** Likewise for the sharing policy. */
@@ -91,6 +97,7 @@ export class CountryNode implements AsyncDisposable {
     purger: ExpiryPurger;
     logger: Logger;
     service: MatchService;
+    audit: AuditLog;
   }) {
     this.country = parts.country;
     this.store = parts.store;
@@ -104,6 +111,7 @@ export class CountryNode implements AsyncDisposable {
     this.#purger = parts.purger;
     this.#logger = parts.logger;
     this.#service = parts.service;
+    this.#audit = parts.audit;
   }
 
   static async start(options: CountryNodeOptions): Promise<CountryNode> {
@@ -121,6 +129,16 @@ export class CountryNode implements AsyncDisposable {
       ...(options.faceModels === undefined ? {} : { faceModels: options.faceModels }),
     });
 
+    const audit = await AuditLog.open({
+      dataDir: options.dataDir,
+      identity,
+      logger: logger.child({ component: "audit-log" }),
+      ...(options.auditRetentionMs === undefined ? {} : { retentionMs: options.auditRetentionMs }),
+      ...(options.auditSealEvery === undefined ? {} : { sealEvery: options.auditSealEvery }),
+    }).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
     const nodeMetrics = options.metricsRegistry ? new NodeMetrics(options.metricsRegistry) : undefined;
     nodeMetrics?.watchStore(store);
     let grpc: RunningGrpcServer | undefined;
@@ -141,6 +159,7 @@ export class CountryNode implements AsyncDisposable {
       replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       referenceFor: (id) => store.referenceFor(id),
       logger,
+      audit: (entry) => audit.record(entry),
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
     });
     try {
@@ -190,10 +209,11 @@ export class CountryNode implements AsyncDisposable {
       await responder?.stop();
       await nats?.close().catch(() => undefined);
       await grpc?.stop(0);
+      await audit.close();
       await store.close();
       throw error;
     }
-    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service });
+    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service, audit });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -253,6 +273,8 @@ export class CountryNode implements AsyncDisposable {
       if (this.#nats) await drainOrClose(this.#nats);
       await this.#grpc?.stop();
       await this.#purger.stop();
+      // After every answer is signed (responder and gRPC stopped): the final seal covers the last entry.
+      await this.#audit.close();
       await this.store.close();
       this.#logger.info("country node stopped");
     })();

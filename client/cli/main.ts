@@ -18,6 +18,7 @@ import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
 import { registerNotificationCommands } from "./commands/notifications.ts";
 import { registerFollowupCommands } from "./commands/followup.ts";
+import { registerAuditCommands } from "./commands/audit.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
 import { registerUpCommand } from "./commands/up.ts";
 
@@ -62,6 +63,7 @@ registerCheckCommand(program, runtime);
 registerNodeCommands(program, runtime);
 registerNotificationCommands(program);
 registerFollowupCommands(program, runtime);
+registerAuditCommands(program);
 registerCoordinatorCommands(program, runtime);
 registerKeyCommands(program);
 registerEvalCommand(program);
