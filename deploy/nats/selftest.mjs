@@ -1,5 +1,6 @@
 // Checks the NATS configs of this folder against running servers started by selftest.sh:
-// every user's permissions, scatter/gather across routes and leaf links, JetStream R3.
+// every user's permissions, scatter/gather across routes and leaf links, the JetStream streams (R3)
+// and every user's JetStream rights, on the hub and through a country's leaf link.
 // Uses the repository's own NATS client. Prints "N passed, N failed" and exits non-zero on failure.
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -9,7 +10,7 @@ const HUB_A = base + 1, HUB_B = base + 2, HUB_C = base + 3;
 const LEAF_FRA = base + 41, LEAF_DEU = base + 42;
 // Placeholder passwords set by selftest.sh: hub users, and the local "node" user of each leaf.
 const PW = {
-  coordinator: "t-coord", "node-FRA": "t-node-fra", "node-DEU": "t-node-deu", ops: "t-ops",
+  coordinator: "t-coord", "node-FRA": "t-node-fra", "node-DEU": "t-node-deu", "node-ESP": "t-node-esp", ops: "t-ops",
 };
 const LOCAL_NODE_PW = { [LEAF_FRA]: "t-local-fra", [LEAF_DEU]: "t-local-deu" };
 const passwordOf = (port, user) => (user === "node" ? LOCAL_NODE_PW[port] : PW[user]);
@@ -81,11 +82,13 @@ await denied("node-FRA: match.country.DEU refused", HUB_B, "node-FRA", "watchmes
 await allowed("node-FRA: notify.FRA", HUB_B, "node-FRA", "watchmesh.v1.notify.FRA");
 await denied("node-FRA: notify.DEU refused", HUB_B, "node-FRA", "watchmesh.v1.notify.DEU");
 await denied("node-FRA: coordinator inboxes refused", HUB_B, "node-FRA", "_INBOX.watchmesh.>");
+await denied("node-FRA: every inbox (_INBOX.>) refused", HUB_B, "node-FRA", "_INBOX.>");
 await allowed("node-DEU: queue-subscribe match.country.DEU", HUB_B, "node-DEU", "watchmesh.v1.match.country.DEU", "watchmesh-node-DEU");
 await allowed("coordinator: its inbox _INBOX.watchmesh.<id>.*", HUB_A, "coordinator", "_INBOX.watchmesh.x.*");
 await denied("coordinator: match.all refused", HUB_A, "coordinator", "watchmesh.v1.match.all");
 await allowed("FRA leaf, local node user: queue-subscribe match.all", LEAF_FRA, "node", "watchmesh.v1.match.all", "watchmesh-node-FRA");
 await denied("FRA leaf, local node user: _INBOX.> refused", LEAF_FRA, "node", "_INBOX.>");
+await denied("FRA leaf, local node user: coordinator inboxes refused", LEAF_FRA, "node", "_INBOX.watchmesh.>");
 
 // --- Scatter/gather through the topology -------------------------------------------------------
 //   coordinator on hub A or C -> hub routes -> node-FRA on hub B (queue group)
@@ -158,36 +161,101 @@ const [major, minor] = String(varz.version).split(".").map(Number);
   else skip("queue group behind a leaf", `nats-server ${varz.version} predates the fix for nats-server#6281 (got ${got}); use 2.11 or later on the hub`);
 }
 
-// --- JetStream: R3 notification stream -------------------------------------------------------
+// --- JetStream: the two R3 streams and every user's rights on them ---------------------------------
+// No sleeping here: every step waits for a reply (JetStream acks, ackAck, pulls), and a refusal comes
+// back as a permission error.
+const NOTIFY = "WATCHMESH_NOTIFY", FOLLOWUP = "WATCHMESH_FOLLOWUP";
 const ops = await conn(HUB_A, "ops");
 const jsm = await jetstreamManager(ops.nc);
-const stream = await jsm.streams.add({
-  name: "WATCHMESH_NOTIFY_SELFTEST",
-  subjects: ["watchmesh.v1.notify.*"],
-  num_replicas: 3,
-  storage: "file",
-});
-check("ops creates an R3 stream on watchmesh.v1.notify.*", stream.config.num_replicas === 3 && (stream.cluster?.replicas?.length ?? 0) === 2, stream.cluster);
-const notified = [];
-nodeFra.nc.subscribe("watchmesh.v1.notify.FRA", { callback: (error, msg) => { if (!error) notified.push(msg.subject); } });
-await nodeFra.nc.flush();
-await sleep(300);
-const js = jetstream(ops.nc);
-await js.publish("watchmesh.v1.notify.FRA", encode("n"));
-await js.publish("watchmesh.v1.notify.DEU", encode("n"));
-await sleep(300);
-const info = await jsm.streams.info("WATCHMESH_NOTIFY_SELFTEST");
-check("notifications stored and delivered to their country only", info.state.messages === 2 && notified.length === 1 && notified[0] === "watchmesh.v1.notify.FRA", { stored: info.state.messages, notified });
-let coordinatorReachedJs = false;
-try {
-  const coordJsm = await jetstreamManager(coordDirect.nc, { timeout: 1500 });
-  await coordJsm.streams.info("WATCHMESH_NOTIFY_SELFTEST");
-  coordinatorReachedJs = true;
-} catch {
-  // expected: no permission for the JetStream API
+const DAY_NS = 24 * 3600 * 1e9;
+const streamDefaults = { num_replicas: 3, storage: "file", retention: "limits", discard: "old", max_age: 30 * DAY_NS, duplicate_window: 120e9 };
+for (const name of [NOTIFY, FOLLOWUP]) await jsm.streams.delete(name).catch(() => undefined); // a rerun on the same store
+const notifyInfo = await jsm.streams.add({ name: NOTIFY, subjects: ["watchmesh.v1.notify.*"], ...streamDefaults });
+const followupInfo = await jsm.streams.add({ name: FOLLOWUP, subjects: ["watchmesh.v1.followup.request.*", "watchmesh.v1.followup.reply.*"], ...streamDefaults });
+check("ops creates WATCHMESH_NOTIFY and WATCHMESH_FOLLOWUP with three replicas", [notifyInfo, followupInfo].every((i) => i.config.num_replicas === 3 && (i.cluster?.replicas?.length ?? 0) === 2), [notifyInfo.cluster, followupInfo.cluster]);
+
+/** The error a call ends with, or "" when it succeeds. */
+const failure = async (work) => {
+  try {
+    await work;
+    return "";
+  } catch (error) {
+    return String(error?.message ?? error);
+  }
+};
+const refusedHub = (message) => /permissions violation/i.test(message);
+const encodeJson = (value) => encode(JSON.stringify(value));
+/** Pulls one message of a durable with the caller's rights, acknowledges it and waits for the server's confirmation. */
+async function pullAndAck(nc, stream, durable) {
+  const consumer = await jetstream(nc).consumers.get(stream, durable);
+  const message = await consumer.next({ expires: 3000 });
+  return { message, acked: message ? await message.ackAck() : false };
 }
-check("coordinator has no JetStream API access", !coordinatorReachedJs);
-await jsm.streams.delete("WATCHMESH_NOTIFY_SELFTEST");
+
+// Inbox spies: node-ESP on two hub servers, with the widest wildcards its rights allow. One wildcard
+// per connection (nats-server arms its delivery deny filter per connection). Each is read after a flush
+// of its connection; messages from other servers cross a route first, which the pulls and acks
+// below wait for, so anything a spy would get has reached it by then.
+const spies = [];
+for (const [port, user, wildcard] of [[HUB_B, "node-ESP", "_INBOX.*.*"], [HUB_A, "node-ESP", "_INBOX.*.>"], [HUB_B, "node-ESP", "_INBOX.*.1"]]) {
+  const spy = await conn(port, user);
+  const content = [];
+  spy.nc.subscribe(wildcard, { callback: (error, msg) => { if (!error && !(msg.subject.startsWith("_INBOX.") && !msg.subject.startsWith("_INBOX.watchmesh."))) content.push(msg.subject); } });
+  await spy.nc.flush();
+  spies.push({ label: `${user} on ${wildcard}`, nc: spy.nc, content });
+}
+
+// The coordinator publishes notifications with JetStream and checks its stream.
+const coordJs = jetstream(coordDirect.nc);
+const acks = [await coordJs.publish("watchmesh.v1.notify.DEU", encode("n-deu")), await coordJs.publish("watchmesh.v1.notify.FRA", encode("n-fra"))];
+check("coordinator: JetStream-publishes notifications (acked by the R3 stream)", acks.every((a) => a.stream === NOTIFY && a.seq > 0), acks);
+const coordJsm = await jetstreamManager(coordDirect.nc);
+check("coordinator: STREAM.INFO WATCHMESH_NOTIFY", (await coordJsm.streams.info(NOTIFY)).state.messages === 2);
+check("coordinator: no consumer of its own", refusedHub(await failure(coordJsm.consumers.add(NOTIFY, { durable_name: "watchmesh-notify-DEU", filter_subject: "watchmesh.v1.notify.DEU" }))));
+check("coordinator: no follow-up", refusedHub(await failure(coordJs.publish("watchmesh.v1.followup.request.DEU", encode("x")))));
+
+// node-DEU on the hub: its own durable, created with its filter, pulled and acknowledged.
+const nodeDeu = await conn(HUB_B, "node-DEU");
+const deuJsm = await jetstreamManager(nodeDeu.nc);
+const created = await deuJsm.consumers.add(NOTIFY, { durable_name: "watchmesh-notify-DEU", filter_subject: "watchmesh.v1.notify.DEU", ack_policy: "explicit" });
+check("node-DEU: creates watchmesh-notify-DEU (CONSUMER.CREATE with its filter) and reads its info", created.config.filter_subject === "watchmesh.v1.notify.DEU" && (await deuJsm.consumers.info(NOTIFY, "watchmesh-notify-DEU")).name === "watchmesh-notify-DEU");
+{
+  const { message, acked } = await pullAndAck(nodeDeu.nc, NOTIFY, "watchmesh-notify-DEU");
+  check("node-DEU: pulls its notification and acks it", message?.subject === "watchmesh.v1.notify.DEU" && decode(message.data) === "n-deu" && acked);
+}
+check("node-DEU: FRA's consumer info refused", refusedHub(await failure(deuJsm.consumers.info(NOTIFY, "watchmesh-notify-FRA"))));
+check("node-DEU: creating FRA's consumer refused", refusedHub(await failure(deuJsm.consumers.add(NOTIFY, { durable_name: "watchmesh-notify-FRA", filter_subject: "watchmesh.v1.notify.FRA" }))));
+check("node-DEU: its own consumer name with FRA's filter refused", refusedHub(await failure(deuJsm.consumers.add(NOTIFY, { durable_name: "watchmesh-notify-DEU", filter_subject: "watchmesh.v1.notify.FRA" }))));
+check("node-DEU: DURABLE.CREATE (no filter in the subject) refused", refusedHub(await failure(nodeDeu.nc.request("$JS.API.CONSUMER.DURABLE.CREATE.WATCHMESH_NOTIFY.watchmesh-notify-DEU", encodeJson({ stream_name: NOTIFY, config: { durable_name: "watchmesh-notify-DEU", filter_subject: "watchmesh.v1.notify.FRA" } })))));
+check("node-DEU: pulling from FRA's durables refused", refusedHub(await failure(nodeDeu.nc.request("$JS.API.CONSUMER.MSG.NEXT.WATCHMESH_NOTIFY.watchmesh-notify-FRA", encodeJson({ batch: 1 })))) && refusedHub(await failure(nodeDeu.nc.request("$JS.API.CONSUMER.MSG.NEXT.WATCHMESH_FOLLOWUP.watchmesh-followup-FRA", encodeJson({ batch: 1 })))));
+check("node-DEU: reading the replies to FRA refused", refusedHub(await failure(jetstream(nodeDeu.nc).consumers.get(FOLLOWUP, { filter_subjects: "watchmesh.v1.followup.reply.FRA" }))));
+check("node-DEU: stream management refused", refusedHub(await failure(deuJsm.streams.purge(NOTIFY))) && refusedHub(await failure(deuJsm.streams.delete(FOLLOWUP))));
+
+// DEU's own NATS server (leaf link as leaf-DEU, local user "node"): the hub's JetStream API does not
+// cross a leaf link without a JetStream domain, so the node's first call answers "JetStream not
+// enabled", which the node takes as "no notifications, no follow-ups" and starts anyway.
+const leafDeuJs = await conn(LEAF_DEU, "node");
+const leafJsError = await failure(jetstreamManager(leafDeuJs.nc, { timeout: 1500 }));
+check("DEU leaf, local node: JetStream answers 'not enabled' (no domain across the leaf link), so its node runs without notifications", /jetstream (is )?not enabled/i.test(leafJsError), leafJsError);
+
+// Follow-up round trip: FRA (node-FRA on nats-b) asks DEU (node-DEU on nats-b), DEU replies from
+// nats-a, FRA reads the reply through an ordered consumer.
+const fraJs = jetstream(nodeFra.nc);
+const requestAck = await fraJs.publish("watchmesh.v1.followup.request.DEU", encode("request-1"), { msgID: "request:1" });
+await deuJsm.consumers.add(FOLLOWUP, { durable_name: "watchmesh-followup-DEU", filter_subject: "watchmesh.v1.followup.request.DEU", ack_policy: "explicit" });
+{
+  const { message, acked } = await pullAndAck(nodeDeu.nc, FOLLOWUP, "watchmesh-followup-DEU");
+  check("follow-up: node-FRA publishes a request, node-DEU creates watchmesh-followup-DEU, pulls and acks it", requestAck.stream === FOLLOWUP && decode(message?.data ?? new Uint8Array()) === "request-1" && acked);
+}
+const deuOnA = await conn(HUB_A, "node-DEU");
+const replyAck = await jetstream(deuOnA.nc).publish("watchmesh.v1.followup.reply.FRA", encode("reply-1"), { msgID: "reply:1" });
+const ordered = await jetstream(nodeFra.nc).consumers.get(FOLLOWUP, { filter_subjects: "watchmesh.v1.followup.reply.FRA" });
+const reply = await ordered.next({ expires: 3000 });
+check("follow-up: node-DEU JetStream-publishes the reply, node-FRA reads it through an ordered consumer", replyAck.stream === FOLLOWUP && reply?.subject === "watchmesh.v1.followup.reply.FRA" && decode(reply.data) === "reply-1");
+
+for (const spy of spies) await spy.nc.flush();
+for (const spy of spies) check(`${spy.label}: no other country's notifications, follow-ups or answers`, spy.content.length === 0, spy.content);
+for (const name of [NOTIFY, FOLLOWUP]) await jsm.streams.delete(name);
 
 for (const nc of open) await nc.close().catch(() => undefined);
 const failed = results.filter((ok) => !ok).length;

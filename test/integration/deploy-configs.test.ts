@@ -1,15 +1,30 @@
 // The deployment files in deploy/ are not code, but they break like code: a NATS config that no
 // longer parses, a variable nobody sets, a manifest that is not YAML, a service that gets its NATS
-// password from an environment value. These tests run the real `nats-server -t` on every complete
-// NATS config (and on the hub config embedded in the Kubernetes manifests), and parse compose.yaml
-// and k8s/*.yaml. Nothing is started; each nats-server call is bounded by a timeout.
+// password from an environment value, a user without the rights the application needs. These tests
+// run the real `nats-server -t` on every complete NATS config (and on the hub config embedded in the
+// Kubernetes manifests), parse compose.yaml and k8s/*.yaml, and start one hub server from
+// nats/cluster-a.conf and nats/accounts.conf to run the application's JetStream code under each
+// user. Each nats-server call is bounded by a timeout.
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { BorderClient } from "../../client/border-client.ts";
+import { collectFollowupReplies, requestFollowup } from "../../client/followup-client.ts";
+import { ensureFollowupStream, ensureNotifyStream, consumeDurably } from "../../common/jetstream.ts";
+import { silentLogger } from "../../common/logger.ts";
+import { connectNats } from "../../common/nats-connection.ts";
+import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
+import { decodeHitNotification, FollowupDecision } from "../../common/proto.ts";
+import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject, NOTIFY_STREAM, notifyConsumer, notifySubject } from "../../common/subjects.ts";
+import { Coordinator } from "../../coordinator/index.ts";
+import { CountryNode, decideFollowup, FollowupDesk, type PersonRecord } from "../../node/index.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
+import { makeTrust, type TestTrust } from "../helpers/identities.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
 const DEPLOY = path.join(REPO_ROOT, "deploy");
@@ -35,11 +50,14 @@ function includesOf(file: string): string[] {
   return [...text.matchAll(/^\s*include\s+"?([^"\s]+)"?/gm)].map((match) => path.resolve(path.dirname(file), match[1] ?? ""));
 }
 
+/** Quoted strings are never variable references ("$JS.API.INFO" is a subject). */
+const withoutQuoted = (text: string): string => text.replace(/"[^"\n]*"/g, '""');
+
 /** Every `$VARIABLE` a config references, its includes' too. */
 function variablesOf(file: string): string[] {
   const found = new Set<string>();
   for (const each of [file, ...includesOf(file)]) {
-    const text = withoutComments(readFileSync(each, "utf8"));
+    const text = withoutQuoted(withoutComments(readFileSync(each, "utf8")));
     for (const match of text.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)) if (match[1]) found.add(match[1]);
   }
   return [...found].sort();
@@ -261,5 +279,308 @@ describe("deploy/k8s", () => {
     const result = await natsServerCheck(file, placeholderEnv(variablesOf(file)), scratch.path);
     expect(result.output).toMatch(/is valid/);
     expect(result.code).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// JetStream rights: the application's own code, run under the users of accounts.conf
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * cluster-a.conf as a single server on loopback: its cluster and leaf-node blocks and its fixed
+ * listen/monitoring addresses removed (startNatsServer picks a free port), JetStream stored in `dir`,
+ * accounts.conf copied unchanged beside it. The accounts, users and permissions are the repository's.
+ */
+async function singleHubConfig(dir: string): Promise<string> {
+  const original = readFileSync(path.join(NATS_DIR, "cluster-a.conf"), "utf8");
+  const text = original
+    .replace(/^cluster \{[^}]*\}\n/m, "")
+    .replace(/^leafnodes \{[^}]*\}\n/m, "")
+    .replace(/^(listen|http): .*\n/gm, "")
+    .replace(/store_dir: "\/data"/, `store_dir: "${path.join(dir, "jetstream")}"`);
+  // Every rewrite must have matched, or this would silently test something else.
+  expect(text).not.toMatch(/^(cluster|leafnodes) \{|^(listen|http): |"\/data"/m);
+  expect(text).toMatch(/include "accounts.conf"/);
+  await copyFile(path.join(NATS_DIR, "accounts.conf"), path.join(dir, "accounts.conf"));
+  const file = path.join(dir, "hub.conf");
+  await writeFile(file, text);
+  return file;
+}
+
+/** Placeholder passwords of the hub users, as the server reads them from its environment. */
+const HUB_PASSWORDS: Readonly<Record<string, string>> = {
+  coordinator: "t-coord",
+  "node-FRA": "t-node-fra",
+  "node-DEU": "t-node-deu",
+  "node-ESP": "t-node-esp",
+  ops: "t-ops",
+};
+const passwordVariable = (user: string): string => `NATS_${user.replace("-", "_").toUpperCase()}_PASSWORD`;
+
+/** Starts nats-server with the config's password variables set for the child process only. */
+async function startHub(file: string): Promise<RunningNatsServer> {
+  const vars = placeholderEnv(variablesOf(file));
+  for (const [user, password] of Object.entries(HUB_PASSWORDS)) vars[passwordVariable(user)] = password;
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars); // the child inherits the environment at spawn time
+  try {
+    return await startNatsServer({ extraArgs: ["-c", file] });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+/** Rejects the way nats.js reports a request to a subject the user may not publish to. */
+async function expectPermissionDenied(work: Promise<unknown>, subject: string): Promise<void> {
+  await expect(work, subject).rejects.toThrow(/permissions violation for publish/i);
+}
+
+/** True when the server refuses the subscription (it answers the PING after its -ERR). */
+async function subscriptionRefused(connection: NatsConnection, subject: string): Promise<boolean> {
+  let refused = false;
+  const sub = connection.subscribe(subject, {
+    callback: (error) => {
+      refused ||= error !== null;
+    },
+  });
+  await connection.flush();
+  refused ||= sub.isClosed();
+  if (!sub.isClosed()) sub.unsubscribe();
+  return refused;
+}
+
+/**
+ * What a user receives on an inbox wildcard its permissions allow that is Watchmesh content rather
+ * than a JetStream reply: a pulled message keeps its stream subject, a coordinator's answers arrive
+ * on _INBOX.watchmesh.…. One wildcard per connection (nats-server arms its deny filter per connection).
+ */
+class InboxSpy {
+  readonly contentSubjects: string[] = [];
+  inboxMessages = 0;
+  constructor(
+    readonly connection: NatsConnection,
+    readonly wildcard: string,
+  ) {
+    connection.subscribe(wildcard, {
+      callback: (error, msg: Msg) => {
+        if (error) return;
+        if (msg.subject.startsWith("_INBOX.") && !msg.subject.startsWith("_INBOX.watchmesh.")) this.inboxMessages++;
+        else this.contentSubjects.push(msg.subject);
+      },
+    });
+  }
+  /**
+   * Everything the server delivered to this connection before now has been seen once this resolves:
+   * one server, and it answers the PING after whatever it queued for this connection earlier.
+   */
+  async settled(): Promise<void> {
+    await this.connection.flush();
+  }
+}
+
+const suspect: PersonRecord = {
+  kind: "person",
+  id: "DEU-P-9",
+  names: ["Jean Dupont"],
+  dob: "1980-05-01",
+  documents: [{ type: "passport", number: "C01X00T47", country: "DEU" }],
+  action: "discreet_check",
+};
+
+describe("deploy/nats/accounts.conf: JetStream rights on a running hub server", () => {
+  let hub: RunningNatsServer;
+  let trust: TestTrust;
+  let deuNode: CountryNode;
+  let coordinator: Coordinator;
+  let client: BorderClient;
+  const connections: NatsConnection[] = [];
+  let ops: NatsConnection;
+  let deu: NatsConnection; // what a DEU node (or its operator's CLI) logs in as: node-DEU
+  let fra: NatsConnection; // a FRA requester, logged in as node-FRA
+  let espSpies: InboxSpy[]; // node-ESP, watching the inboxes for other countries' content
+  let coordinatorSpy: InboxSpy; // coordinator, likewise
+  const login = async (user: string): Promise<NatsConnection> => {
+    const password = HUB_PASSWORDS[user];
+    if (password === undefined) throw new Error(`no placeholder password for ${user}`);
+    const connection = await connectNats({ servers: hub.url, name: `deploy-test-${user}`, auth: { user, password } });
+    connections.push(connection);
+    return connection;
+  };
+
+  beforeAll(async () => {
+    const dir = path.join(scratch.path, "hub");
+    await mkdir(dir);
+    hub = await startHub(await singleHubConfig(dir));
+    ops = await login("ops");
+    // Operators create the streams (deploy/README.md); the application's own definitions.
+    await ensureNotifyStream(ops);
+    await ensureFollowupStream(ops);
+    trust = await makeTrust(["DEU"], "FRA");
+    // The DEU node answers queries as node-DEU; this test consumes DEU's notifications itself (below),
+    // so the node does not.
+    deuNode = await CountryNode.start({
+      identity: trust.nodes.get("DEU") ?? trust.root,
+      registry: trust.registry,
+      dataDir: path.join(scratch.path, "DEU"),
+      natsServers: hub.url,
+      natsAuth: { user: "node-DEU", password: HUB_PASSWORDS["node-DEU"] ?? "" },
+      receiveNotifications: false,
+      logger: silentLogger(),
+    });
+    await deuNode.store.upsert(suspect);
+    coordinator = await Coordinator.start({
+      registry: trust.registry,
+      natsServers: hub.url,
+      natsAuth: { user: "coordinator", password: HUB_PASSWORDS.coordinator ?? "" },
+      grpcAddress: "127.0.0.1:0",
+      logger: silentLogger(),
+    });
+    client = await BorderClient.connect({ coordinatorAddress: `127.0.0.1:${coordinator.grpcPort}`, identity: trust.border, registry: trust.registry });
+    deu = await login("node-DEU");
+    fra = await login("node-FRA");
+    espSpies = [];
+    for (const wildcard of ["_INBOX.*.*", "_INBOX.*.>", "_INBOX.*.1"]) espSpies.push(new InboxSpy(await login("node-ESP"), wildcard));
+    coordinatorSpy = new InboxSpy(await login("coordinator"), "_INBOX.*.*");
+    await Promise.all([...espSpies, coordinatorSpy].map((spy) => spy.settled()));
+  });
+  afterAll(async () => {
+    client?.close();
+    await coordinator?.stop();
+    await deuNode?.stop();
+    for (const connection of connections) await connection.close().catch(() => undefined);
+    await hub?.stop();
+  });
+
+  it("coordinator: a hit notification lands in WATCHMESH_NOTIFY; node-DEU creates its durable, pulls and acks it", async () => {
+    const result = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
+    expect(result.results.find((each) => each.country === "DEU")?.status).toBe("hit");
+
+    // node-DEU, through the application's consumeDurably: CONSUMER.INFO, then CONSUMER.CREATE with its
+    // own filter (the durable does not exist yet), then MSG.NEXT.
+    const messages = await consumeDurably(deu, { stream: NOTIFY_STREAM, durable: notifyConsumer("DEU"), filterSubject: notifySubject("DEU") });
+    let received: JsMsg | undefined;
+    for await (const message of messages) {
+      received = message;
+      break;
+    }
+    expect(received?.subject).toBe(notifySubject("DEU"));
+    const notification = decodeHitNotification(received?.data ?? new Uint8Array());
+    expect(notification).toMatchObject({ notificationId: `${result.queryId}:DEU`, ownerCountry: "DEU", requestingCountry: "FRA" });
+    // ackAck: resolves once the server has processed the ack on $JS.ACK.WATCHMESH_NOTIFY.watchmesh-notify-DEU.…
+    expect(await received?.ackAck()).toBe(true);
+    await messages.close();
+
+    const consumer = await (await jetstreamManager(ops)).consumers.info(NOTIFY_STREAM, notifyConsumer("DEU"));
+    expect(consumer.config.filter_subject).toBe(notifySubject("DEU"));
+    expect(consumer).toMatchObject({ num_pending: 0, num_ack_pending: 0 });
+    expect(consumer.ack_floor.stream_seq).toBe(consumer.delivered.stream_seq);
+
+    // Nobody else read it through the inbox wildcard the JetStream client needs.
+    await Promise.all([...espSpies, coordinatorSpy].map((spy) => spy.settled()));
+    for (const spy of espSpies) expect(spy.contentSubjects, `node-ESP on ${spy.wildcard}`).toEqual([]);
+    expect(coordinatorSpy.contentSubjects).toEqual([]);
+  });
+
+  it("node-DEU cannot read, create, pull from or ack another country's consumers, nor manage the streams", async () => {
+    const deuJsm = await jetstreamManager(deu);
+    const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+    await expectPermissionDenied(deuJsm.consumers.info(NOTIFY_STREAM, notifyConsumer("FRA")), "CONSUMER.INFO of FRA's notifications");
+    await expectPermissionDenied(deuJsm.consumers.info(FOLLOWUP_STREAM, "watchmesh-followup-FRA"), "CONSUMER.INFO of FRA's follow-ups");
+    await expectPermissionDenied(
+      deuJsm.consumers.add(NOTIFY_STREAM, { durable_name: notifyConsumer("FRA"), filter_subject: notifySubject("FRA") }),
+      "creating FRA's notification consumer",
+    );
+    await expectPermissionDenied(
+      deuJsm.consumers.add(NOTIFY_STREAM, { durable_name: notifyConsumer("DEU"), filter_subject: notifySubject("FRA") }),
+      "its own consumer name with FRA's filter",
+    );
+    // Taking FRA's follow-up durable name first, with a filter DEU may use.
+    await expectPermissionDenied(
+      deuJsm.consumers.add(FOLLOWUP_STREAM, { durable_name: "watchmesh-followup-FRA", filter_subject: followupReplySubject("DEU") }),
+      "squatting FRA's follow-up durable name",
+    );
+    // The pre-2.9 create subject names no filter: granted to nobody.
+    await expectPermissionDenied(
+      deu.request(`$JS.API.CONSUMER.DURABLE.CREATE.${NOTIFY_STREAM}.${notifyConsumer("DEU")}`, encode({ stream_name: NOTIFY_STREAM, config: { durable_name: notifyConsumer("DEU"), filter_subject: notifySubject("FRA") } })),
+      "DURABLE.CREATE",
+    );
+    for (const subject of [`$JS.API.CONSUMER.MSG.NEXT.${NOTIFY_STREAM}.${notifyConsumer("FRA")}`, `$JS.API.CONSUMER.MSG.NEXT.${FOLLOWUP_STREAM}.watchmesh-followup-FRA`, `$JS.ACK.${NOTIFY_STREAM}.${notifyConsumer("FRA")}.1.1.1.1.0`]) {
+      await expectPermissionDenied(deu.request(subject, encode({ batch: 1, expires: 1_000_000_000 })), subject);
+    }
+    // An ordered consumer on the replies to FRA (what `followup replies` creates for FRA).
+    await expectPermissionDenied(jetstream(deu).consumers.get(FOLLOWUP_STREAM, { filter_subjects: followupReplySubject("FRA") }), "reading FRA's follow-up replies");
+    // The filter in the create subject binds: the server refuses a body with another filter.
+    const mismatch = await deu.request(
+      `$JS.API.CONSUMER.CREATE.${FOLLOWUP_STREAM}.probe.${followupReplySubject("DEU")}`,
+      encode({ stream_name: FOLLOWUP_STREAM, config: { name: "probe", filter_subject: followupRequestSubject("FRA") } }),
+    );
+    expect((JSON.parse(new TextDecoder().decode(mismatch.data)) as { error?: { err_code?: number } }).error?.err_code).toBe(10131);
+    // Stream management and direct reads stay with operators.
+    await expectPermissionDenied(deuJsm.streams.purge(NOTIFY_STREAM), "STREAM.PURGE");
+    await expectPermissionDenied(deuJsm.streams.delete(FOLLOWUP_STREAM), "STREAM.DELETE");
+    await expectPermissionDenied(deuJsm.streams.getMessage(NOTIFY_STREAM, { seq: 1 }), "STREAM.MSG.GET");
+    await expectPermissionDenied(jetstream(deu).publish(notifySubject("FRA"), new Uint8Array([1])), "publishing a notification");
+  });
+
+  it("inboxes: JetStream replies on _INBOX.*.*, but no coordinator query inbox for a node", async () => {
+    const esp = await login("node-ESP");
+    for (const subject of ["_INBOX.>", "_INBOX.*.*.*", "_INBOX.*.*.>", "_INBOX.watchmesh.>", "_INBOX.watchmesh.*"]) {
+      expect(await subscriptionRefused(esp, subject), subject).toBe(true);
+    }
+    expect(await subscriptionRefused(esp, "_INBOX.*.*")).toBe(false);
+    expect(await subscriptionRefused(coordinatorSpy.connection, "_INBOX.watchmesh.any.*")).toBe(false);
+  });
+
+  it("coordinator: checks its stream and publishes notifications, but reads no consumer and sends no follow-up", async () => {
+    const coordinatorConnection = coordinatorSpy.connection;
+    const manager = await jetstreamManager(coordinatorConnection);
+    expect((await manager.streams.info(NOTIFY_STREAM)).config.subjects).toEqual([notifySubject("*")]);
+    await expectPermissionDenied(manager.streams.info(FOLLOWUP_STREAM), "STREAM.INFO WATCHMESH_FOLLOWUP");
+    await expectPermissionDenied(jetstream(coordinatorConnection).consumers.get(NOTIFY_STREAM, { filter_subjects: notifySubject("DEU") }), "a consumer on DEU's notifications");
+    await expectPermissionDenied(jetstream(coordinatorConnection).publish(followupRequestSubject("DEU"), new Uint8Array([1])), "a follow-up request");
+  });
+
+  it("follow-up round trip: FRA requests with node-FRA's rights, DEU's desk receives and answers as node-DEU, FRA reads the reply", async () => {
+    const check = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
+    const reference = check.results.find((each) => each.country === "DEU")?.hits[0]?.reference ?? "";
+    expect(reference).toMatch(/^DEU-R-/);
+
+    let handled: ((outcome: { requestId: string; stored: boolean; code?: string }) => void) | undefined;
+    const desk = await FollowupDesk.start({
+      connection: deu,
+      country: "DEU",
+      dataDir: path.join(scratch.path, "DEU-desk"),
+      registry: () => trust.registry,
+      logger: silentLogger(),
+      onHandled: (outcome) => handled?.(outcome),
+    });
+    if (!desk) throw new Error("the follow-up desk found no JetStream");
+    try {
+      const received = new Promise<{ requestId: string; stored: boolean; code?: string }>((resolve) => (handled = resolve));
+      const request = await requestFollowup({ connection: fra, identity: trust.border, reference, queryId: check.queryId, justification: "case 2026/4711" });
+      expect(await received).toEqual({ requestId: request.requestId, stored: true });
+
+      const identity = trust.nodes.get("DEU");
+      if (!identity) throw new Error("no DEU identity");
+      await decideFollowup({ requestId: request.requestId, decision: "approve", followups: desk.store, records: deuNode.store, identity, registry: trust.registry, connection: deu });
+
+      // FRA's ordered consumer on watchmesh.v1.followup.reply.FRA (STREAM.INFO, CONSUMER.CREATE, MSG.NEXT).
+      const replies = await collectFollowupReplies({ connection: fra, identity: trust.border, registry: trust.registry });
+      expect(replies).toHaveLength(1);
+      expect(replies[0]?.reply).toMatchObject({ requestId: request.requestId, reference, ownerCountry: "DEU", decision: FollowupDecision.Approved });
+      expect(replies[0]?.details).toMatchObject({ id: "DEU-P-9" });
+    } finally {
+      await desk.stop();
+    }
+
+    // Neither ESP nor the coordinator saw the request or the reply through _INBOX.*.*, although their
+    // wildcard did receive other users' JetStream replies (stream/consumer info, publish acks: metadata).
+    await Promise.all([...espSpies, coordinatorSpy].map((spy) => spy.settled()));
+    for (const spy of espSpies) expect(spy.contentSubjects, `node-ESP on ${spy.wildcard}`).toEqual([]);
+    expect(coordinatorSpy.contentSubjects).toEqual([]);
+    expect(espSpies[0]?.inboxMessages).toBeGreaterThan(0);
   });
 });
