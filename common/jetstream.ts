@@ -54,6 +54,11 @@ async function ensureStream(connection: NatsConnection, name: string, subjects: 
   });
 }
 
+/** Whether an error says a stream does not exist (operators have not created it yet). */
+export function isStreamMissing(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND;
+}
+
 /** Whether an error says the NATS server runs without JetStream (features that need it are then off). */
 export function isJetStreamDisabled(error: unknown): boolean {
   return error instanceof Error && /jetstream (is )?not enabled/i.test(error.message);

@@ -13,7 +13,7 @@ import { DEFAULT_FOLLOWUP_DEADLINE_MS, openFollowupRequest, sealDetails, signFol
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
-import { consumeDurably, ensureFollowupStream, isJetStreamDisabled } from "../common/jetstream.ts";
+import { consumeDurably, ensureFollowupStream, isJetStreamDisabled, isStreamMissing } from "../common/jetstream.ts";
 import { decodeEnvelope, encodeEnvelope, FollowupDecision, type FollowupReply } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject } from "../common/subjects.ts";
@@ -127,11 +127,19 @@ export class FollowupDesk {
       }
       logger.warn({ code: WatchmeshError.from(error).code }, "could not check the follow-up stream");
     }
-    const messages = await consumeDurably(connection, {
-      stream: FOLLOWUP_STREAM,
-      durable: `watchmesh-followup-${country}`,
-      filterSubject: followupRequestSubject(country),
-    });
+    let messages: ConsumerMessages;
+    try {
+      messages = await consumeDurably(connection, {
+        stream: FOLLOWUP_STREAM,
+        durable: `watchmesh-followup-${country}`,
+        filterSubject: followupRequestSubject(country),
+      });
+    } catch (error) {
+      if (!isStreamMissing(error)) throw error;
+      // The node serves queries without it; restart it once operators created the stream (deploy/README.md).
+      logger.warn({ stream: FOLLOWUP_STREAM }, "follow-up stream missing: this node receives no follow-up requests until restarted");
+      return undefined;
+    }
     return new FollowupDesk(new FollowupStore(options.dataDir), messages, options);
   }
 

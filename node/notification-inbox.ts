@@ -12,7 +12,7 @@ import { open, type Database, type RootDatabase } from "lmdb";
 import { openAnswer } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
-import { consumeDurably, ensureNotifyStream, isJetStreamDisabled } from "../common/jetstream.ts";
+import { consumeDurably, ensureNotifyStream, isJetStreamDisabled, isStreamMissing } from "../common/jetstream.ts";
 import { decodeHitNotification, decodeMatchAnswer, type Hit, type Purpose } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { NOTIFY_STREAM, notifyConsumer, notifySubject } from "../common/subjects.ts";
@@ -104,7 +104,15 @@ export class NotificationInbox {
       }
       logger.warn({ code: WatchmeshError.from(error).code }, "could not check the notification stream");
     }
-    const messages = await consumeDurably(connection, { stream: NOTIFY_STREAM, durable: notifyConsumer(country), filterSubject: notifySubject(country) });
+    let messages: ConsumerMessages;
+    try {
+      messages = await consumeDurably(connection, { stream: NOTIFY_STREAM, durable: notifyConsumer(country), filterSubject: notifySubject(country) });
+    } catch (error) {
+      if (!isStreamMissing(error)) throw error;
+      // The node serves queries without it; restart it once operators created the stream (deploy/README.md).
+      logger.warn({ stream: NOTIFY_STREAM }, "notification stream missing: this node receives no hit notifications until restarted");
+      return undefined;
+    }
     const store = new InboxStore(options.dataDir);
     return new NotificationInbox(store, messages, options);
   }
