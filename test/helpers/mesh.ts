@@ -1,5 +1,5 @@
 import path from "node:path";
-import { silentLogger } from "../../common/logger.ts";
+import { silentLogger, type Logger } from "../../common/logger.ts";
 import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
 import { BorderClient } from "../../client/border-client.ts";
 import { Coordinator, type CoordinatorOptions } from "../../coordinator/index.ts";
@@ -25,6 +25,8 @@ export interface TestMeshOptions {
   natsExtraArgs?: string[];
   /** Extra options for the coordinator (e.g. NATS credentials). */
   coordinatorOptions?: Partial<CoordinatorOptions>;
+  /** Logger of the nodes and the coordinator (default silent); nodeOptions/coordinatorOptions still override it. */
+  logger?: Logger;
 }
 
 export interface TestMesh {
@@ -68,7 +70,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
         dataDir: dataDir(country),
         natsServers: nats.url,
         grpcAddress: "127.0.0.1:0",
-        logger: silentLogger(),
+        logger: options.logger ?? silentLogger(),
         ...options.nodeOptions?.(country),
       });
       nodes.set(country, node);
@@ -78,7 +80,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
       registry: trust.registry,
       natsServers: nats.url,
       grpcAddress: "127.0.0.1:0",
-      logger: silentLogger(),
+      logger: options.logger ?? silentLogger(),
       ...(options.defaultDeadlineMs ? { defaultDeadlineMs: options.defaultDeadlineMs } : {}),
       ...options.coordinatorOptions,
     });
