@@ -1,5 +1,8 @@
-import { NodeSDK } from "@opentelemetry/sdk-node";
+import { OTLPTraceExporter as OtlpGrpcTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
+import { OTLPTraceExporter as OtlpProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { NodeSDK, resources } from "@opentelemetry/sdk-node";
 import {
+  BatchSpanProcessor,
   InMemorySpanExporter,
   NoopSpanProcessor,
   SimpleSpanProcessor,
@@ -20,6 +23,12 @@ export interface RunningTelemetry {
   shutdown(): Promise<void>;
 }
 
+/** The OTLP trace exporter of the protocol the standard variables ask for (http/protobuf by default). */
+function otlpTraceExporter(): OtlpGrpcTraceExporter | OtlpProtoTraceExporter {
+  const protocol = process.env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] ?? process.env["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "http/protobuf";
+  return protocol === "grpc" ? new OtlpGrpcTraceExporter() : new OtlpProtoTraceExporter();
+}
+
 /**
  * Starts the OpenTelemetry SDK for an entry point. With the standard OTEL_* variables set
  * (e.g. OTEL_EXPORTER_OTLP_ENDPOINT), spans are exported over OTLP as the SDK configures from them.
@@ -27,9 +36,16 @@ export interface RunningTelemetry {
  */
 export function startTelemetry(options: TelemetryOptions): RunningTelemetry {
   const memory = options.collectSpansInMemory ? new InMemorySpanExporter() : undefined;
-  const exportsOverOtlp = Boolean(process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] || process.env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || process.env["OTEL_TRACES_EXPORTER"]);
+  const tracesExporter = process.env["OTEL_TRACES_EXPORTER"];
+  const exportsOverOtlp =
+    tracesExporter === undefined || tracesExporter === ""
+      ? Boolean(process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] || process.env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])
+      : tracesExporter.split(",").map((name) => name.trim()).includes("otlp");
   const processors: SpanProcessor[] = [];
   if (memory) processors.push(new SimpleSpanProcessor(memory));
+  // Explicit processors replace the SDK's own exporter set-up, so OTLP is added here too (the demo
+  // keeps its spans in memory to print a trace, and still exports them when asked to).
+  if (memory && exportsOverOtlp) processors.push(new BatchSpanProcessor(otlpTraceExporter()));
   // With no exporter at all the SDK would register no tracer provider, and traces would have no ids.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
   let sdk: NodeSDK | undefined;
@@ -39,6 +55,9 @@ export function startTelemetry(options: TelemetryOptions): RunningTelemetry {
       // Without explicit processors the SDK builds its exporters from the OTEL_* environment.
       ...(exportsOverOtlp && !memory ? {} : { spanProcessors: processors }),
       instrumentations: [],
+      // Not the process detector: it exports the command line (process.command_args), and
+      // `watchmesh check --name … --dob …` carries a traveller's name and date of birth there.
+      resourceDetectors: [resources.envDetector, resources.hostDetector],
     });
     sdk.start();
   } catch {

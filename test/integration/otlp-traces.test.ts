@@ -226,11 +226,10 @@ describe("OTLP/gRPC export of a federated check's trace", () => {
     expect(FORBIDDEN.some((pattern) => pattern.test(`${QUERY_NAME} ${TRAVELLER.dob}`))).toBe(true);
   }, 60_000);
 
-  // Known leak, kept visible: the SDK's default process detector exports the command line as the resource
-  // attribute process.command_args, so `watchmesh check --name ... --dob ...` sends the traveller's name and
-  // date of birth to the trace backend. Fix in common/telemetry-sdk.ts (resourceDetectors without
-  // processDetector); then this test fails as "expected to fail" and `.fails` must be removed.
-  it.fails("exports no personal data in resource attributes either (process.command_args)", async () => {
+  // The SDK's default process detector would export the command line as the resource attribute
+  // process.command_args, and `watchmesh check --name ... --dob ...` carries the traveller's name and date
+  // of birth there; common/telemetry-sdk.ts leaves that detector out.
+  it("exports no personal data in resource attributes either (process.command_args)", async () => {
     const answer = await check();
     const spans = await traceOf(answer.traceId);
     expect(spans.flatMap((span) => leaks(span.resource))).toEqual([]);

@@ -37,6 +37,7 @@ export function registerUpCommand(program: Command, runtime: CliRuntime): void {
         process.stderr.write(`created mesh in ${flags.dir}; importing sample data ...\n`);
         await prepareSampleData(layout, countries, { persons: flags.persons, entities: flags.entities });
       }
+      const telemetry = runtime.startTelemetry("watchmesh-mesh");
       const mesh = await startLocalMesh({
         layout,
         countries,
@@ -50,5 +51,6 @@ export function registerUpCommand(program: Command, runtime: CliRuntime): void {
       );
       await runtime.untilShutdownSignal();
       await mesh.stop();
+      await telemetry.shutdown();
     });
 }
