@@ -9,11 +9,14 @@ import {
   type ReadableSpan,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
+import { spanFileProcessor } from "./span-file.ts";
 
 export interface TelemetryOptions {
   serviceName: string;
   /** Keep finished spans in memory (the demo prints its trace from them). */
   collectSpansInMemory?: boolean;
+  /** Also append every finished span to this NDJSON span file (read by `watchmesh audit trace`). */
+  spanFile?: string;
 }
 
 export interface RunningTelemetry {
@@ -43,9 +46,11 @@ export function startTelemetry(options: TelemetryOptions): RunningTelemetry {
       : tracesExporter.split(",").map((name) => name.trim()).includes("otlp");
   const processors: SpanProcessor[] = [];
   if (memory) processors.push(new SimpleSpanProcessor(memory));
+  if (options.spanFile !== undefined) processors.push(spanFileProcessor(options.spanFile));
+  const explicit = processors.length > 0;
   // Explicit processors replace the SDK's own exporter set-up, so OTLP is added here too (the demo
   // keeps its spans in memory to print a trace, and still exports them when asked to).
-  if (memory && exportsOverOtlp) processors.push(new BatchSpanProcessor(otlpTraceExporter()));
+  if (explicit && exportsOverOtlp) processors.push(new BatchSpanProcessor(otlpTraceExporter()));
   // With no exporter at all the SDK would register no tracer provider, and traces would have no ids.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
   let sdk: NodeSDK | undefined;
@@ -53,7 +58,7 @@ export function startTelemetry(options: TelemetryOptions): RunningTelemetry {
     sdk = new NodeSDK({
       serviceName: process.env["OTEL_SERVICE_NAME"] ?? options.serviceName,
       // Without explicit processors the SDK builds its exporters from the OTEL_* environment.
-      ...(exportsOverOtlp && !memory ? {} : { spanProcessors: processors }),
+      ...(exportsOverOtlp && !explicit ? {} : { spanProcessors: processors }),
       instrumentations: [],
       // Not the process detector: it exports the command line (process.command_args), and
       // `watchmesh check --name … --dob …` carries a traveller's name and date of birth there.

@@ -1,8 +1,18 @@
+import path from "node:path";
 import type { Command } from "commander";
+import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
-import { DEFAULT_SEAL_EVERY, readAuditSnapshot, verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from "../../../node/index.ts";
+import { readSpanFile, type SpanRecord } from "../../../common/span-file.ts";
+import {
+  DEFAULT_SEAL_EVERY,
+  readAuditSnapshot,
+  verifyAuditLog,
+  type AuditEntry,
+  type AuditVerification,
+  type VerifyAuditOptions,
+} from "../../../node/index.ts";
 import { parsePositiveInt } from "./options.ts";
 
 /** Exit code when the log does not verify (0 when it does). */
@@ -16,6 +26,120 @@ function summary(result: AuditVerification): string {
   }
   const tail = result.warning ? `; warning: ${result.warning.message}` : "";
   return `audit log verified: ${result.entries} entries, ${result.seals} seals${from}${tail}`;
+}
+
+const QUERY_ID_ATTRIBUTE = "watchmesh.query_id";
+
+/** One node's audit entries for the query; `country` is the directory's name when it is a country code (`<mesh>/nodes/<CCC>`). */
+export interface NodeAuditTrail {
+  dir: string;
+  country?: string;
+  entries: AuditEntry[];
+}
+
+/** What `watchmesh audit trace --json` prints. */
+export interface QueryTrail {
+  queryId: string;
+  /** Null when the span file has no span of the query (or no span file was given). */
+  traceId: string | null;
+  spans: SpanRecord[];
+  nodes: NodeAuditTrail[];
+}
+
+/**
+ * The query's path in its trace: the spans carrying its id, their ancestors (in a batch, the client's,
+ * coordinator's and node's batch spans carry no single query id) and their descendants.
+ */
+export function queryPath(spans: readonly SpanRecord[], queryId: string): { traceId: string | null; spans: SpanRecord[] } {
+  const first = spans.find((span) => span.attributes[QUERY_ID_ATTRIBUTE] === queryId);
+  if (!first) return { traceId: null, spans: [] };
+  const inTrace = spans.filter((span) => span.traceId === first.traceId);
+  const byId = new Map(inTrace.map((span) => [span.spanId, span]));
+  const matching = new Set(inTrace.filter((span) => span.attributes[QUERY_ID_ATTRIBUTE] === queryId).map((span) => span.spanId));
+  /** The span's ancestors in the file, nearest first (the visited set guards against a malformed cycle). */
+  const ancestorsOf = (span: SpanRecord): string[] => {
+    const ids: string[] = [];
+    for (let parent = span.parentSpanId; parent !== undefined && byId.has(parent) && !ids.includes(parent); parent = byId.get(parent)?.parentSpanId) {
+      ids.push(parent);
+    }
+    return ids;
+  };
+  const onPath = new Set<string>();
+  for (const span of inTrace) {
+    const ancestors = ancestorsOf(span);
+    if (matching.has(span.spanId)) {
+      onPath.add(span.spanId);
+      for (const id of ancestors) onPath.add(id);
+    } else if (ancestors.some((id) => matching.has(id))) {
+      onPath.add(span.spanId);
+    }
+  }
+  return { traceId: first.traceId, spans: inTrace.filter((span) => onPath.has(span.spanId)) };
+}
+
+/** An indented tree of span records: name, country and status, duration, service; roots first by start time. */
+export function renderSpanRecordTree(spans: readonly SpanRecord[]): string {
+  const ids = new Set(spans.map((span) => span.spanId));
+  const children = new Map<string, SpanRecord[]>();
+  const roots: SpanRecord[] = [];
+  for (const span of spans) {
+    if (span.parentSpanId && ids.has(span.parentSpanId)) {
+      children.set(span.parentSpanId, [...(children.get(span.parentSpanId) ?? []), span]);
+    } else {
+      roots.push(span);
+    }
+  }
+  const order = (a: SpanRecord, b: SpanRecord): number =>
+    String(a.attributes["watchmesh.country"] ?? "").localeCompare(String(b.attributes["watchmesh.country"] ?? "")) || a.startTime.localeCompare(b.startTime);
+  const lines: string[] = [];
+  const visit = (span: SpanRecord, depth: number): void => {
+    const country = span.attributes["watchmesh.country"];
+    const status = span.attributes["watchmesh.status"] ?? span.attributes["watchmesh.error_code"];
+    const detail = [country, status].filter((part) => part !== undefined).join(" ");
+    // A root with a parent id: the parent span was recorded by another process (e.g. `watchmesh check`).
+    const orphan = depth === 0 && span.parentSpanId ? " (parent span not in this file)" : "";
+    lines.push(`${"  ".repeat(depth)}${span.name}${detail ? ` [${detail}]` : ""} ${span.durationMs.toFixed(1)} ms, ${span.serviceName} at ${span.startTime}${orphan}`);
+    for (const child of (children.get(span.spanId) ?? []).sort(order)) visit(child, depth + 1);
+  };
+  for (const root of roots.sort((a, b) => a.startTime.localeCompare(b.startTime))) visit(root, 0);
+  return lines.join("\n");
+}
+
+function isAuditEntry(value: unknown): value is AuditEntry {
+  if (typeof value !== "object" || value === null) return false;
+  const entry = value as Partial<Record<keyof AuditEntry, unknown>>;
+  return typeof entry.seq === "number" && typeof entry.queryId === "string" && typeof entry.time === "string" && Array.isArray(entry.hitReferences);
+}
+
+async function nodeTrail(dir: string, queryId: string): Promise<NodeAuditTrail> {
+  const snapshot = await readAuditSnapshot(dir);
+  const entries = snapshot.entries.map(({ value }) => value).filter((value): value is AuditEntry => isAuditEntry(value) && value.queryId === queryId);
+  const name = path.basename(path.resolve(dir));
+  return { dir, ...(/^[A-Z]{3}$/.test(name) ? { country: name } : {}), entries };
+}
+
+function renderTrail(trail: QueryTrail, tracesFile: string | undefined): string {
+  const lines: string[] = [`Query ${trail.queryId}`];
+  if (tracesFile !== undefined) {
+    lines.push("");
+    if (trail.traceId === null) {
+      lines.push(`No span of this query in ${tracesFile}.`);
+    } else {
+      lines.push(`Trace ${trail.traceId} (${trail.spans.length} spans from ${tracesFile}):`);
+      lines.push(renderSpanRecordTree(trail.spans));
+    }
+  }
+  for (const node of trail.nodes) {
+    lines.push("");
+    lines.push(`Audit log of ${node.country ?? "node"} (${node.dir}): ${node.entries.length === 0 ? "no entry for this query" : `${node.entries.length} entr${node.entries.length === 1 ? "y" : "ies"}`}`);
+    for (const entry of node.entries) {
+      const error = entry.errorCode ? ` ${entry.errorCode}` : "";
+      const refs = entry.hitReferences.length > 0 ? ` refs ${entry.hitReferences.join(", ")}` : "";
+      lines.push(`  seq ${entry.seq} ${entry.time} ${entry.status}${error} requester ${entry.requesterCountry}/${entry.requesterAgency} purpose ${entry.purpose}${refs}`);
+    }
+  }
+  if (trail.nodes.length > 0) lines.push("", "(entries as stored; check the logs' integrity with: watchmesh audit verify)");
+  return lines.join("\n");
 }
 
 export function registerAuditCommands(program: Command): void {
@@ -37,5 +161,25 @@ export function registerAuditCommands(program: Command): void {
       const result = verifyAuditLog(snapshot, registry, options);
       process.stdout.write((flags.json ? JSON.stringify(result) : summary(result)) + "\n");
       if (!result.ok) process.exitCode = AUDIT_PROBLEM_EXIT_CODE;
+    });
+  audit
+    .command("trace")
+    .description("one query's path end to end: its trace from a span file and its entries in nodes' audit logs; exit 1 when it is in neither")
+    .argument("<queryId>", "the query id (printed by `watchmesh check --json`, kept in spans and audit entries)")
+    .option("--traces <file>", "span file (NDJSON) written by `watchmesh demo` or `watchmesh up`: <mesh dir>/traces.ndjson")
+    .option("--node <dir>", "a node's data directory whose audit log to search (repeatable)", (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
+    .option("--json", "print {queryId, traceId, spans, nodes: [{dir, country, entries}]} as one JSON object")
+    .action(async (queryId: string, flags: { traces?: string; node: string[]; json?: boolean }) => {
+      if (flags.traces === undefined && flags.node.length === 0) {
+        throw new WatchmeshError(ErrorCode.InvalidArgument, "give a span file (--traces) and/or node data directories (--node)");
+      }
+      const { traceId, spans } = flags.traces === undefined ? { traceId: null, spans: [] } : queryPath(await readSpanFile(flags.traces), queryId);
+      const nodes: NodeAuditTrail[] = [];
+      for (const dir of flags.node) nodes.push(await nodeTrail(dir, queryId));
+      if (traceId === null && nodes.every((node) => node.entries.length === 0)) {
+        throw new WatchmeshError(ErrorCode.NotFound, `query ${queryId} is in neither the span file nor the audit logs given`);
+      }
+      const trail: QueryTrail = { queryId, traceId, spans, nodes };
+      process.stdout.write((flags.json ? JSON.stringify(trail) : renderTrail(trail, flags.traces)) + "\n");
     });
 }

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import type { Logger } from "../../../common/logger.ts";
+import { MESH_SPAN_FILE_NAME } from "../../../common/span-file.ts";
 import { startTelemetry } from "../../../common/telemetry-sdk.ts";
 import { generateSampleRecords, type EntityRecord, type NativeRecord, type PersonRecord } from "../../../node/index.ts";
 import { BorderClient, type CheckResult, type CheckSubject } from "../../border-client.ts";
@@ -78,9 +79,12 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
   if (flags.countries > MAX_DEMO_COUNTRIES) {
     throw new WatchmeshError(ErrorCode.InvalidArgument, `--countries is at most ${MAX_DEMO_COUNTRIES}`);
   }
-  const telemetry = startTelemetry({ serviceName: "watchmesh-demo", collectSpansInMemory: true });
   const dir = flags.dir ?? (await mkdtemp(path.join(tmpdir(), "watchmesh-demo-")));
   const removeDir = flags.dir === undefined && !flags.keep;
+  // Every span of this process (client, coordinator and nodes all run here) also goes to a file that
+  // `watchmesh audit trace` reads; it goes away with a temporary mesh directory.
+  const spanFile = path.join(dir, MESH_SPAN_FILE_NAME);
+  const telemetry = startTelemetry({ serviceName: "watchmesh-demo", collectSpansInMemory: true, spanFile });
   const countries = demoCountries(flags.countries);
   const sample = { persons: flags.persons, entities: flags.entities };
   const out = (line: string) => process.stdout.write(line + "\n");
@@ -162,6 +166,11 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     }
     if (totals.hit === 0 || totals.no_hit === 0) {
       throw new WatchmeshError(ErrorCode.Internal, "the demo expected at least one hit and one no-hit");
+    }
+    if (!removeDir) {
+      const hitCountry = firstHit?.results.find((result) => result.status === "hit")?.country ?? BORDER_COUNTRY;
+      out(`Spans written to ${spanFile}; follow one query through the trace and the nodes' audit logs with:`);
+      out(`  npx watchmesh audit trace ${firstHit?.queryId ?? "<queryId>"} --traces ${spanFile} --node ${layout.nodeDataDir(hitCountry)}`);
     }
     if (flags.keep) {
       out("");

@@ -1,6 +1,8 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
+import { MESH_SPAN_FILE_NAME } from "../../../common/span-file.ts";
+import { startTelemetry } from "../../../common/telemetry-sdk.ts";
 import { demoCountries, MAX_DEMO_COUNTRIES } from "../demo-countries.ts";
 import { prepareSampleData, startLocalMesh } from "../local-mesh.ts";
 import { initMesh, MeshLayout } from "../mesh-layout.ts";
@@ -37,7 +39,11 @@ export function registerUpCommand(program: Command, runtime: CliRuntime): void {
         process.stderr.write(`created mesh in ${flags.dir}; importing sample data ...\n`);
         await prepareSampleData(layout, countries, { persons: flags.persons, entities: flags.entities });
       }
-      const telemetry = runtime.startTelemetry("watchmesh-mesh");
+      // The coordinator's and nodes' spans go to the mesh directory for `watchmesh audit trace` (a check's
+      // client span stays in its own process). Called directly, as the demo does: the runtime's
+      // startTelemetry takes no options.
+      const spanFile = path.join(flags.dir, MESH_SPAN_FILE_NAME);
+      const telemetry = startTelemetry({ serviceName: "watchmesh-mesh", spanFile });
       const mesh = await startLocalMesh({
         layout,
         countries,
@@ -46,7 +52,7 @@ export function registerUpCommand(program: Command, runtime: CliRuntime): void {
         logger: runtime.serviceLogger("mesh", "warn"),
       });
       process.stdout.write(
-        `mesh up: ${countries.length} nodes, NATS ${mesh.natsUrl}, coordinator ${mesh.coordinatorAddress}\n` +
+        `mesh up: ${countries.length} nodes, NATS ${mesh.natsUrl}, coordinator ${mesh.coordinatorAddress}, spans to ${spanFile}\n` +
           `try: npx watchmesh check --mesh ${path.relative(process.cwd(), flags.dir) || "."} --name "Jean Dupont" --dob 1980-05-01\n`,
       );
       await runtime.untilShutdownSignal();
