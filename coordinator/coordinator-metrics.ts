@@ -24,6 +24,9 @@ export class CoordinatorMetrics {
   readonly #rejections: Counter<"code">;
   readonly #countryResults: Counter<"country" | "status">;
   readonly #duration: Histogram<"outcome">;
+  readonly #batches: Counter<"outcome">;
+  readonly #batchTravellers: Counter;
+  readonly #batchDuration: Histogram<"outcome">;
 
   constructor(registry: MetricsRegistry) {
     this.#checks = registry.counter({
@@ -33,7 +36,7 @@ export class CoordinatorMetrics {
     });
     this.#rejections = registry.counter({
       name: "watchmesh_coordinator_rejections_total",
-      help: "Single checks rejected before fan-out, by error code.",
+      help: "Checks and batch checks rejected before fan-out, by error code.",
       labelNames: ["code"],
     });
     this.#countryResults = registry.counter({
@@ -46,13 +49,47 @@ export class CoordinatorMetrics {
       help: "Time from receiving a check to returning its results or rejecting it.",
       labelNames: ["outcome"],
     });
+    this.#batches = registry.counter({
+      name: "watchmesh_coordinator_batches_total",
+      help: "Batch checks (CheckBatch) handled: completed or rejected.",
+      labelNames: ["outcome"],
+    });
+    this.#batchTravellers = registry.counter({
+      name: "watchmesh_coordinator_batch_travellers_total",
+      help: "Travellers screened in completed batch checks (their per-country results count in watchmesh_coordinator_country_results_total).",
+    });
+    this.#batchDuration = registry.histogram({
+      name: "watchmesh_coordinator_batch_duration_seconds",
+      help: "Time from receiving a batch check to returning its results or rejecting it.",
+      labelNames: ["outcome"],
+    });
     // Both outcomes visible at zero from the start, so rate() and alerts work before the first check.
-    for (const outcome of ["completed", "rejected"]) this.#checks.inc({ outcome }, 0);
+    for (const outcome of ["completed", "rejected"]) {
+      this.#checks.inc({ outcome }, 0);
+      this.#batches.inc({ outcome }, 0);
+    }
+  }
+
+  batchCompleted(travellers: readonly (readonly GatheredResult[])[], elapsedMs: number): void {
+    this.#batches.inc({ outcome: "completed" });
+    this.#batchTravellers.inc({}, travellers.length);
+    this.#batchDuration.observe({ outcome: "completed" }, elapsedMs / 1000);
+    for (const results of travellers) this.#countResults(results);
+  }
+
+  batchRejected(code: string, elapsedMs: number): void {
+    this.#batches.inc({ outcome: "rejected" });
+    this.#rejections.inc({ code: isErrorCode(code) ? code : "other" });
+    this.#batchDuration.observe({ outcome: "rejected" }, elapsedMs / 1000);
   }
 
   checkCompleted(results: readonly GatheredResult[], elapsedMs: number): void {
     this.#checks.inc({ outcome: "completed" });
     this.#duration.observe({ outcome: "completed" }, elapsedMs / 1000);
+    this.#countResults(results);
+  }
+
+  #countResults(results: readonly GatheredResult[]): void {
     for (const result of results) {
       // Results only name the registry's node countries; the check keeps even a bug from adding free text.
       const country = isCountryCode(result.country) ? result.country : "other";

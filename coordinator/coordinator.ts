@@ -227,6 +227,7 @@ export class Coordinator implements AsyncDisposable {
   async checkBatch(envelopes: readonly SignedEnvelope[], options: CheckOptions = {}): Promise<BatchCheckOutcome> {
     if (this.#stopping) throw new WatchmeshError(ErrorCode.Unavailable, "coordinator is shutting down");
     const parent = options.parentContext ?? otelContext.active();
+    const startedMs = performance.now();
     const span = tracer().startSpan("watchmesh.coordinator.check_batch", { kind: SpanKind.SERVER }, parent);
     const spanContext = trace.setSpan(parent, span);
     try {
@@ -273,6 +274,7 @@ export class Coordinator implements AsyncDisposable {
         { traceId: currentTraceId(span), travellers: envelopes.length, asked: countries.length, parts: gathered.parts, hitTravellers, ...counts },
         "batch check completed",
       );
+      this.#options.metrics?.batchCompleted(gathered.travellers, performance.now() - startedMs);
       const notifiedAtMs = Date.now();
       const travellers = opened.map(({ query }, index): TravellerOutcome => {
         const results = gathered.travellers[index] ?? [];
@@ -283,6 +285,7 @@ export class Coordinator implements AsyncDisposable {
     } catch (error) {
       const failure = WatchmeshError.from(error);
       this.#rejections.set(failure.code, (this.#rejections.get(failure.code) ?? 0) + 1);
+      this.#options.metrics?.batchRejected(failure.code, performance.now() - startedMs);
       markSpanError(span, failure.code);
       this.#logger.warn({ code: failure.code, traceId: currentTraceId(span) }, "batch check rejected");
       throw failure;

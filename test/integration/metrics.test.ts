@@ -88,6 +88,24 @@ describe("coordinator metrics over HTTP on a real mesh", () => {
     }
   });
 
+  it("counts batch checks, their travellers and per-country results", async () => {
+    const before = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    const batch = await mesh.client.checkBatch(
+      [{ person: { names: ["Jean Dupont"], dob: "1980-05-01" } }, { person: { names: ["Ingrid Vestergaard"], dob: "1975-03-02" } }],
+      { deadlineMs: 800 },
+    );
+    expect(batch.travellers).toHaveLength(2);
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    const grew = (series: string) => (sample(text, series) ?? Number.NaN) - (sample(before, series) ?? 0);
+    expect(grew('watchmesh_coordinator_batches_total{outcome="completed"}')).toBe(1);
+    expect(grew("watchmesh_coordinator_batch_travellers_total")).toBe(2);
+    expect(grew('watchmesh_coordinator_country_results_total{country="DEU",status="hit"}')).toBe(1);
+    expect(grew('watchmesh_coordinator_country_results_total{country="UKR",status="unavailable"}')).toBe(2);
+    expect(grew('watchmesh_coordinator_batch_duration_seconds_count{outcome="completed"}')).toBe(1);
+    // Single-check counters are untouched by a batch.
+    expect(grew('watchmesh_coordinator_checks_total{outcome="completed"}')).toBe(0);
+  });
+
   it("answers 404 to any other path or method", async () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${server.port}/metrics/x`)).status).toBe(404);
