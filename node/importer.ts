@@ -259,6 +259,14 @@ export async function importNdjson(store: RecordStore, input: ImportInput, optio
     await committing;
     // Writes the face index once per import rather than per batch (see store.ts).
     await store.flush();
+    await store.recordImportOutcomes({
+      inserted: report.inserted,
+      updated: report.updated,
+      unchanged: report.unchanged,
+      deleted: report.deleted,
+      not_found: report.notFound,
+      rejected: report.rejected.length,
+    });
   } finally {
     // Never leave a batch committing behind the caller's back, even when the import failed.
     await committing.catch(() => undefined);

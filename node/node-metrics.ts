@@ -7,9 +7,8 @@
 import { isErrorCode } from "../common/errors.ts";
 import type { Counter, Gauge, Histogram, MetricsRegistry } from "../common/metrics.ts";
 import { AnswerStatus } from "../common/proto.ts";
-import type { ImportReport } from "./importer.ts";
 import type { AnsweredEvent } from "./match-service.ts";
-import type { StoreStats } from "./store.ts";
+import { IMPORT_OUTCOMES, type ImportOutcome, type StoreStats } from "./store.ts";
 
 const STATUS_LABEL: Record<AnswerStatus, string> = {
   [AnswerStatus.Unspecified]: "error",
@@ -18,8 +17,6 @@ const STATUS_LABEL: Record<AnswerStatus, string> = {
   [AnswerStatus.Refused]: "refused",
   [AnswerStatus.Error]: "error",
 };
-
-const IMPORT_OUTCOMES = ["inserted", "updated", "unchanged", "deleted", "not_found", "rejected"] as const;
 
 /** One per registry. Pass `onAnswered` to MatchServiceOptions and `watchStore` the node's RecordStore. */
 export class NodeMetrics {
@@ -79,22 +76,21 @@ export class NodeMetrics {
     }
   };
 
-  /** Samples record counts from the store at every scrape (the store's counters are read without a scan). */
-  watchStore(store: { stats(): StoreStats }): void {
+  /**
+   * Samples record counts and the store's import totals at every scrape (both read without a scan).
+   * Imports usually run in another process (`watchmesh node import`), so their counts come from the
+   * store; the counter follows the stored totals upwards only, as a counter must.
+   */
+  watchStore(store: { stats(): StoreStats; importOutcomes(): Record<ImportOutcome, number> }): void {
     this.#registry.addCollector(() => {
       const stats = store.stats();
       this.#records.set({ kind: "persons" }, stats.persons);
       this.#records.set({ kind: "entities" }, stats.entities);
+      const totals = store.importOutcomes();
+      for (const outcome of IMPORT_OUTCOMES) {
+        const behind = totals[outcome] - this.#imported.get({ outcome });
+        if (behind > 0) this.#imported.inc({ outcome }, behind);
+      }
     });
-  }
-
-  /** Counts one finished import; call it wherever an import runs with a registry. */
-  recordImport(report: ImportReport): void {
-    this.#imported.inc({ outcome: "inserted" }, report.inserted);
-    this.#imported.inc({ outcome: "updated" }, report.updated);
-    this.#imported.inc({ outcome: "unchanged" }, report.unchanged);
-    this.#imported.inc({ outcome: "deleted" }, report.deleted);
-    this.#imported.inc({ outcome: "not_found" }, report.notFound);
-    this.#imported.inc({ outcome: "rejected" }, report.rejected.length);
   }
 }

@@ -62,6 +62,10 @@ export interface PurgeOptions {
 }
 
 export type UpsertOutcome = "inserted" | "updated" | "unchanged";
+
+/** What an import line can come to; the store keeps running totals (see recordImportOutcomes). */
+export const IMPORT_OUTCOMES = ["inserted", "updated", "unchanged", "deleted", "not_found", "rejected"] as const;
+export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
 export type ApplyOutcome = UpsertOutcome | "deleted" | "not_found";
 
 export interface RecordStoreOptions {
@@ -458,6 +462,26 @@ export class RecordStore implements AsyncDisposable {
       else if (keyDay < day) this.#db.quotas.remove(key).catch(() => undefined);
     }
     return uses;
+  }
+
+  /**
+   * Adds an import's outcome counts to the store's running totals, so that a serving node reports
+   * imports run by another process (`watchmesh node import`) in its metrics.
+   */
+  async recordImportOutcomes(counts: Readonly<Record<ImportOutcome, number>>): Promise<void> {
+    this.#assertOpen();
+    await this.#db.meta.transaction(() => {
+      const totals = this.importOutcomes();
+      for (const outcome of IMPORT_OUTCOMES) totals[outcome] += counts[outcome];
+      this.#db.meta.put("importOutcomes", totals).catch(() => undefined);
+    });
+  }
+
+  /** Running totals of import outcomes since the store was created. */
+  importOutcomes(): Record<ImportOutcome, number> {
+    this.#assertOpen();
+    const stored = this.#db.meta.get("importOutcomes") as Partial<Record<ImportOutcome, number>> | undefined;
+    return Object.fromEntries(IMPORT_OUTCOMES.map((outcome) => [outcome, stored?.[outcome] ?? 0])) as Record<ImportOutcome, number>;
   }
 
   /** Remembered nonces still in force at `nowMs`; expired ones are removed on the way. */
