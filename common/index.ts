@@ -41,6 +41,17 @@ export {
   encodeMatchAnswer,
   decodeMatchAnswer,
   watchmeshGrpcPackage,
+  FollowupDecision,
+  encodeHitNotification,
+  decodeHitNotification,
+  encodeFollowupRequest,
+  decodeFollowupRequest,
+  encodeFollowupReply,
+  decodeFollowupReply,
+  encodeBatchQuery,
+  decodeBatchQuery,
+  encodeBatchAnswer,
+  decodeBatchAnswer,
 } from "./proto.ts";
 export type {
   SignedEnvelope,
@@ -52,8 +63,28 @@ export type {
   Hit,
   DnaProfile,
   FaceTemplate,
+  HitNotification,
+  FollowupRequest,
+  FollowupReply,
+  BatchQuery,
+  BatchAnswer,
 } from "./proto.ts";
-export { MATCH_ALL_SUBJECT, matchCountrySubject, nodeQueueGroup, coordinatorInboxPrefix, DEADLINE_HEADER } from "./subjects.ts";
+export {
+  MATCH_ALL_SUBJECT,
+  matchCountrySubject,
+  nodeQueueGroup,
+  coordinatorInboxPrefix,
+  coordinatorBatchInboxPrefix,
+  DEADLINE_HEADER,
+  KIND_HEADER,
+  BATCH_QUERY_KIND,
+  notifySubject,
+  notifyConsumer,
+  NOTIFY_STREAM,
+  followupRequestSubject,
+  followupReplySubject,
+  FOLLOWUP_STREAM,
+} from "./subjects.ts";
 export { createLogger, silentLogger } from "./logger.ts";
 export type { Logger, LoggerOptions } from "./logger.ts";
 export { startGrpcServer } from "./grpc-server.ts";
@@ -65,3 +96,19 @@ export { isCountryCode, COUNTRY_CODE_PATTERN } from "./country-codes.ts";
 export { startTelemetry } from "./telemetry-sdk.ts";
 export type { TelemetryOptions, RunningTelemetry } from "./telemetry-sdk.ts";
 export { tracer, injectIntoGrpcMetadata, contextFromGrpcMetadata, injectIntoNatsHeaders, contextFromNatsHeaders } from "./telemetry.ts";
+export { ensureNotifyStream, ensureFollowupStream, consumeDurably, isJetStreamDisabled, isStreamMissing, NOTIFY_MAX_AGE_MS, NOTIFY_DUPLICATE_WINDOW_MS } from "./jetstream.ts";
+export {
+  DEFAULT_FOLLOWUP_DEADLINE_MS,
+  signFollowupRequest,
+  openFollowupRequest,
+  signFollowupReply,
+  openFollowupReply,
+  sealDetails,
+  openSealedDetails,
+} from "./followup.ts";
+export { followFile, DEFAULT_FOLLOW_INTERVAL_MS } from "./file-follower.ts";
+export type { FileFollower, FileFollowerOptions } from "./file-follower.ts";
+export { MetricsRegistry, Counter, Gauge, Histogram, startMetricsServer, parseMetricsAddress, LATENCY_BUCKETS_SECONDS, METRICS_CONTENT_TYPE } from "./metrics.ts";
+export type { MetricsServerOptions, RunningMetricsServer, MetricOptions, HistogramOptions } from "./metrics.ts";
+export { SpanFileExporter, spanFileProcessor, readSpanFile, toSpanRecord, MESH_SPAN_FILE_NAME } from "./span-file.ts";
+export type { SpanRecord } from "./span-file.ts";
