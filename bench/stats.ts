@@ -1,4 +1,5 @@
 /** Small helpers for benchmark figures. */
+import { readFileSync } from "node:fs";
 
 export function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return Number.NaN;
@@ -47,4 +48,19 @@ export function printFigures(title: string, figures: Record<string, unknown>, js
   for (const [key, value] of Object.entries(figures)) {
     process.stdout.write(`  ${key.padEnd(34)} ${typeof value === "string" ? value : JSON.stringify(value)}\n`);
   }
+}
+
+/**
+ * Resident memory split as Linux reports it (/proc/self/status): anonymous pages (the heap and native
+ * allocations) and file-backed pages (mostly the LMDB map, which is page cache). Undefined elsewhere.
+ */
+export function residentMemoryMb(): { anonymous: number; file: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync("/proc/self/status", "utf8");
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
+  return { anonymous: round(kb("RssAnon") / 1024, 0), file: round(kb("RssFile") / 1024, 0) };
 }
