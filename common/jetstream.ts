@@ -1,8 +1,8 @@
 /**
  * The JetStream streams of hit notifications (proto/watchmesh/v1/notification.proto) and follow-ups
- * (followup.proto). In a real
- * deployment operators create it once (deploy/README.md); a node or coordinator allowed to manage
- * JetStream creates it when missing, so a local mesh needs no manual step.
+ * (followup.proto), and the durable consumers nodes read them with. In a real deployment operators
+ * create the streams once (deploy/README.md); a node or coordinator allowed to manage JetStream creates
+ * them when missing, so a local mesh needs no manual step.
  */
 import {
   AckPolicy,
@@ -14,8 +14,11 @@ import {
   RetentionPolicy,
   StorageType,
   type ConsumerMessages,
+  type JsMsg,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { WatchmeshError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject, NOTIFY_STREAM, notifySubject } from "./subjects.ts";
 
 const NANOS_PER_MS = 1_000_000;
@@ -83,4 +86,63 @@ export async function consumeDurably(connection: NatsConnection, options: { stre
   }
   const consumer = await jetstream(connection).consumers.get(options.stream, options.durable);
   return consumer.consume({ max_messages: 64 });
+}
+
+export interface DurableConsumerOptions {
+  connection: NatsConnection;
+  stream: string;
+  durable: string;
+  filterSubject: string;
+  /** Creates the stream when it is missing and the connection may. */
+  ensureStream: (connection: NatsConnection) => Promise<void>;
+  /** What the stream and its messages are called in warnings ("notification", "hit notifications"). */
+  streamLabel: string;
+  what: string;
+  logger: Logger;
+  /** Handles one message, acking or terminating it; must not throw. */
+  handle: (message: JsMsg) => Promise<void>;
+}
+
+export interface RunningConsumer {
+  /** Stops pulling (unacknowledged messages stay in the stream) and waits for the message in hand. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a durable consumer, one message at a time. Resolves undefined, with a warning, when the server
+ * runs no JetStream or the stream does not exist yet: the node then serves queries without it (and
+ * picks the stream up when restarted after operators created it).
+ */
+export async function runDurableConsumer(options: DurableConsumerOptions): Promise<RunningConsumer | undefined> {
+  const { connection, logger, what } = options;
+  try {
+    await options.ensureStream(connection);
+  } catch (error) {
+    if (isJetStreamDisabled(error)) {
+      logger.warn(`NATS has no JetStream: this node receives no ${what}`);
+      return undefined;
+    }
+    logger.warn({ code: WatchmeshError.from(error).code }, `could not check the ${options.streamLabel} stream`);
+  }
+  let messages: ConsumerMessages;
+  try {
+    messages = await consumeDurably(connection, options);
+  } catch (error) {
+    if (!isStreamMissing(error)) throw error;
+    logger.warn({ stream: options.stream }, `${options.streamLabel} stream missing: this node receives no ${what} until restarted`);
+    return undefined;
+  }
+  const loop = (async () => {
+    for await (const message of messages) await options.handle(message);
+  })();
+  let stopping: Promise<void> | undefined;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        await messages.close().catch(() => undefined);
+        await loop;
+      })();
+      return stopping;
+    },
+  };
 }

@@ -6,14 +6,14 @@
  * publishes the signed reply; a rejection publishes a signed reply with a reason and no details.
  */
 import path from "node:path";
-import { jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { DEFAULT_FOLLOWUP_DEADLINE_MS, openFollowupRequest, sealDetails, signFollowupReply } from "../common/followup.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
-import { consumeDurably, ensureFollowupStream, isJetStreamDisabled, isStreamMissing } from "../common/jetstream.ts";
+import { ensureFollowupStream, runDurableConsumer, type RunningConsumer } from "../common/jetstream.ts";
 import { decodeEnvelope, encodeEnvelope, FollowupDecision, type FollowupReply } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject } from "../common/subjects.ts";
@@ -105,84 +105,73 @@ export interface FollowupDeskOptions {
 /** Consumes this country's follow-up requests into its FollowupStore. */
 export class FollowupDesk {
   readonly store: FollowupStore;
-  readonly #messages: ConsumerMessages;
-  readonly #loop: Promise<void>;
+  readonly #consumer: RunningConsumer;
   #stopping: Promise<void> | undefined;
 
-  private constructor(store: FollowupStore, messages: ConsumerMessages, options: FollowupDeskOptions) {
+  private constructor(store: FollowupStore, consumer: RunningConsumer) {
     this.store = store;
-    this.#messages = messages;
-    this.#loop = this.#consume(options);
+    this.#consumer = consumer;
   }
 
-  /** Starts consuming; undefined (and a warning) when the NATS server runs no JetStream. */
+  /** Starts consuming; undefined (and a warning) without JetStream or before the stream exists. */
   static async start(options: FollowupDeskOptions): Promise<FollowupDesk | undefined> {
     const { connection, country, logger } = options;
+    const store = new FollowupStore(options.dataDir);
+    let consumer: RunningConsumer | undefined;
     try {
-      await ensureFollowupStream(connection);
-    } catch (error) {
-      if (isJetStreamDisabled(error)) {
-        logger.warn("NATS has no JetStream: this node receives no follow-up requests");
-        return undefined;
-      }
-      logger.warn({ code: WatchmeshError.from(error).code }, "could not check the follow-up stream");
-    }
-    let messages: ConsumerMessages;
-    try {
-      messages = await consumeDurably(connection, {
+      consumer = await runDurableConsumer({
+        connection,
         stream: FOLLOWUP_STREAM,
         durable: `watchmesh-followup-${country}`,
         filterSubject: followupRequestSubject(country),
+        ensureStream: ensureFollowupStream,
+        streamLabel: "follow-up",
+        what: "follow-up requests",
+        logger,
+        handle: (message) => handleRequest(message, store, options),
       });
-    } catch (error) {
-      if (!isStreamMissing(error)) throw error;
-      // The node serves queries without it; restart it once operators created the stream (deploy/README.md).
-      logger.warn({ stream: FOLLOWUP_STREAM }, "follow-up stream missing: this node receives no follow-up requests until restarted");
-      return undefined;
+    } finally {
+      if (!consumer) await store.close();
     }
-    return new FollowupDesk(new FollowupStore(options.dataDir), messages, options);
+    return consumer && new FollowupDesk(store, consumer);
   }
 
+  /** Stops consuming (unacknowledged requests stay in the stream) and closes the store. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#messages.close().catch(() => undefined);
-      await this.#loop;
+      await this.#consumer.stop();
       await this.store.close();
     })();
     return this.#stopping;
   }
+}
 
-  async #consume(options: FollowupDeskOptions): Promise<void> {
-    for await (const message of this.#messages) await this.#handle(message, options);
-  }
-
-  async #handle(message: JsMsg, options: FollowupDeskOptions): Promise<void> {
-    let requestId = "";
-    try {
-      const { request, signer } = openFollowupRequest(decodeEnvelope(message.data), options.registry(), Date.now());
-      requestId = request.requestId;
-      if (request.ownerCountry !== options.country) throw new WatchmeshError(ErrorCode.InvalidArgument, "follow-up request addressed to another country");
-      const stored = await this.store.add({
-        requestId,
-        reference: request.reference,
-        queryId: request.queryId,
-        requestingCountry: request.requestingCountry,
-        requestingAgency: request.requestingAgency,
-        justification: request.justification,
-        requestedAt: new Date(request.requestedAtMs).toISOString(),
-        receivedAt: new Date().toISOString(),
-        signerKeyId: signer.keyId,
-        status: "pending",
-      });
-      message.ack();
-      options.logger.info({ requestId, requester: request.requestingCountry }, "follow-up request received");
-      options.onHandled?.({ requestId, stored });
-    } catch (error) {
-      const failure = WatchmeshError.from(error, ErrorCode.MalformedMessage);
-      message.term();
-      options.logger.warn({ code: failure.code }, "follow-up request rejected");
-      options.onHandled?.({ requestId, stored: false, code: failure.code });
-    }
+async function handleRequest(message: JsMsg, store: FollowupStore, options: FollowupDeskOptions): Promise<void> {
+  let requestId = "";
+  try {
+    const { request, signer } = openFollowupRequest(decodeEnvelope(message.data), options.registry(), Date.now());
+    requestId = request.requestId;
+    if (request.ownerCountry !== options.country) throw new WatchmeshError(ErrorCode.InvalidArgument, "follow-up request addressed to another country");
+    const stored = await store.add({
+      requestId,
+      reference: request.reference,
+      queryId: request.queryId,
+      requestingCountry: request.requestingCountry,
+      requestingAgency: request.requestingAgency,
+      justification: request.justification,
+      requestedAt: new Date(request.requestedAtMs).toISOString(),
+      receivedAt: new Date().toISOString(),
+      signerKeyId: signer.keyId,
+      status: "pending",
+    });
+    message.ack();
+    options.logger.info({ requestId, requester: request.requestingCountry }, "follow-up request received");
+    options.onHandled?.({ requestId, stored });
+  } catch (error) {
+    const failure = WatchmeshError.from(error, ErrorCode.MalformedMessage);
+    message.term();
+    options.logger.warn({ code: failure.code }, "follow-up request rejected");
+    options.onHandled?.({ requestId, stored: false, code: failure.code });
   }
 }
 

@@ -6,13 +6,13 @@
  * was lost) finds its id already stored and is acknowledged without a second entry.
  */
 import path from "node:path";
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { openAnswer } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
-import { consumeDurably, ensureNotifyStream, isJetStreamDisabled, isStreamMissing } from "../common/jetstream.ts";
+import { ensureNotifyStream, runDurableConsumer, type RunningConsumer } from "../common/jetstream.ts";
 import { decodeHitNotification, decodeMatchAnswer, type Hit, type Purpose } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { NOTIFY_STREAM, notifyConsumer, notifySubject } from "../common/subjects.ts";
@@ -82,91 +82,80 @@ export interface NotificationInboxOptions {
 
 export class NotificationInbox {
   readonly store: InboxStore;
-  readonly #messages: ConsumerMessages;
-  readonly #loop: Promise<void>;
+  readonly #consumer: RunningConsumer;
   #stopping: Promise<void> | undefined;
 
-  private constructor(store: InboxStore, messages: ConsumerMessages, options: NotificationInboxOptions) {
+  private constructor(store: InboxStore, consumer: RunningConsumer) {
     this.store = store;
-    this.#messages = messages;
-    this.#loop = this.#consume(options);
+    this.#consumer = consumer;
   }
 
-  /** Starts consuming; undefined (and a warning) when the NATS server runs no JetStream. */
+  /** Starts consuming; undefined (and a warning) without JetStream or before the stream exists. */
   static async start(options: NotificationInboxOptions): Promise<NotificationInbox | undefined> {
     const { connection, country, logger } = options;
-    try {
-      await ensureNotifyStream(connection);
-    } catch (error) {
-      if (isJetStreamDisabled(error)) {
-        logger.warn("NATS has no JetStream: this node receives no hit notifications");
-        return undefined;
-      }
-      logger.warn({ code: WatchmeshError.from(error).code }, "could not check the notification stream");
-    }
-    let messages: ConsumerMessages;
-    try {
-      messages = await consumeDurably(connection, { stream: NOTIFY_STREAM, durable: notifyConsumer(country), filterSubject: notifySubject(country) });
-    } catch (error) {
-      if (!isStreamMissing(error)) throw error;
-      // The node serves queries without it; restart it once operators created the stream (deploy/README.md).
-      logger.warn({ stream: NOTIFY_STREAM }, "notification stream missing: this node receives no hit notifications until restarted");
-      return undefined;
-    }
     const store = new InboxStore(options.dataDir);
-    return new NotificationInbox(store, messages, options);
+    let consumer: RunningConsumer | undefined;
+    try {
+      consumer = await runDurableConsumer({
+        connection,
+        stream: NOTIFY_STREAM,
+        durable: notifyConsumer(country),
+        filterSubject: notifySubject(country),
+        ensureStream: ensureNotifyStream,
+        streamLabel: "notification",
+        what: "hit notifications",
+        logger,
+        handle: (message) => handleNotification(message, store, options),
+      });
+    } finally {
+      if (!consumer) await store.close();
+    }
+    return consumer && new NotificationInbox(store, consumer);
   }
 
   /** Stops consuming (unacknowledged messages stay in the stream) and closes the inbox store. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#messages.close().catch(() => undefined);
-      await this.#loop;
+      await this.#consumer.stop();
       await this.store.close();
     })();
     return this.#stopping;
   }
+}
 
-  async #consume(options: NotificationInboxOptions): Promise<void> {
-    for await (const message of this.#messages) {
-      await this.#handle(message, options);
+async function handleNotification(message: JsMsg, store: InboxStore, options: NotificationInboxOptions): Promise<void> {
+  let notificationId = "";
+  try {
+    const notification = decodeHitNotification(message.data);
+    notificationId = notification.notificationId;
+    if (notification.ownerCountry !== options.country) {
+      throw new WatchmeshError(ErrorCode.SignerMismatch, "notification is addressed to another country");
     }
-  }
-
-  async #handle(message: JsMsg, options: NotificationInboxOptions): Promise<void> {
-    let notificationId = "";
-    try {
-      const notification = decodeHitNotification(message.data);
-      notificationId = notification.notificationId;
-      if (notification.ownerCountry !== options.country) {
-        throw new WatchmeshError(ErrorCode.SignerMismatch, "notification is addressed to another country");
-      }
-      // The hit must be this country's own signed answer to that query.
-      const digest = decodeMatchAnswer(notification.answer.payload).queryDigest;
-      const answer = openAnswer(notification.answer, options.registry(), { nowMs: Date.now(), expectedCountry: options.country, expectedQueryDigest: digest });
-      if (answer.queryId !== notification.queryId || answer.hits.length === 0) {
-        throw new WatchmeshError(ErrorCode.AnswerInvalid, "notification does not carry a hit answer to its query");
-      }
-      const stored = await this.store.add({
-        notificationId,
-        queryId: notification.queryId,
-        requestingCountry: notification.requestingCountry,
-        requestingAgency: notification.requestingAgency,
-        requesterLocation: notification.requesterLocation,
-        purpose: notification.purpose,
-        queriedAt: new Date(notification.queriedAtMs).toISOString(),
-        notifiedAt: new Date(notification.notifiedAtMs).toISOString(),
-        receivedAt: new Date().toISOString(),
-        hits: answer.hits,
-      });
-      message.ack();
-      options.onHandled?.({ notificationId, stored });
-    } catch (error) {
-      const failure = WatchmeshError.from(error, ErrorCode.MalformedMessage);
-      // A notification that cannot be verified never will be: drop it rather than redeliver forever.
-      message.term();
-      options.logger.warn({ code: failure.code, notificationId: notificationId || undefined }, "hit notification rejected");
-      options.onHandled?.({ notificationId, stored: false, code: failure.code });
+    // The hit must be this country's own signed answer to that query.
+    const digest = decodeMatchAnswer(notification.answer.payload).queryDigest;
+    const answer = openAnswer(notification.answer, options.registry(), { nowMs: Date.now(), expectedCountry: options.country, expectedQueryDigest: digest });
+    if (answer.queryId !== notification.queryId || answer.hits.length === 0) {
+      throw new WatchmeshError(ErrorCode.AnswerInvalid, "notification does not carry a hit answer to its query");
     }
+    const stored = await store.add({
+      notificationId,
+      queryId: notification.queryId,
+      requestingCountry: notification.requestingCountry,
+      requestingAgency: notification.requestingAgency,
+      requesterLocation: notification.requesterLocation,
+      purpose: notification.purpose,
+      queriedAt: new Date(notification.queriedAtMs).toISOString(),
+      notifiedAt: new Date(notification.notifiedAtMs).toISOString(),
+      receivedAt: new Date().toISOString(),
+      hits: answer.hits,
+    });
+    message.ack();
+    options.onHandled?.({ notificationId, stored });
+  } catch (error) {
+    const failure = WatchmeshError.from(error, ErrorCode.MalformedMessage);
+    // A notification that cannot be verified never will be: drop it rather than redeliver forever.
+    message.term();
+    options.logger.warn({ code: failure.code, notificationId: notificationId || undefined }, "hit notification rejected");
+    options.onHandled?.({ notificationId, stored: false, code: failure.code });
   }
 }
