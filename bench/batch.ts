@@ -12,7 +12,7 @@ import { Coordinator } from "../coordinator/index.ts";
 import { CountryNode } from "../node/index.ts";
 import { makeTrust } from "../test/helpers/identities.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
-import { argValue, cpuMicros, printFigures, round } from "./stats.ts";
+import { argValue, cpuMicros, printFigures, round, benchCountryCodes } from "./stats.ts";
 
 function manifest(size: number): CheckSubject[] {
   // Every 100th traveller is on a watch list, so answers carry some hits.
@@ -34,7 +34,7 @@ export async function runBatchBench(args: string[], json: boolean): Promise<void
   const countryCount = argValue(args, "--countries", 3);
   const travellers = argValue(args, "--travellers", 1000);
   const concurrency = argValue(args, "--concurrency", 32);
-  const countries = Array.from({ length: countryCount }, (_, i) => `B${String.fromCharCode(65 + Math.floor(i / 26) % 26)}${String.fromCharCode(65 + (i % 26))}`);
+  const countries = benchCountryCodes(countryCount);
 
   const nats = await startNatsServer();
   const temp = await makeTempDir("watchmesh-bench-");

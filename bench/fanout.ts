@@ -13,7 +13,7 @@ import { CountryNode } from "../node/index.ts";
 import { makeTrust } from "../test/helpers/identities.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { BorderClient } from "../client/border-client.ts";
-import { argValue, cpuMicros, printFigures, round, summarise } from "./stats.ts";
+import { argValue, cpuMicros, printFigures, round, summarise, benchCountryCodes } from "./stats.ts";
 
 async function paced(count: number, perSecond: number, run: () => Promise<void>): Promise<number[]> {
   const samples: number[] = [];
@@ -96,7 +96,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
   const lightRate = argValue(args, "--light-rate", 50);
   const saturationMs = argValue(args, "--saturation-ms", 5000);
   const concurrency = argValue(args, "--concurrency", 32);
-  const countries = Array.from({ length: countryCount }, (_, i) => `B${String.fromCharCode(65 + Math.floor(i / 26) % 26)}${String.fromCharCode(65 + (i % 26))}`);
+  const countries = benchCountryCodes(countryCount);
 
   const nats = await startNatsServer();
   const temp = await makeTempDir("watchmesh-bench-");

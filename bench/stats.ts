@@ -64,3 +64,8 @@ export function residentMemoryMb(): { anonymous: number; file: number } | undefi
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return { anonymous: round(kb("RssAnon") / 1024, 0), file: round(kb("RssFile") / 1024, 0) };
 }
+
+/** `n` distinct made-up country codes (BAA, BAB, …) for simulated countries. */
+export function benchCountryCodes(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `B${String.fromCharCode(65 + (Math.floor(i / 26) % 26))}${String.fromCharCode(65 + (i % 26))}`);
+}

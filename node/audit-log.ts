@@ -55,20 +55,13 @@ export interface AuditEntryInput {
 }
 
 /** An entry as stored (JSON) under its zero-padded sequence number. */
-export interface AuditEntry {
+export type AuditEntry = Omit<AuditEntryInput, "atMs"> & {
   seq: number;
+  /** ISO time of `atMs`. */
   time: string;
-  queryId: string;
-  requesterCountry: string;
-  requesterAgency: string;
-  purpose: string;
-  status: AuditStatus;
-  errorCode: string;
-  hitReferences: string[];
-  queryDigest: string;
   prevHash: string;
   hash: string;
-}
+};
 
 export interface AuditSeal {
   upToSeq: number;
