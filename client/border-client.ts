@@ -23,6 +23,7 @@ import {
   type PersonQuery,
   type SignedEnvelope,
 } from "../common/proto.ts";
+import { PairKeyring } from "../common/pair-tags.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { sha256 } from "../common/signing.ts";
@@ -153,12 +154,14 @@ const STATUS_FROM_ANSWER: Record<string, ResultStatus> = {
  */
 export class BorderClient {
   readonly #options: BorderClientOptions;
+  readonly #keyring: PairKeyring;
   readonly #client: Client;
   readonly #checkRpc: UnaryRpc<CheckResponseMessage>;
   readonly #checkBatchRpc: UnaryRpc<CheckBatchResponseMessage>;
 
   private constructor(options: BorderClientOptions) {
     this.#options = options;
+    this.#keyring = new PairKeyring(options.identity, { side: "asker" });
     const Constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as new (
       address: string,
       credentials: ChannelCredentials,
@@ -197,7 +200,9 @@ export class BorderClient {
       requesterLocation: options.location ?? "",
       ...("person" in subject ? { person: completePerson(subject.person) } : { entity: subject.entity }),
     };
-    return { query, envelope: signQuery(query, identity) };
+    // Tagged for every node key of the countries asked: each node authenticates it with one MAC.
+    const tagFor = this.#options.registry.nodeKeys(issuedAtMs, options.countries);
+    return { query, envelope: signQuery(query, identity, { tagFor, keyring: this.#keyring }) };
   }
 
   async check(subject: CheckSubject, options: CheckCallOptions = {}): Promise<CheckResult> {
@@ -328,6 +333,7 @@ export class BorderClient {
           nowMs: Date.now(),
           expectedCountry: country,
           expectedQueryDigest: queryDigest,
+          keyring: this.#keyring,
         });
       } catch (error) {
         return { country, status: "error" as const, hits: [], ms, errorCode: WatchmeshError.from(error, ErrorCode.AnswerInvalid).code };

@@ -4,6 +4,7 @@
  * before it could outgrow one. Sizes come from the protobuf wire format (an element of a repeated
  * message field is a tag, a length and the body), so nothing is encoded twice to be measured.
  */
+import { PAIR_TAG_RECORD_BYTES } from "./pair-tags.ts";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
 import { MAX_BATCH_MESSAGE_BYTES, MAX_ENVELOPE_BYTES, NATS_HEADER_ROOM_BYTES } from "./limits.ts";
 import type { SignedEnvelope } from "./proto.ts";
@@ -14,6 +15,8 @@ export const BATCH_FIXED_BYTES = 6;
 /** Longest key id assumed when reserving room for an answer not yet made. */
 const MAX_KEY_ID_BYTES = 256;
 const SIGNATURE_BYTES = 64;
+/** An answer is tagged for at most two readers: its requester and the relaying coordinator. */
+const ANSWER_TAGS_BYTES = 2 * PAIR_TAG_RECORD_BYTES;
 
 function varintBytes(value: number): number {
   let bytes = 1;
@@ -38,7 +41,10 @@ export function batchMessageLimitBytes(serverMaxPayloadBytes?: number): number {
 /** Bytes an envelope takes as one element of BatchQuery.queries or BatchAnswer.answers (at most). */
 export function envelopeFieldBytes(envelope: SignedEnvelope): number {
   return fieldBytes(
-    fieldBytes(envelope.payload.length) + fieldBytes(Buffer.byteLength(envelope.keyId, "utf8")) + fieldBytes(envelope.signature.length),
+    fieldBytes(envelope.payload.length) +
+      fieldBytes(Buffer.byteLength(envelope.keyId, "utf8")) +
+      fieldBytes(envelope.signature.length) +
+      (envelope.tags === undefined ? 0 : fieldBytes(envelope.tags.length)),
   );
 }
 
@@ -46,7 +52,9 @@ export function envelopeFieldBytes(envelope: SignedEnvelope): number {
  * The most one signed answer can take in a BatchAnswer: what a node keeps free before answering the
  * next query of a batch (answers beyond MAX_ENVELOPE_BYTES are refused by every verifier anyway).
  */
-export const MAX_ANSWER_FIELD_BYTES = fieldBytes(fieldBytes(MAX_ENVELOPE_BYTES) + fieldBytes(MAX_KEY_ID_BYTES) + fieldBytes(SIGNATURE_BYTES));
+export const MAX_ANSWER_FIELD_BYTES = fieldBytes(
+  fieldBytes(MAX_ENVELOPE_BYTES) + fieldBytes(MAX_KEY_ID_BYTES) + fieldBytes(SIGNATURE_BYTES) + fieldBytes(ANSWER_TAGS_BYTES),
+);
 
 export interface BatchPart {
   /** Position of the part's first query in the batch. */

@@ -16,6 +16,7 @@ import {
   type MatchQuery,
   type SignedEnvelope,
 } from "./proto.ts";
+import type { PairKeyring } from "./pair-tags.ts";
 import type { ResolvedSigner, TrustRegistry } from "./registry.ts";
 import { SignatureDomain, sha256, signDetached, verifyDetached } from "./signing.ts";
 
@@ -23,9 +24,49 @@ export function signEnvelope(domain: SignatureDomain, payload: Uint8Array, ident
   return { payload, keyId: identity.keyId, signature: signDetached(domain, payload, identity.secretKey) };
 }
 
+export interface AuthenticatedEnvelope {
+  signer: ResolvedSigner;
+  /** SHA-256 of the payload: a digest safe to log and to bind answers to. */
+  digest: Uint8Array;
+  /** True when the Ed25519 signature was checked; false when a pair tag alone authenticated it. */
+  signatureVerified: boolean;
+}
+
+export interface AuthenticateOptions {
+  nowMs: number;
+  roles: readonly ResolvedSigner["role"][];
+  /** The reader's pair keys: a tag addressed to it is checked first, the signature only without one. */
+  keyring?: PairKeyring | undefined;
+}
+
 /**
- * Checks size, signer and signature of an envelope before anything in its payload is parsed.
- * Returns the registered signer.
+ * Checks size, signer and then a pair tag addressed to the reader or the Ed25519 signature, before
+ * anything in the payload is parsed.
+ */
+export function authenticateEnvelope(envelope: SignedEnvelope, domain: SignatureDomain, registry: TrustRegistry, options: AuthenticateOptions): AuthenticatedEnvelope {
+  if (envelope.payload.length > MAX_ENVELOPE_BYTES) {
+    throw new WatchmeshError(ErrorCode.PayloadTooLarge, `payload exceeds ${MAX_ENVELOPE_BYTES} bytes`);
+  }
+  if (!envelope.keyId) throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope has no key id");
+  const signer = registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
+  const digest = sha256(envelope.payload);
+  if (options.keyring?.verifyTagFrom(signer, envelope.tags, domain, digest)) {
+    return { signer, digest, signatureVerified: false };
+  }
+  if (envelope.signature.length === 0) {
+    throw new WatchmeshError(ErrorCode.BadSignature, "envelope carries neither a signature nor a valid tag for this reader", {
+      context: { keyId: envelope.keyId },
+    });
+  }
+  if (!verifyDetached(domain, envelope.payload, envelope.signature, signer.publicKey)) {
+    throw new WatchmeshError(ErrorCode.BadSignature, "signature does not verify", { context: { keyId: envelope.keyId } });
+  }
+  return { signer, digest, signatureVerified: true };
+}
+
+/**
+ * Checks size, signer and Ed25519 signature of an envelope before anything in its payload is parsed.
+ * Returns the registered signer. For messages that must be evidence (registry, follow-ups, seals).
  */
 export function verifyEnvelope(
   envelope: SignedEnvelope,
@@ -33,27 +74,39 @@ export function verifyEnvelope(
   registry: TrustRegistry,
   options: { nowMs: number; roles: readonly ResolvedSigner["role"][] },
 ): ResolvedSigner {
-  if (envelope.payload.length > MAX_ENVELOPE_BYTES) {
-    throw new WatchmeshError(ErrorCode.PayloadTooLarge, `payload exceeds ${MAX_ENVELOPE_BYTES} bytes`);
-  }
-  if (!envelope.keyId) throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope has no key id");
-  const signer = registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
+  return authenticateEnvelope(envelope, domain, registry, { nowMs: options.nowMs, roles: options.roles }).signer;
+}
+
+/** Throws BAD_SIGNATURE unless the envelope's Ed25519 signature verifies against `signer`. */
+export function requireSignature(envelope: SignedEnvelope, domain: SignatureDomain, signer: ResolvedSigner): void {
   if (!verifyDetached(domain, envelope.payload, envelope.signature, signer.publicKey)) {
     throw new WatchmeshError(ErrorCode.BadSignature, "signature does not verify", { context: { keyId: envelope.keyId } });
   }
-  return signer;
 }
 
-/** Signs a query; the envelope carries the exact bytes that nodes will verify. */
-export function signQuery(query: MatchQuery, identity: SigningIdentity): SignedEnvelope {
-  return signEnvelope(SignatureDomain.MatchQuery, encodeMatchQuery(query), identity);
+export interface QuerySigningOptions {
+  /** Adds pair tags for these node keys, so each node can authenticate the query with one MAC. */
+  tagFor?: readonly ResolvedSigner[];
+  /** The signer's pair keys (side "asker"); required with `tagFor`. */
+  keyring?: PairKeyring;
 }
 
-export interface OpenedQuery {
+/**
+ * Signs a query; the envelope carries the exact bytes that nodes will verify. With `tagFor`, it also
+ * carries a pair tag per node key, which nodes check instead of the signature on the hot path.
+ */
+export function signQuery(query: MatchQuery, identity: SigningIdentity, options: QuerySigningOptions = {}): SignedEnvelope {
+  const envelope = signEnvelope(SignatureDomain.MatchQuery, encodeMatchQuery(query), identity);
+  const peers = options.tagFor ?? [];
+  if (peers.length === 0) return envelope;
+  if (!options.keyring || options.keyring.identity.keyId !== identity.keyId) {
+    throw new WatchmeshError(ErrorCode.InvalidArgument, "tagging a query needs the signer's own keyring");
+  }
+  return { ...envelope, tags: options.keyring.tagsFor(peers, SignatureDomain.MatchQuery, sha256(envelope.payload)) };
+}
+
+export interface OpenedQuery extends AuthenticatedEnvelope {
   query: MatchQuery;
-  signer: ResolvedSigner;
-  /** SHA-256 of the payload: a digest safe to log and to bind answers to. */
-  digest: Uint8Array;
 }
 
 export interface QueryCheckOptions {
@@ -61,17 +114,20 @@ export interface QueryCheckOptions {
   clockSkewMs?: number;
   /** Roles allowed to ask; border systems by default, nodes too for country-to-country queries. */
   roles?: readonly ResolvedSigner["role"][];
+  /** The node's pair keys: a query tagged for it is authenticated with a MAC instead of Ed25519. */
+  keyring?: PairKeyring | undefined;
 }
 
-/** Verifies a signed query, decodes it, and checks its identity, lifetime and shape. */
+/** Authenticates a query (tag or signature), decodes it, and checks its identity, lifetime and shape. */
 export function openQuery(envelope: SignedEnvelope, registry: TrustRegistry, options: QueryCheckOptions): OpenedQuery {
-  const signer = verifyEnvelope(envelope, SignatureDomain.MatchQuery, registry, {
+  const authenticated = authenticateEnvelope(envelope, SignatureDomain.MatchQuery, registry, {
     nowMs: options.nowMs,
     roles: options.roles ?? [MemberRole.Border, MemberRole.Node],
+    keyring: options.keyring,
   });
   const query = decodeMatchQuery(envelope.payload);
-  checkQuery(query, signer, options.nowMs, options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
-  return { query, signer, digest: sha256(envelope.payload) };
+  checkQuery(query, authenticated.signer, options.nowMs, options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
+  return { query, ...authenticated };
 }
 
 function checkQuery(query: MatchQuery, signer: ResolvedSigner, nowMs: number, skewMs: number): void {
@@ -104,22 +160,45 @@ export function signAnswer(answer: MatchAnswer, identity: SigningIdentity): Sign
   return signEnvelope(SignatureDomain.MatchAnswer, encodeMatchAnswer(answer), identity);
 }
 
+export interface AnswerSealOptions {
+  identity: SigningIdentity;
+  /** The node's pair keys (side "answerer"). */
+  keyring: PairKeyring;
+  /** Readers to tag the answer for: the authenticated requester, the relaying coordinator. */
+  tagFor: readonly ResolvedSigner[];
+  /** Also sign with Ed25519: hits (evidence) and answers a reader cannot check by tag. */
+  sign: boolean;
+}
+
+/** Encodes an answer and authenticates it with tags for its readers and, when asked, a signature. */
+export function sealAnswer(answer: MatchAnswer, options: AnswerSealOptions): SignedEnvelope {
+  const payload = encodeMatchAnswer(answer);
+  const signature = options.sign ? signDetached(SignatureDomain.MatchAnswer, payload, options.identity.secretKey) : new Uint8Array(0);
+  const envelope: SignedEnvelope = { payload, keyId: options.identity.keyId, signature };
+  if (options.tagFor.length > 0) envelope.tags = options.keyring.tagsFor(options.tagFor, SignatureDomain.MatchAnswer, sha256(payload));
+  return envelope;
+}
+
 export interface AnswerCheckOptions {
   nowMs: number;
   /** The country the answer must come from. */
   expectedCountry: string;
   /** Digest of the query payload the answer must be bound to. */
   expectedQueryDigest: Uint8Array;
+  /** The reader's pair keys (side "asker"); without them only signed answers can be checked. */
+  keyring?: PairKeyring | undefined;
 }
 
 /**
- * Verifies a node's signed answer: node-role signer of the expected country, bound to the expected
- * query. Used by the coordinator and, independently, by border clients.
+ * Verifies a node's answer — a pair tag addressed to the reader, or the node's signature — from a
+ * node-role key of the expected country, bound to the expected query. Used by the coordinator and,
+ * independently, by border clients.
  */
 export function openAnswer(envelope: SignedEnvelope, registry: TrustRegistry, options: AnswerCheckOptions): MatchAnswer {
-  const signer = verifyEnvelope(envelope, SignatureDomain.MatchAnswer, registry, {
+  const { signer } = authenticateEnvelope(envelope, SignatureDomain.MatchAnswer, registry, {
     nowMs: options.nowMs,
     roles: [MemberRole.Node],
+    keyring: options.keyring,
   });
   if (signer.country !== options.expectedCountry) {
     throw new WatchmeshError(ErrorCode.SignerMismatch, "answer is signed by another country's key", {

@@ -9,7 +9,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
-import { MAX_ENVELOPE_BYTES } from "./limits.ts";
+import { MAX_ENVELOPE_WIRE_BYTES } from "./limits.ts";
 import { GRPC_LOADER_OPTIONS, PROTO_FILES } from "./proto.ts";
 
 export interface GrpcServiceBinding {
@@ -40,8 +40,8 @@ export interface RunningGrpcServer {
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
-    // A signed query is at most MAX_ENVELOPE_BYTES; anything much larger is refused before decoding.
-    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? MAX_ENVELOPE_BYTES + 16 * 1024,
+    // A query envelope (payload and pair tags) is at most MAX_ENVELOPE_WIRE_BYTES; anything larger is refused before decoding.
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? MAX_ENVELOPE_WIRE_BYTES,
   });
   for (const service of options.services) server.addService(service.definition, service.implementation);
 

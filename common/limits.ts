@@ -2,6 +2,13 @@
 
 /** Largest signed envelope a node or coordinator accepts (bytes). */
 export const MAX_ENVELOPE_BYTES = 64 * 1024;
+/** Pair tag records one envelope may carry: every node key of a full registry, with rotations (common/pair-tags.ts). */
+export const MAX_PAIR_TAG_RECORDS = 1024;
+/**
+ * Largest encoded envelope a node reads off the wire: the largest payload, the largest tags field
+ * (20-byte records) and room for the key id and signature. Larger messages are refused undecoded.
+ */
+export const MAX_ENVELOPE_WIRE_BYTES = MAX_ENVELOPE_BYTES + MAX_PAIR_TAG_RECORDS * 20 + 1024;
 /** Largest NDJSON record line accepted by import (bytes). */
 export const MAX_RECORD_LINE_BYTES = 256 * 1024;
 /** A query may live at most this long between issued_at and expires_at. */

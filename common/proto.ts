@@ -57,7 +57,10 @@ export type CountryStatus = (typeof CountryStatus)[keyof typeof CountryStatus];
 export interface SignedEnvelope {
   payload: Uint8Array;
   keyId: string;
+  /** Ed25519 signature; empty when only pair tags authenticate the envelope. */
   signature: Uint8Array;
+  /** Pair tag records (common/pair-tags.ts); absent or empty when the envelope is only signed. */
+  tags?: Uint8Array;
 }
 
 export interface TravelDocument {
@@ -234,7 +237,12 @@ export function encodeEnvelope(envelope: SignedEnvelope): Uint8Array {
 
 export function decodeEnvelope(bytes: Uint8Array): SignedEnvelope {
   const raw = decode(envelopeType, bytes, "envelope");
-  return { payload: raw["payload"] as Uint8Array, keyId: raw["keyId"] as string, signature: raw["signature"] as Uint8Array };
+  return {
+    payload: raw["payload"] as Uint8Array,
+    keyId: raw["keyId"] as string,
+    signature: raw["signature"] as Uint8Array,
+    tags: raw["tags"] as Uint8Array,
+  };
 }
 
 export function encodeMatchQuery(query: MatchQuery): Uint8Array {

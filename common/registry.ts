@@ -159,6 +159,22 @@ export class TrustRegistry {
     return entry.signer;
   }
 
+  /**
+   * Node keys valid at `nowMs` (not revoked, within their validity), optionally of some countries only:
+   * the recipients a border system tags its queries for.
+   */
+  nodeKeys(nowMs: number, countries?: readonly string[]): ResolvedSigner[] {
+    const wanted = countries && countries.length > 0 ? new Set(countries) : undefined;
+    const keys: ResolvedSigner[] = [];
+    for (const entry of this.#keys.values()) {
+      if (entry.signer.role !== MemberRole.Node || entry.revoked) continue;
+      if (nowMs < entry.notBeforeMs || nowMs > entry.notAfterMs) continue;
+      if (wanted && !wanted.has(entry.signer.country)) continue;
+      keys.push(entry.signer);
+    }
+    return keys;
+  }
+
   /** Countries that run a node, sorted: the countries a federated check expects answers from. */
   nodeCountries(): string[] {
     return [...this.#nodeCountries];

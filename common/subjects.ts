@@ -23,6 +23,13 @@ export function coordinatorInboxPrefix(instanceId: string): string {
 /** Absolute deadline (ms since epoch) after which the coordinator no longer waits for answers. */
 export const DEADLINE_HEADER = "Watchmesh-Deadline-Ms";
 
+/**
+ * Key id of the coordinator relaying a query (role "coordinator" in the trust registry): nodes tag their
+ * answers for it, so it checks each answer with a MAC. Unauthenticated on purpose: a tag for a key can
+ * only be checked by that key's holder, and without a registered coordinator key nodes sign instead.
+ */
+export const COORDINATOR_KEY_HEADER = "Watchmesh-Coordinator-Key";
+
 /** Subject of hit notifications for the records of `ownerCountry` (JetStream stream NOTIFY_STREAM). */
 export function notifySubject(ownerCountry: string): string {
   return `${PREFIX}.notify.${ownerCountry}`;

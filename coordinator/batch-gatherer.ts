@@ -6,7 +6,8 @@ import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { settleWithin } from "../common/nats-connection.ts";
 import { CountryStatus, decodeBatchAnswer, encodeBatchQuery, type BatchAnswer, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
-import { BATCH_QUERY_KIND, coordinatorBatchInboxPrefix, DEADLINE_HEADER, KIND_HEADER, matchCountrySubject } from "../common/subjects.ts";
+import type { PairKeyring } from "../common/pair-tags.ts";
+import { BATCH_QUERY_KIND, COORDINATOR_KEY_HEADER, coordinatorBatchInboxPrefix, DEADLINE_HEADER, KIND_HEADER, matchCountrySubject } from "../common/subjects.ts";
 import { injectIntoNatsHeaders } from "../common/telemetry.ts";
 import { ANSWER_STATUS_TO_COUNTRY, claimedNodeCountry, invalidResult, type GatheredResult } from "./gatherer.ts";
 
@@ -69,10 +70,12 @@ export class BatchGatherer {
   readonly #prefix: string;
   readonly #pending = new Map<string, PendingBatch>();
   readonly #subscription: Subscription;
+  readonly #keyring: PairKeyring | undefined;
   #nextToken = 0;
 
-  constructor(connection: NatsConnection, instanceId: string) {
+  constructor(connection: NatsConnection, instanceId: string, keyring?: PairKeyring) {
     this.#connection = connection;
+    this.#keyring = keyring;
     this.#prefix = coordinatorBatchInboxPrefix(instanceId);
     this.#subscription = connection.subscribe(`${this.#prefix}.*.*`, {
       callback: (error, msg) => {
@@ -96,6 +99,7 @@ export class BatchGatherer {
     const headers = natsHeaders();
     headers.set(DEADLINE_HEADER, String(request.deadlineAtMs));
     headers.set(KIND_HEADER, BATCH_QUERY_KIND);
+    if (this.#keyring) headers.set(COORDINATOR_KEY_HEADER, this.#keyring.identity.keyId);
     injectIntoNatsHeaders(headers, request.parentContext);
     return new Promise<BatchGatherOutcome>((resolve) => {
       const pending: PendingBatch = {
@@ -162,7 +166,7 @@ export class BatchGatherer {
       const answers = country === undefined ? undefined : pending.countries.get(country);
       if (!digest || !country || !answers || answers.results[index]) return;
       try {
-        const answer = openAnswer(envelope, registry, { nowMs, expectedCountry: country, expectedQueryDigest: digest });
+        const answer = openAnswer(envelope, registry, { nowMs, expectedCountry: country, expectedQueryDigest: digest, keyring: this.#keyring });
         this.#file(pending, answers, index, {
           country,
           status: ANSWER_STATUS_TO_COUNTRY[answer.status] ?? CountryStatus.Error,

@@ -6,7 +6,8 @@ import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { MemberRole } from "../common/key-files.ts";
 import { AnswerStatus, CountryStatus, decodeEnvelope, type MatchAnswer, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
-import { coordinatorInboxPrefix, DEADLINE_HEADER } from "../common/subjects.ts";
+import type { PairKeyring } from "../common/pair-tags.ts";
+import { COORDINATOR_KEY_HEADER, coordinatorInboxPrefix, DEADLINE_HEADER } from "../common/subjects.ts";
 import { settleWithin } from "../common/nats-connection.ts";
 import { injectIntoNatsHeaders } from "../common/telemetry.ts";
 
@@ -59,10 +60,13 @@ export class Gatherer {
   readonly #prefix: string;
   readonly #pending = new Map<string, PendingGather>();
   readonly #subscription: Subscription;
+  readonly #keyring: PairKeyring | undefined;
   #nextToken = 0;
 
-  constructor(connection: NatsConnection, instanceId: string) {
+  /** `keyring`: the coordinator's pair keys; nodes tag their answers for it. Without it, nodes sign every answer. */
+  constructor(connection: NatsConnection, instanceId: string, keyring?: PairKeyring) {
     this.#connection = connection;
+    this.#keyring = keyring;
     this.#prefix = coordinatorInboxPrefix(instanceId);
     this.#subscription = connection.subscribe(`${this.#prefix}.*`, {
       callback: (error, msg) => {
@@ -100,6 +104,7 @@ export class Gatherer {
       this.#pending.set(token, pending);
       const hdrs = natsHeaders();
       hdrs.set(DEADLINE_HEADER, String(request.deadlineAtMs));
+      if (this.#keyring) hdrs.set(COORDINATOR_KEY_HEADER, this.#keyring.identity.keyId);
       injectIntoNatsHeaders(hdrs, request.parentContext);
       try {
         for (const subject of request.subjects) {
@@ -132,6 +137,7 @@ export class Gatherer {
         nowMs: Date.now(),
         expectedCountry: country,
         expectedQueryDigest: pending.request.queryDigest,
+        keyring: this.#keyring,
       });
     } catch (error) {
       const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;

@@ -5,7 +5,7 @@ import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { decodeBatchQuery, type BatchAnswer, type BatchQuery, type SignedEnvelope } from "../common/proto.ts";
 import { markSpanError, tracer } from "../common/telemetry.ts";
-import type { MatchService } from "./match-service.ts";
+import type { AnswerDelivery, MatchService } from "./match-service.ts";
 
 /** Queries answered between two yields to the event loop, so single checks are not held up by a batch. */
 const QUERIES_PER_SLICE = 25;
@@ -20,6 +20,8 @@ export interface BatchAnswerOptions {
   /** Aborted when the node stops: the answers made so far are still returned. */
   signal?: AbortSignal;
   parent?: Context;
+  /** How the answers travel (relayed by a coordinator over NATS): decides their tags and signatures. */
+  delivery?: AnswerDelivery;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function answerBatch(bytes: Uint8Array, options: BatchAnswerOptions
       if (signal?.aborted && answers.length > 0) break;
       // The first answer always goes in: a single answer that does not fit could not be sent alone either.
       if (answers.length > 0 && usedBytes + MAX_ANSWER_FIELD_BYTES > limitBytes) break;
-      const answer = service.answer(query, parent);
+      const answer = service.answer(query, parent, options.delivery);
       answers.push(answer);
       usedBytes += envelopeFieldBytes(answer);
     }

@@ -1,9 +1,9 @@
 import { SpanKind, type Context } from "@opentelemetry/api";
-import { openQuery, signAnswer, hexDigest } from "../common/envelope.ts";
+import { hexDigest, openQuery, requireSignature, sealAnswer, type OpenedQuery } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
-import type { SigningIdentity } from "../common/key-files.ts";
+import { MemberRole, type SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
-import { MAX_ENVELOPE_BYTES, MAX_HITS_PER_ANSWER } from "../common/limits.ts";
+import { MAX_ENVELOPE_WIRE_BYTES, MAX_HITS_PER_ANSWER } from "../common/limits.ts";
 import {
   AnswerStatus,
   decodeEnvelope,
@@ -12,8 +12,9 @@ import {
   type MatchQuery,
   type SignedEnvelope,
 } from "../common/proto.ts";
-import type { TrustRegistry } from "../common/registry.ts";
-import { sha256 } from "../common/signing.ts";
+import { PairKeyring } from "../common/pair-tags.ts";
+import type { ResolvedSigner, TrustRegistry } from "../common/registry.ts";
+import { SignatureDomain, sha256 } from "../common/signing.ts";
 import { markSpanError, tracer } from "../common/telemetry.ts";
 import type { AuditEntryInput, AuditStatus } from "./audit-log.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
@@ -47,6 +48,8 @@ function hasSearchableField(query: MatchQuery): boolean {
 
 export interface MatchServiceOptions {
   identity: SigningIdentity;
+  /** The node's pair keys; derived from `identity` when omitted. */
+  keyring?: PairKeyring;
   /** Returns the current registry, so a reloaded registry takes effect on the next query. */
   registry: () => TrustRegistry;
   matcher: Matcher;
@@ -72,6 +75,19 @@ export interface MatchServiceOptions {
    */
   audit?: (entry: AuditEntryInput) => void;
 }
+
+/**
+ * How an answer reaches its reader. Direct (gRPC CountryNode.Match): only the requester reads it, so a
+ * tag for the requester suffices. Relayed (NATS fan-out): the coordinator checks it too, so it gets a
+ * tag when it named a registered coordinator key, and the answer is signed otherwise.
+ */
+export interface AnswerDelivery {
+  relayed: boolean;
+  /** Key id the relaying coordinator gave (Watchmesh-Coordinator-Key header); unchecked until resolved. */
+  relayKeyId?: string | undefined;
+}
+
+const DIRECT: AnswerDelivery = { relayed: false };
 
 /** What an answer observer learns: the status, the refusal or error code ("" for none), time and hit count. */
 export interface AnsweredEvent {
@@ -108,12 +124,14 @@ const REFUSAL_CODES = new Set<string>([
  */
 export class MatchService {
   readonly #options: MatchServiceOptions;
+  readonly #keyring: PairKeyring;
   readonly #now: () => number;
   #answered = 0;
   readonly #refusals = new Map<string, number>();
 
   constructor(options: MatchServiceOptions) {
     this.#options = options;
+    this.#keyring = options.keyring ?? new PairKeyring(options.identity, { side: "answerer" });
     this.#now = options.now ?? Date.now;
   }
 
@@ -132,36 +150,37 @@ export class MatchService {
   }
 
   /** Answers raw envelope bytes as received from NATS. */
-  answerBytes(bytes: Uint8Array, parent?: Context): SignedEnvelope {
-    if (bytes.length > MAX_ENVELOPE_BYTES + 1024) {
-      return this.#refuse(sha256(bytes), "", new WatchmeshError(ErrorCode.PayloadTooLarge, "envelope too large"), process.hrtime.bigint());
+  answerBytes(bytes: Uint8Array, parent?: Context, delivery: AnswerDelivery = DIRECT): SignedEnvelope {
+    if (bytes.length > MAX_ENVELOPE_WIRE_BYTES) {
+      return this.#refuse(sha256(bytes), "", new WatchmeshError(ErrorCode.PayloadTooLarge, "envelope too large"), process.hrtime.bigint(), delivery);
     }
     let envelope: SignedEnvelope;
     try {
       envelope = decodeEnvelope(bytes);
     } catch (error) {
-      return this.#refuse(sha256(bytes), "", WatchmeshError.from(error, ErrorCode.MalformedMessage), process.hrtime.bigint());
+      return this.#refuse(sha256(bytes), "", WatchmeshError.from(error, ErrorCode.MalformedMessage), process.hrtime.bigint(), delivery);
     }
-    return this.answer(envelope, parent);
+    return this.answer(envelope, parent, delivery);
   }
 
-  answer(envelope: SignedEnvelope, parent?: Context): SignedEnvelope {
+  answer(envelope: SignedEnvelope, parent?: Context, delivery: AnswerDelivery = DIRECT): SignedEnvelope {
     const started = process.hrtime.bigint();
     const span = tracer().startSpan("watchmesh.node.match", { kind: SpanKind.SERVER }, parent);
     span.setAttribute("watchmesh.country", this.country);
     const digest = sha256(envelope.payload ?? new Uint8Array());
     span.setAttribute("watchmesh.query_digest", hexDigest(digest).slice(0, 32));
-    // Set once the query opened (signature verified): only then are its requester and purpose known.
-    let opened: MatchQuery | undefined;
+    // Set once the query opened (tag or signature checked): only then are its requester and purpose known.
+    let opened: OpenedQuery | undefined;
     try {
       let query: MatchQuery;
       try {
         const nowMs = this.#now();
-        ({ query } = openQuery(envelope, this.#options.registry(), {
+        opened = openQuery(envelope, this.#options.registry(), {
           nowMs,
+          keyring: this.#keyring,
           ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
-        }));
-        opened = query;
+        });
+        query = opened.query;
         // Only an authentic, unexpired query is remembered: forgeries cannot fill the replay cache.
         this.#options.replayGuard?.check(envelope.keyId, query.nonce, query.expiresAtMs, nowMs);
         // The owner's sharing policy, then its quota: a denied query is not counted.
@@ -171,7 +190,7 @@ export class MatchService {
         const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);
         markSpanError(span, refusal.code);
         span.setAttribute("watchmesh.status", "refused");
-        return this.#refuse(digest, "", refusal, started, opened);
+        return this.#refuse(digest, "", refusal, started, delivery, opened);
       }
       span.setAttributes({
         "watchmesh.query_id": query.queryId,
@@ -181,6 +200,8 @@ export class MatchService {
       });
       try {
         const hits = this.#match(query);
+        // A hit is evidence: it answers only a query whose Ed25519 signature checked, not just its tag.
+        if (hits.length > 0 && !opened.signatureVerified) requireSignature(envelope, SignatureDomain.MatchQuery, opened.signer);
         span.setAttributes({ "watchmesh.status": hits.length > 0 ? "hit" : "no_hit", "watchmesh.hit_count": hits.length });
         this.#options.logger.info(
           { queryId: query.queryId, requester: query.requestingCountry, hits: hits.length },
@@ -193,7 +214,8 @@ export class MatchService {
           errorCode: "",
           digest,
           started,
-          query,
+          delivery,
+          opened,
         });
       } catch (error) {
         const failure = WatchmeshError.from(error);
@@ -201,8 +223,8 @@ export class MatchService {
         span.setAttribute("watchmesh.status", REFUSAL_CODES.has(failure.code) ? "refused" : "error");
         this.#options.logger.error({ queryId: query.queryId, code: failure.code }, "query failed");
         return REFUSAL_CODES.has(failure.code)
-          ? this.#refuse(digest, query.queryId, failure, started, query)
-          : this.#sign({ queryId: query.queryId, status: AnswerStatus.Error, hits: [], errorCode: failure.code, digest, started, query });
+          ? this.#refuse(digest, query.queryId, failure, started, delivery, opened)
+          : this.#sign({ queryId: query.queryId, status: AnswerStatus.Error, hits: [], errorCode: failure.code, digest, started, delivery, opened });
       }
     } finally {
       span.end();
@@ -225,10 +247,10 @@ export class MatchService {
     }));
   }
 
-  #refuse(digest: Uint8Array, queryId: string, error: WatchmeshError, started: bigint, query?: MatchQuery): SignedEnvelope {
+  #refuse(digest: Uint8Array, queryId: string, error: WatchmeshError, started: bigint, delivery: AnswerDelivery, opened?: OpenedQuery): SignedEnvelope {
     this.#refusals.set(error.code, (this.#refusals.get(error.code) ?? 0) + 1);
     this.#options.logger.warn({ queryId: queryId || undefined, code: error.code, ...error.context }, "query refused");
-    return this.#sign({ queryId, status: AnswerStatus.Refused, hits: [], errorCode: error.code, digest, started, ...(query ? { query } : {}) });
+    return this.#sign({ queryId, status: AnswerStatus.Refused, hits: [], errorCode: error.code, digest, started, delivery, ...(opened ? { opened } : {}) });
   }
 
   #sign(parts: {
@@ -238,8 +260,9 @@ export class MatchService {
     errorCode: string;
     digest: Uint8Array;
     started: bigint;
-    /** The query, when it opened (e.g. refused by policy after its signature checked): for the audit entry. */
-    query?: MatchQuery;
+    delivery: AnswerDelivery;
+    /** The query, when it opened (e.g. refused by policy after it was authenticated): its requester reads the answer. */
+    opened?: OpenedQuery;
   }): SignedEnvelope {
     this.#answered += 1;
     const answer: MatchAnswer = {
@@ -253,9 +276,30 @@ export class MatchService {
       queryDigest: parts.digest,
     };
     this.#options.onAnswered?.({ status: parts.status, errorCode: parts.errorCode, elapsedMs: answer.nodeElapsedUs / 1000, hits: parts.hits.length });
-    const signed = signAnswer(answer, this.#options.identity);
-    this.#audit(answer, parts.query);
-    return signed;
+    const sealed = this.#seal(answer, parts.opened?.signer, parts.delivery);
+    this.#audit(answer, parts.opened?.query);
+    return sealed;
+  }
+
+  /**
+   * Tags the answer for each reader that can check a tag — the authenticated requester, and the
+   * registered coordinator relaying it — and signs it when it is a hit (evidence for notifications and
+   * follow-ups) or when some reader could not be tagged (unauthenticated requester, unnamed relay).
+   */
+  #seal(answer: MatchAnswer, requester: ResolvedSigner | undefined, delivery: AnswerDelivery): SignedEnvelope {
+    const relay = delivery.relayed ? this.#relaySigner(delivery.relayKeyId) : undefined;
+    const tagFor = [requester, relay].filter((reader): reader is ResolvedSigner => reader !== undefined);
+    const sign = answer.status === AnswerStatus.Hit || !requester || (delivery.relayed && !relay);
+    return sealAnswer(answer, { identity: this.#options.identity, keyring: this.#keyring, tagFor, sign });
+  }
+
+  #relaySigner(keyId: string | undefined): ResolvedSigner | undefined {
+    if (!keyId) return undefined;
+    try {
+      return this.#options.registry().resolveSigner(keyId, this.#now(), [MemberRole.Coordinator]);
+    } catch {
+      return undefined; // Not a registered coordinator: the answer is signed instead, which anyone can check.
+    }
   }
 
   #audit(answer: MatchAnswer, query: MatchQuery | undefined): void {

@@ -5,6 +5,7 @@ import type { Logger } from "../common/logger.ts";
 import { settleWithin } from "../common/nats-connection.ts";
 import {
   BATCH_QUERY_KIND,
+  COORDINATOR_KEY_HEADER,
   DEADLINE_HEADER,
   KIND_HEADER,
   MATCH_ALL_SUBJECT,
@@ -13,7 +14,7 @@ import {
 } from "../common/subjects.ts";
 import { contextFromNatsHeaders } from "../common/telemetry.ts";
 import { answerBatch } from "./batch-answerer.ts";
-import type { MatchService } from "./match-service.ts";
+import type { AnswerDelivery, MatchService } from "./match-service.ts";
 
 export interface NatsResponderOptions {
   connection: NatsConnection;
@@ -62,17 +63,20 @@ export class NatsResponder {
     const deadline = Number(msg.headers?.get(DEADLINE_HEADER) ?? "");
     const deadlineAtMs = Number.isFinite(deadline) && deadline > 0 ? deadline : undefined;
     if (deadlineAtMs !== undefined && Date.now() > deadlineAtMs) return; // The asker has stopped waiting.
+    // Answers travel back through the coordinator named here (if any), which checks them too.
+    const delivery = { relayed: true, relayKeyId: msg.headers?.get(COORDINATOR_KEY_HEADER) || undefined };
     if (msg.headers?.get(KIND_HEADER) === BATCH_QUERY_KIND) {
-      this.#startBatch(msg, deadlineAtMs);
+      this.#startBatch(msg, deadlineAtMs, delivery);
       return;
     }
-    const answer = this.#service.answerBytes(msg.data, contextFromNatsHeaders(msg.headers));
+    const answer = this.#service.answerBytes(msg.data, contextFromNatsHeaders(msg.headers), delivery);
     this.#respond(msg, encodeEnvelope(answer));
   }
 
-  #startBatch(msg: Msg, deadlineAtMs: number | undefined): void {
+  #startBatch(msg: Msg, deadlineAtMs: number | undefined, delivery: AnswerDelivery): void {
     const answering = answerBatch(msg.data, {
       service: this.#service,
+      delivery,
       logger: this.#logger,
       limitBytes: batchMessageLimitBytes(this.#connection.info?.max_payload),
       signal: this.#stopSignal.signal,

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { silentLogger, type Logger } from "../../common/logger.ts";
@@ -103,7 +104,15 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<Running
         }),
       );
     }
-    coordinator = await Coordinator.start({ registry, natsServers: natsUrl, grpcAddress: "127.0.0.1:0", logger });
+    // Meshes made before coordinators had keys have none: their nodes then sign every answer.
+    const coordinatorIdentity = existsSync(layout.coordinatorKeyFile) ? await loadIdentity(layout.coordinatorKeyFile) : undefined;
+    coordinator = await Coordinator.start({
+      registry,
+      ...(coordinatorIdentity ? { identity: coordinatorIdentity } : {}),
+      natsServers: natsUrl,
+      grpcAddress: "127.0.0.1:0",
+      logger,
+    });
     const coordinatorAddress = `127.0.0.1:${coordinator.grpcPort}`;
     await layout.writeState({
       natsUrl,

@@ -21,6 +21,7 @@ import { initSodium } from "../../common/sodium.ts";
  *   registry.json              the signed trust registry
  *   keys/<CCC>-node.key        each country node's key (0600)
  *   keys/<CCC>-border.key      the border system's key (0600)
+ *   keys/coordinator.key       the coordinator's key (0600): nodes tag their answers for it
  *   nodes/<CCC>/               each node's LMDB store
  *   samples/<CCC>.ndjson       generated sample records
  *   mesh.json                  addresses of a running mesh (written by `up`)
@@ -42,6 +43,9 @@ export class MeshLayout {
   }
   nodeKeyFile(country: string): string {
     return path.join(this.dir, "keys", `${country}-node.key`);
+  }
+  get coordinatorKeyFile(): string {
+    return path.join(this.dir, "keys", "coordinator.key");
   }
   borderKeyFile(country: string): string {
     return path.join(this.dir, "keys", `${country}-border.key`);
@@ -113,6 +117,10 @@ export async function initMesh(options: InitMeshOptions): Promise<MeshLayout> {
   const border: SigningIdentity = createIdentity(MemberRole.Border, options.borderCountry, options.borderAgency ?? "border-police");
   await writePrivateKeyFile(layout.borderKeyFile(options.borderCountry), border);
   members.push(memberFor(publicPart(border), `${options.borderCountry} border system`));
+  // The coordinator is run by the border system's country here; in production by whoever operates it.
+  const coordinator = createIdentity(MemberRole.Coordinator, options.borderCountry, "coordinator");
+  await writePrivateKeyFile(layout.coordinatorKeyFile, coordinator);
+  members.push(memberFor(publicPart(coordinator), "mesh coordinator"));
 
   const registryText = signRegistry(
     { format: "watchmesh-registry/v1", version: 1, issuedAt: new Date().toISOString(), members },

@@ -78,6 +78,7 @@ export async function startTestMesh(options: TestMeshOptions): Promise<TestMesh>
     }
     coordinator = await Coordinator.start({
       registry: trust.registry,
+      identity: trust.coordinator,
       natsServers: nats.url,
       grpcAddress: "127.0.0.1:0",
       logger: options.logger ?? silentLogger(),

@@ -7,7 +7,7 @@ import { openAnswer, signQuery } from "../../common/envelope.ts";
 import { ErrorCode } from "../../common/errors.ts";
 import { followFile } from "../../common/file-follower.ts";
 import { createIdentity, MemberRole, publicPart } from "../../common/key-files.ts";
-import { MAX_ENVELOPE_BYTES } from "../../common/limits.ts";
+import { MAX_ENVELOPE_WIRE_BYTES } from "../../common/limits.ts";
 import { silentLogger } from "../../common/logger.ts";
 import { connectNats } from "../../common/nats-connection.ts";
 import { AnswerStatus, decodeEnvelope, encodeEnvelope, type MatchAnswer } from "../../common/proto.ts";
@@ -37,13 +37,13 @@ afterAll(async () => {
 /** Sends raw bytes to DEU over NATS and returns its signed, verified answer. */
 async function sendRaw(bytes: Uint8Array): Promise<MatchAnswer> {
   const reply = await connection.request(matchCountrySubject("DEU"), bytes, { timeout: 5000 });
-  return openAnswer(decodeEnvelope(reply.data), mesh.trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(bytes) });
+  return openAnswer(decodeEnvelope(reply.data), mesh.trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(bytes), keyring: mesh.trust.borderKeyring });
 }
 
 async function sendQuery(overrides: Parameters<typeof makeQuery>[0]): Promise<MatchAnswer> {
   const envelope = signQuery(makeQuery(overrides), mesh.trust.border);
   const reply = await connection.request(matchCountrySubject("DEU"), encodeEnvelope(envelope), { timeout: 5000 });
-  return openAnswer(decodeEnvelope(reply.data), mesh.trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(envelope.payload) });
+  return openAnswer(decodeEnvelope(reply.data), mesh.trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(envelope.payload), keyring: mesh.trust.borderKeyring });
 }
 
 describe("bad input and abuse", () => {
@@ -51,7 +51,7 @@ describe("bad input and abuse", () => {
     const refused = (answer: MatchAnswer, code: string) => expect(answer).toMatchObject({ status: AnswerStatus.Refused, errorCode: code, hits: [] });
 
     refused(await sendRaw(new Uint8Array(randomBytes(200))), ErrorCode.MalformedMessage);
-    refused(await sendRaw(new Uint8Array(MAX_ENVELOPE_BYTES + 4096).fill(7)), ErrorCode.PayloadTooLarge);
+    refused(await sendRaw(new Uint8Array(MAX_ENVELOPE_WIRE_BYTES + 4096).fill(7)), ErrorCode.PayloadTooLarge);
     refused(await sendQuery({ person: personSubject({ mrz: ["P<DEUDUPONT<<JEAN<<<<<<<<<<<<<<<<<<<<<<<<<<<<", "C01X00T471DEU8005019M3001017<<<<<<<<<<<<<<00"] }) }), ErrorCode.InvalidMrz);
     refused(await sendQuery({ person: personSubject({}) }), ErrorCode.InvalidArgument);
     // Signed by a key the registry does not list.

@@ -2,7 +2,8 @@ import { jetstream } from "@nats-io/jetstream";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../common/errors.ts";
 import { connectNats } from "../../common/nats-connection.ts";
-import { encodeHitNotification, decodeHitNotification, type HitNotification } from "../../common/proto.ts";
+import { signAnswer } from "../../common/envelope.ts";
+import { decodeMatchAnswer, encodeHitNotification, decodeHitNotification, type HitNotification } from "../../common/proto.ts";
 import { notifySubject } from "../../common/subjects.ts";
 import { silentLogger } from "../../common/logger.ts";
 import { CountryNode, type PersonRecord } from "../../node/index.ts";
@@ -133,8 +134,11 @@ describe("hit notifications (JetStream)", () => {
     const { envelope } = running.client.buildQuery(bySuspectName);
     const outcome = await running.coordinator.check(envelope);
     expect(await handled.next()).toMatchObject({ stored: true });
-    const espAnswer = outcome.results.find((r) => r.country === "ESP")?.answer;
-    if (!espAnswer) throw new Error("ESP did not answer");
+    const espTagged = outcome.results.find((r) => r.country === "ESP")?.answer;
+    const espIdentity = running.trust.nodes.get("ESP");
+    if (!espTagged || !espIdentity) throw new Error("ESP did not answer");
+    // ESP's no-hit travels with pair tags only; as evidence it would have to be signed, so sign it as ESP.
+    const espAnswer = signAnswer(decodeMatchAnswer(espTagged.payload), espIdentity);
 
     const connection = await connectNats({ servers: running.nats.url, name: "test-forger" });
     try {
@@ -152,10 +156,14 @@ describe("hit notifications (JetStream)", () => {
         answer: espAnswer,
       };
       await jetstream(connection).publish(notifySubject("DEU"), encodeHitNotification(forged), { msgID: forged.notificationId });
+      // ESP's answer as it travelled, unsigned: not evidence of anything.
+      const unsigned = { ...forged, notificationId: `${outcome.queryId}:unsigned`, answer: espTagged };
+      await jetstream(connection).publish(notifySubject("DEU"), encodeHitNotification(unsigned), { msgID: unsigned.notificationId });
     } finally {
       await connection.close();
     }
     expect(await handled.next()).toEqual({ notificationId: `${outcome.queryId}:forged`, stored: false, code: ErrorCode.SignerMismatch });
+    expect(await handled.next()).toEqual({ notificationId: `${outcome.queryId}:unsigned`, stored: false, code: ErrorCode.BadSignature });
     expect(running.nodes.get("DEU")?.inbox?.store.list()).toHaveLength(1);
   });
 });

@@ -60,7 +60,7 @@ describe("CountryNode.Match over gRPC (country to country)", () => {
   it("answers a signed query with a signed hit the requester can verify", async () => {
     const envelope = signQuery(query(), trust.border);
     const answerEnvelope = await match(envelope);
-    const answer = openAnswer(answerEnvelope, trust.registry, { nowMs: Date.now(), expectedCountry: "ITA", expectedQueryDigest: sha256(envelope.payload) });
+    const answer = openAnswer(answerEnvelope, trust.registry, { nowMs: Date.now(), expectedCountry: "ITA", expectedQueryDigest: sha256(envelope.payload), keyring: trust.borderKeyring });
     expect(answer.status).toBe(AnswerStatus.Hit);
     expect(answer.queryId).toBe("direct-1");
     expect(answer.hits[0]?.action).toBe("REQUESTED_ACTION_SPECIFIC_CHECK");
@@ -71,7 +71,7 @@ describe("CountryNode.Match over gRPC (country to country)", () => {
     const stranger = createIdentity(MemberRole.Border, "FRA", "border-police");
     const envelope = signQuery(query(), stranger);
     const answerEnvelope = await match(envelope);
-    const answer = openAnswer(answerEnvelope, trust.registry, { nowMs: Date.now(), expectedCountry: "ITA", expectedQueryDigest: sha256(envelope.payload) });
+    const answer = openAnswer(answerEnvelope, trust.registry, { nowMs: Date.now(), expectedCountry: "ITA", expectedQueryDigest: sha256(envelope.payload), keyring: trust.borderKeyring });
     expect(answer.status).toBe(AnswerStatus.Refused);
     expect(answer.errorCode).toBe(ErrorCode.UnknownSigner);
     expect(answer.hits).toHaveLength(0);

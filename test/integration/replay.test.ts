@@ -37,7 +37,7 @@ describe("replayed queries", () => {
     cleanups.push(dir.remove);
     const envelope = signQuery(makeQuery(), trust.border);
     const open = (answer: SignedEnvelope, query: SignedEnvelope = envelope) =>
-      openAnswer(answer, trust.registry, { nowMs: Date.now(), expectedCountry: "BEL", expectedQueryDigest: sha256(query.payload) });
+      openAnswer(answer, trust.registry, { nowMs: Date.now(), expectedCountry: "BEL", expectedQueryDigest: sha256(query.payload), keyring: trust.borderKeyring });
 
     const first = await startNode(trust, dir.path);
     expect(open(await match(first.client, envelope)).status).toBe(AnswerStatus.NoHit);

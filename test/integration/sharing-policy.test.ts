@@ -131,7 +131,7 @@ describe("sharing policy over the mesh (NATS)", () => {
 /** Sends a signed query to a node's CountryNode.Match over gRPC and returns the answer it signed, verified. */
 async function matchOverGrpc(node: CountryNode | undefined, envelope: SignedEnvelope): Promise<MatchAnswer> {
   const signed = await sendOverGrpc(node, envelope);
-  return openAnswer(signed, node?.registry ?? mesh.trust.registry, { nowMs: Date.now(), expectedCountry: node?.country ?? "", expectedQueryDigest: sha256(envelope.payload) });
+  return openAnswer(signed, node?.registry ?? mesh.trust.registry, { nowMs: Date.now(), expectedCountry: node?.country ?? "", expectedQueryDigest: sha256(envelope.payload), keyring: mesh.trust.borderKeyring });
 }
 
 async function sendOverGrpc(node: CountryNode | undefined, envelope: SignedEnvelope): Promise<SignedEnvelope> {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
-import { readPublicKeyFile } from "../../../common/key-files.ts";
+import { readPrivateKeyFile, readPublicKeyFile } from "../../../common/key-files.ts";
 import { followFile } from "../../../common/file-follower.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { MetricsRegistry, parseMetricsAddress, startMetricsServer, type RunningMetricsServer } from "../../../common/metrics.ts";
@@ -11,6 +11,7 @@ import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-option
 import type { CliRuntime } from "./runtime.ts";
 
 interface ServeFlags extends NatsFlags {
+  key?: string;
   registry: string;
   rootKey: string;
   grpc: string;
@@ -34,6 +35,7 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       .description("serve Coordinator.Check over gRPC, fanning queries out over NATS, until Ctrl-C")
       .requiredOption("--registry <file>", "signed trust registry")
       .requiredOption("--root-key <file>", "registry root public key file")
+      .option("--key <file>", "the coordinator's private key (role coordinator, 0600): nodes then authenticate answers to it with MACs instead of signatures")
       .option("--grpc <host:port>", "listen address", "127.0.0.1:50051")
       .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt)
       .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)", parseMetricsFlag),
@@ -43,11 +45,13 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       await initSodium();
       const rootKey = await readPublicKeyFile(flags.rootKey);
       const registry = await TrustRegistry.load(flags.registry, rootKey);
+      const identity = flags.key ? await readPrivateKeyFile(flags.key) : undefined;
       const natsAuth = await natsAuthFromFlags(flags);
       const telemetry = runtime.startTelemetry("watchmesh-coordinator");
       const metricsRegistry = flags.metrics ? new MetricsRegistry() : undefined;
       const running = await Coordinator.start({
         registry,
+        ...(identity ? { identity } : {}),
         natsServers: natsServers.split(","),
         ...(natsAuth ? { natsAuth } : {}),
         grpcAddress: flags.grpc,

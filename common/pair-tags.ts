@@ -1,0 +1,134 @@
+import { timingSafeEqual } from "node:crypto";
+import type { SigningIdentity } from "./key-files.ts";
+import { MAX_PAIR_TAG_RECORDS } from "./limits.ts";
+import type { ResolvedSigner } from "./registry.ts";
+import { domainPrefix, sha256, type SignatureDomain } from "./signing.ts";
+import { sodium } from "./sodium.ts";
+
+/**
+ * Pair tags: per-recipient message authentication codes on the hot path, so that a fan-out to 196
+ * countries costs each party one hash and a few MACs instead of hundreds of Ed25519 operations.
+ *
+ * Every pair of registered keys (an asker — border system, coordinator or requesting node — and an
+ * answering country node) shares two direction keys, derived with libsodium's `crypto_kx` from the
+ * X25519 forms of their Ed25519 keys (the asker is the kx client, the node the kx server). Nobody
+ * else can compute them, so a coordinator relaying a query or an answer can forge neither. The wire
+ * form (proto/watchmesh/v1/envelope.proto, `SignedEnvelope.tags`) is a concatenation of records:
+ *
+ *   recipient (4 bytes: SHA-256 of the recipient's Ed25519 public key, first 4 bytes)
+ *   || tag (16 bytes: BLAKE2b-128 keyed with the sender→recipient direction key over
+ *           "watchmesh/v1/<kind>\0" || SHA-256(payload))
+ *
+ * Ed25519 signatures stay for what must be evidence to third parties: hits, audit, notifications.
+ */
+export const PAIR_TAG_BYTES = 16;
+export const RECIPIENT_ID_BYTES = 4;
+export const PAIR_TAG_RECORD_BYTES = RECIPIENT_ID_BYTES + PAIR_TAG_BYTES;
+
+/** Which end of a pair this keyring is: the asker (kx client) or the answering node (kx server). */
+export type PairSide = "asker" | "answerer";
+
+interface DirectionKeys {
+  publicKey: Uint8Array;
+  /** Key of messages this keyring sends to the peer. */
+  send: Uint8Array;
+  /** Key of messages this keyring receives from the peer. */
+  receive: Uint8Array;
+}
+
+/** The 4-byte recipient id of a public key, as it appears in tag records. */
+export function recipientId(publicKey: Uint8Array): Uint8Array {
+  return sha256(publicKey).subarray(0, RECIPIENT_ID_BYTES);
+}
+
+/**
+ * One party's pair keys, derived on first use per peer key and cached (bounded). `digest` arguments are
+ * SHA-256 of the payload, which every party computes anyway to bind answers to queries.
+ */
+export class PairKeyring {
+  readonly identity: SigningIdentity;
+  readonly recipientId: Uint8Array;
+  readonly #side: PairSide;
+  readonly #x25519Public: Uint8Array;
+  readonly #x25519Secret: Uint8Array;
+  readonly #peers = new Map<string, DirectionKeys>();
+  readonly #maxPeers: number;
+
+  constructor(identity: SigningIdentity, options: { side: PairSide; maxPeers?: number }) {
+    const lib = sodium();
+    this.identity = identity;
+    this.recipientId = recipientId(identity.publicKey);
+    this.#side = options.side;
+    this.#maxPeers = options.maxPeers ?? 10_000;
+    this.#x25519Public = lib.crypto_sign_ed25519_pk_to_curve25519(identity.publicKey);
+    this.#x25519Secret = lib.crypto_sign_ed25519_sk_to_curve25519(identity.secretKey);
+  }
+
+  /** Tag record addressed to `peer` for a message of `kind` whose payload has `digest`. */
+  tagRecordFor(peer: ResolvedSigner, kind: SignatureDomain, digest: Uint8Array): Uint8Array {
+    const record = new Uint8Array(PAIR_TAG_RECORD_BYTES);
+    record.set(recipientId(peer.publicKey), 0);
+    record.set(computeTag(this.#keys(peer).send, kind, digest), RECIPIENT_ID_BYTES);
+    return record;
+  }
+
+  /** Concatenated tag records for several peers (e.g. every node a query goes to). */
+  tagsFor(peers: readonly ResolvedSigner[], kind: SignatureDomain, digest: Uint8Array): Uint8Array {
+    const tags = new Uint8Array(peers.length * PAIR_TAG_RECORD_BYTES);
+    peers.forEach((peer, index) => tags.set(this.tagRecordFor(peer, kind, digest), index * PAIR_TAG_RECORD_BYTES));
+    return tags;
+  }
+
+  /**
+   * True when `tags` holds a record addressed to this keyring that `peer` made for this message. A
+   * malformed tags field (wrong length, too many records) counts as no tag: the caller falls back to
+   * the Ed25519 signature.
+   */
+  verifyTagFrom(peer: ResolvedSigner, tags: Uint8Array | undefined, kind: SignatureDomain, digest: Uint8Array): boolean {
+    if (!tags || tags.length === 0 || tags.length % PAIR_TAG_RECORD_BYTES !== 0) return false;
+    if (tags.length > MAX_PAIR_TAG_RECORDS * PAIR_TAG_RECORD_BYTES) return false;
+    let expected: Uint8Array | undefined;
+    for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
+      if (!this.#isForMe(tags, offset)) continue;
+      expected ??= computeTag(this.#keys(peer).receive, kind, digest);
+      const tag = tags.subarray(offset + RECIPIENT_ID_BYTES, offset + PAIR_TAG_RECORD_BYTES);
+      if (timingSafeEqual(tag, expected)) return true;
+    }
+    return false;
+  }
+
+  #isForMe(tags: Uint8Array, offset: number): boolean {
+    const id = this.recipientId;
+    return tags[offset] === id[0] && tags[offset + 1] === id[1] && tags[offset + 2] === id[2] && tags[offset + 3] === id[3];
+  }
+
+  #keys(peer: ResolvedSigner): DirectionKeys {
+    const cached = this.#peers.get(peer.keyId);
+    if (cached && equalKeys(cached.publicKey, peer.publicKey)) return cached;
+    const lib = sodium();
+    const peerX25519 = lib.crypto_sign_ed25519_pk_to_curve25519(peer.publicKey);
+    const session =
+      this.#side === "asker"
+        ? lib.crypto_kx_client_session_keys(this.#x25519Public, this.#x25519Secret, peerX25519)
+        : lib.crypto_kx_server_session_keys(this.#x25519Public, this.#x25519Secret, peerX25519);
+    const keys: DirectionKeys = { publicKey: peer.publicKey, send: session.sharedTx, receive: session.sharedRx };
+    if (this.#peers.size >= this.#maxPeers) {
+      const oldest = this.#peers.keys().next().value;
+      if (oldest !== undefined) this.#peers.delete(oldest);
+    }
+    this.#peers.set(peer.keyId, keys);
+    return keys;
+  }
+}
+
+function computeTag(key: Uint8Array, kind: SignatureDomain, digest: Uint8Array): Uint8Array {
+  const prefix = domainPrefix(kind);
+  const message = new Uint8Array(prefix.length + digest.length);
+  message.set(prefix, 0);
+  message.set(digest, prefix.length);
+  return sodium().crypto_generichash(PAIR_TAG_BYTES, message, key);
+}
+
+function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,206 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { openAnswer, openQuery, sealAnswer, signQuery } from "../../common/envelope.ts";
+import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
+import { createIdentity, MemberRole } from "../../common/key-files.ts";
+import { silentLogger } from "../../common/logger.ts";
+import { PAIR_TAG_RECORD_BYTES, PairKeyring, recipientId } from "../../common/pair-tags.ts";
+import { AnswerStatus, type MatchAnswer, type SignedEnvelope } from "../../common/proto.ts";
+import type { ResolvedSigner } from "../../common/registry.ts";
+import { sha256, SignatureDomain } from "../../common/signing.ts";
+import type { Matcher } from "../../node/matcher.ts";
+import { MatchService } from "../../node/match-service.ts";
+import { makeTrust, type TestTrust } from "../helpers/identities.ts";
+import { makeQuery, personSubject } from "../helpers/queries.ts";
+
+let trust: TestTrust;
+let deuNode: ResolvedSigner;
+let espNode: ResolvedSigner;
+let border: ResolvedSigner;
+let coordinator: ResolvedSigner;
+
+beforeAll(async () => {
+  trust = await makeTrust(["DEU", "ESP"]);
+  const now = Date.now();
+  [deuNode, espNode] = ["DEU", "ESP"].map((country) => trust.registry.resolveSigner(trust.nodes.get(country)?.keyId ?? "", now, ["node"])) as [ResolvedSigner, ResolvedSigner];
+  border = trust.registry.resolveSigner(trust.border.keyId, now, ["border"]);
+  coordinator = trust.registry.resolveSigner(trust.coordinator.keyId, now, ["coordinator"]);
+});
+
+function nodeKeyring(country: string): PairKeyring {
+  const identity = trust.nodes.get(country);
+  if (!identity) throw new Error(`no ${country} identity`);
+  return new PairKeyring(identity, { side: "answerer" });
+}
+
+function taggedQuery(): SignedEnvelope {
+  return signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000 }), trust.border, { tagFor: [deuNode, espNode], keyring: trust.borderKeyring });
+}
+
+function codeOf(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    return WatchmeshError.from(error).code;
+  }
+  return "nothing thrown";
+}
+
+const answer = (envelope: SignedEnvelope, overrides: Partial<MatchAnswer> = {}): MatchAnswer => ({
+  queryId: "q-1",
+  respondingCountry: "DEU",
+  status: AnswerStatus.NoHit,
+  hits: [],
+  errorCode: "",
+  nodeElapsedUs: 10,
+  answeredAtMs: Date.now(),
+  queryDigest: sha256(envelope.payload),
+  ...overrides,
+});
+
+describe("pair tags on queries", () => {
+  it("let each node asked authenticate the query with its own tag, without the signature", () => {
+    const envelope = taggedQuery();
+    expect(envelope.tags).toHaveLength(2 * PAIR_TAG_RECORD_BYTES);
+    // The signature is cut off: only the tag can authenticate it now.
+    const unsigned = { ...envelope, signature: new Uint8Array(0) };
+    for (const country of ["DEU", "ESP"]) {
+      const opened = openQuery(unsigned, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring(country) });
+      expect(opened).toMatchObject({ signatureVerified: false, signer: { keyId: trust.border.keyId } });
+    }
+  });
+
+  it("fall back to the signature for a node that was not tagged, and refuse when neither checks", () => {
+    const trustWithIta = nodeKeyringFor("ITA");
+    const envelope = taggedQuery();
+    expect(openQuery(envelope, trust.registry, { nowMs: Date.now(), keyring: trustWithIta }).signatureVerified).toBe(true);
+    expect(codeOf(() => openQuery({ ...envelope, signature: new Uint8Array(0) }, trust.registry, { nowMs: Date.now(), keyring: trustWithIta }))).toBe(
+      ErrorCode.BadSignature,
+    );
+  });
+
+  it("stop authenticating a payload changed after tagging", () => {
+    const envelope = taggedQuery();
+    const tampered = new Uint8Array(envelope.payload);
+    tampered[tampered.length - 2] = (tampered[tampered.length - 2] ?? 0) ^ 0x01;
+    expect(codeOf(() => openQuery({ ...envelope, payload: tampered }, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring("DEU") }))).toBe(
+      ErrorCode.BadSignature,
+    );
+  });
+
+  it("cannot be made by a relay: the coordinator's own pair keys give other tags", () => {
+    const envelope = taggedQuery();
+    const coordinatorKeyring = new PairKeyring(trust.coordinator, { side: "asker" });
+    const forgedTags = coordinatorKeyring.tagsFor([deuNode], SignatureDomain.MatchQuery, sha256(envelope.payload));
+    const forged = { ...envelope, signature: new Uint8Array(0), tags: forgedTags };
+    expect(codeOf(() => openQuery(forged, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring("DEU") }))).toBe(ErrorCode.BadSignature);
+  });
+
+  it("are bound to a direction and a kind: a query tag does not pass as an answer tag", () => {
+    const digest = sha256(new Uint8Array([1, 2, 3]));
+    const queryTag = trust.borderKeyring.tagRecordFor(deuNode, SignatureDomain.MatchQuery, digest);
+    // Same pair, same digest, read back by the border system as if the node had sent it.
+    expect(trust.borderKeyring.verifyTagFrom(deuNode, queryTag, SignatureDomain.MatchQuery, digest)).toBe(false);
+    expect(nodeKeyring("DEU").verifyTagFrom(border, queryTag, SignatureDomain.MatchAnswer, digest)).toBe(false);
+    expect(nodeKeyring("DEU").verifyTagFrom(border, queryTag, SignatureDomain.MatchQuery, digest)).toBe(true);
+  });
+
+  it("treat a malformed tags field as no tag", () => {
+    const envelope = taggedQuery();
+    const truncated = { ...envelope, tags: envelope.tags?.subarray(0, PAIR_TAG_RECORD_BYTES + 3) };
+    expect(openQuery(truncated, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring("DEU") }).signatureVerified).toBe(true);
+  });
+
+  it("name recipients by the first 4 bytes of SHA-256 of their public key", () => {
+    const envelope = taggedQuery();
+    expect(envelope.tags?.subarray(0, 4)).toEqual(sha256(deuNode.publicKey).subarray(0, 4));
+    expect(recipientId(espNode.publicKey)).toEqual(envelope.tags?.subarray(PAIR_TAG_RECORD_BYTES, PAIR_TAG_RECORD_BYTES + 4));
+  });
+});
+
+/** A node key the query was not tagged for. */
+function nodeKeyringFor(country: string): PairKeyring {
+  return new PairKeyring(createIdentity(MemberRole.Node, country, "node-agency"), { side: "answerer" });
+}
+
+describe("pair tags on answers", () => {
+  it("let the requester and the relaying coordinator check an unsigned answer, and nobody else", () => {
+    const query = taggedQuery();
+    const sealed = sealAnswer(answer(query), { identity: trustNode("DEU"), keyring: nodeKeyring("DEU"), tagFor: [border, coordinator], sign: false });
+    expect(sealed.signature).toHaveLength(0);
+    const options = { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(query.payload) };
+    expect(openAnswer(sealed, trust.registry, { ...options, keyring: trust.borderKeyring }).status).toBe(AnswerStatus.NoHit);
+    expect(openAnswer(sealed, trust.registry, { ...options, keyring: new PairKeyring(trust.coordinator, { side: "asker" }) }).status).toBe(AnswerStatus.NoHit);
+    expect(codeOf(() => openAnswer(sealed, trust.registry, options))).toBe(ErrorCode.BadSignature);
+  });
+
+  it("cannot be forged by the coordinator: a no-hit it tags itself is refused by the border system", () => {
+    const query = taggedQuery();
+    const coordinatorKeyring = new PairKeyring(trust.coordinator, { side: "asker" });
+    const forged = sealAnswer(answer(query), { identity: trustNode("DEU"), keyring: coordinatorKeyring, tagFor: [border], sign: false });
+    const options = { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(query.payload), keyring: trust.borderKeyring };
+    expect(codeOf(() => openAnswer({ ...forged, keyId: deuNode.keyId }, trust.registry, options))).toBe(ErrorCode.BadSignature);
+  });
+
+  it("from one country do not pass for another's", () => {
+    const query = taggedQuery();
+    const sealed = sealAnswer(answer(query), { identity: trustNode("DEU"), keyring: nodeKeyring("DEU"), tagFor: [border], sign: false });
+    const options = { nowMs: Date.now(), expectedCountry: "ESP", expectedQueryDigest: sha256(query.payload), keyring: trust.borderKeyring };
+    expect(codeOf(() => openAnswer({ ...sealed, keyId: espNode.keyId }, trust.registry, options))).toBe(ErrorCode.BadSignature);
+  });
+});
+
+function trustNode(country: string) {
+  const identity = trust.nodes.get(country);
+  if (!identity) throw new Error(`no ${country} identity`);
+  return identity;
+}
+
+describe("a node's answers", () => {
+  const matcher: Matcher = {
+    matchPerson: (person) =>
+      person.names.includes("Jan Kowalski") ? [{ recordId: "rec-1", score: 0.97, category: "person", action: "discreet_check", matchedFeatures: ["name"] }] : [],
+    matchEntity: () => [],
+  };
+  const service = () =>
+    new MatchService({ identity: trustNode("DEU"), registry: () => trust.registry, matcher, referenceFor: (id) => `DEU-R-${id}`, logger: silentLogger() });
+  const relayed = { relayed: true, relayKeyId: "" };
+
+  it("are tagged for the requester and the named coordinator, and signed only when they are hits", () => {
+    relayed.relayKeyId = trust.coordinator.keyId;
+    const node = service();
+    const noHitQuery = taggedQuery();
+    const noHit = node.answer(noHitQuery, undefined, relayed);
+    expect(noHit.signature).toHaveLength(0);
+    expect(noHit.tags).toHaveLength(2 * PAIR_TAG_RECORD_BYTES);
+    const hitQuery = signQuery(makeQuery({ person: personSubject({ names: ["Jan Kowalski"] }) }), trust.border, { tagFor: [deuNode], keyring: trust.borderKeyring });
+    const hit = node.answer(hitQuery, undefined, relayed);
+    expect(hit.signature).toHaveLength(64);
+    // A hit is evidence anyone in the registry can check, e.g. the owner's notification inbox.
+    expect(openAnswer(hit, trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(hitQuery.payload) }).status).toBe(AnswerStatus.Hit);
+  });
+
+  it("are signed when relayed by a coordinator without a registered key", () => {
+    const node = service();
+    const query = taggedQuery();
+    const answerEnvelope = node.answer(query, undefined, { relayed: true, relayKeyId: "FRA:coordinator:unknown" });
+    expect(answerEnvelope.signature).toHaveLength(64);
+    expect(openAnswer(answerEnvelope, trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(query.payload) }).status).toBe(
+      AnswerStatus.NoHit,
+    );
+  });
+
+  it("refuse a hit to a query whose tag checks but whose signature does not", () => {
+    const node = service();
+    const hitQuery = signQuery(makeQuery({ person: personSubject({ names: ["Jan Kowalski"] }) }), trust.border, { tagFor: [deuNode], keyring: trust.borderKeyring });
+    const broken = new Uint8Array(hitQuery.signature);
+    broken[0] = (broken[0] ?? 0) ^ 0xff;
+    const answered = node.answer({ ...hitQuery, signature: broken });
+    const opened = openAnswer(answered, trust.registry, {
+      nowMs: Date.now(),
+      expectedCountry: "DEU",
+      expectedQueryDigest: sha256(hitQuery.payload),
+      keyring: trust.borderKeyring,
+    });
+    expect(opened).toMatchObject({ status: AnswerStatus.Refused, errorCode: ErrorCode.BadSignature, hits: [] });
+  });
+});
