@@ -37,6 +37,8 @@ export interface AuthenticateOptions {
   roles: readonly ResolvedSigner["role"][];
   /** The reader's pair keys: a tag addressed to it is checked first, the signature only without one. */
   keyring?: PairKeyring | undefined;
+  /** SHA-256 of the payload when the caller has it already. */
+  digest?: Uint8Array | undefined;
 }
 
 /**
@@ -49,7 +51,7 @@ export function authenticateEnvelope(envelope: SignedEnvelope, domain: Signature
   }
   if (!envelope.keyId) throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope has no key id");
   const signer = registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
-  const digest = sha256(envelope.payload);
+  const digest = options.digest ?? sha256(envelope.payload);
   if (options.keyring?.verifyTagFrom(signer, envelope.tags, domain, digest)) {
     return { signer, digest, signatureVerified: false };
   }
@@ -116,6 +118,8 @@ export interface QueryCheckOptions {
   roles?: readonly ResolvedSigner["role"][];
   /** The node's pair keys: a query tagged for it is authenticated with a MAC instead of Ed25519. */
   keyring?: PairKeyring | undefined;
+  /** SHA-256 of the payload when the caller has it already. */
+  digest?: Uint8Array | undefined;
 }
 
 /** Authenticates a query (tag or signature), decodes it, and checks its identity, lifetime and shape. */
@@ -124,6 +128,7 @@ export function openQuery(envelope: SignedEnvelope, registry: TrustRegistry, opt
     nowMs: options.nowMs,
     roles: options.roles ?? [MemberRole.Border, MemberRole.Node],
     keyring: options.keyring,
+    digest: options.digest,
   });
   const query = decodeMatchQuery(envelope.payload);
   checkQuery(query, authenticated.signer, options.nowMs, options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);

@@ -30,6 +30,8 @@ export type PairSide = "asker" | "answerer";
 
 interface DirectionKeys {
   publicKey: Uint8Array;
+  /** The peer's recipient id in tag records. */
+  recipient: Uint8Array;
   /** Key of messages this keyring sends to the peer. */
   send: Uint8Array;
   /** Key of messages this keyring receives from the peer. */
@@ -67,8 +69,9 @@ export class PairKeyring {
   /** Tag record addressed to `peer` for a message of `kind` whose payload has `digest`. */
   tagRecordFor(peer: ResolvedSigner, kind: SignatureDomain, digest: Uint8Array): Uint8Array {
     const record = new Uint8Array(PAIR_TAG_RECORD_BYTES);
-    record.set(recipientId(peer.publicKey), 0);
-    record.set(computeTag(this.#keys(peer).send, kind, digest), RECIPIENT_ID_BYTES);
+    const keys = this.#keys(peer);
+    record.set(keys.recipient, 0);
+    record.set(computeTag(keys.send, kind, digest), RECIPIENT_ID_BYTES);
     return record;
   }
 
@@ -111,7 +114,7 @@ export class PairKeyring {
       this.#side === "asker"
         ? lib.crypto_kx_client_session_keys(this.#x25519Public, this.#x25519Secret, peerX25519)
         : lib.crypto_kx_server_session_keys(this.#x25519Public, this.#x25519Secret, peerX25519);
-    const keys: DirectionKeys = { publicKey: peer.publicKey, send: session.sharedTx, receive: session.sharedRx };
+    const keys: DirectionKeys = { publicKey: peer.publicKey, recipient: recipientId(peer.publicKey), send: session.sharedTx, receive: session.sharedRx };
     if (this.#peers.size >= this.#maxPeers) {
       const oldest = this.#peers.keys().next().value;
       if (oldest !== undefined) this.#peers.delete(oldest);

@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { open, type Database, type RootDatabase } from "lmdb";
+import { open, type Database, type PutOptions, type RootDatabase } from "lmdb";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
@@ -118,6 +118,12 @@ export function auditPath(dataDir: string): string {
 export function seqKey(seq: number): string {
   return String(seq).padStart(SEQ_DIGITS, "0");
 }
+
+/**
+ * MDB_NOOVERWRITE: one native conditional put, several times cheaper per entry than an ifNoExists batch.
+ * lmdb-js's put takes PutOptions at run time (its write.js), though its typings list only a version there.
+ */
+const NO_OVERWRITE = { noOverwrite: true } satisfies PutOptions as unknown as number;
 
 function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
@@ -455,10 +461,7 @@ export class AuditLog implements AsyncDisposable {
     // is never overwritten: a taken sequence number means a second writer on this environment.
     const key = seqKey(entry.seq);
     const written = this.#dbs.entries
-      .ifNoExists(key, () => {
-        // Part of the conditional batch: its outcome is the ifNoExists promise's.
-        this.#dbs.entries.put(key, entry).catch(() => undefined);
-      })
+      .put(key, entry, NO_OVERWRITE)
       .then((fresh) => {
         if (!fresh) throw new WatchmeshError(ErrorCode.Internal, "audit sequence number already taken: one writer per audit log", { context: { seq: entry.seq } });
       });

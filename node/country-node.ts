@@ -78,6 +78,7 @@ export class CountryNode implements AsyncDisposable {
   readonly #logger: Logger;
   readonly #service: MatchService;
   readonly #audit: AuditLog;
+  readonly #quotas: QuotaLedger;
   /** Shared with the match service, so a registry swapped in here applies to the next query. */
   readonly #registry: { current: TrustRegistry };
   /** Likewise for the sharing policy. */
@@ -97,6 +98,7 @@ export class CountryNode implements AsyncDisposable {
     purger: ExpiryPurger;
     logger: Logger;
     service: MatchService;
+    quotas: QuotaLedger;
     audit: AuditLog;
   }) {
     this.country = parts.country;
@@ -112,6 +114,7 @@ export class CountryNode implements AsyncDisposable {
     this.#logger = parts.logger;
     this.#service = parts.service;
     this.#audit = parts.audit;
+    this.#quotas = parts.quotas;
   }
 
   static async start(options: CountryNodeOptions): Promise<CountryNode> {
@@ -149,11 +152,12 @@ export class CountryNode implements AsyncDisposable {
     let purger: ExpiryPurger;
     const registry = { current: options.registry };
     const policy = { current: options.sharingPolicy ?? SharingPolicy.allowAll() };
+    const quotas = new QuotaLedger(store);
     const service = new MatchService({
       identity,
       registry: () => registry.current,
       policy: () => policy.current,
-      quotas: new QuotaLedger(store),
+      quotas,
       ...(nodeMetrics ? { onAnswered: nodeMetrics.onAnswered } : {}),
       matcher: createMatcher(store, { country: identity.country }),
       replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
@@ -213,7 +217,7 @@ export class CountryNode implements AsyncDisposable {
       await store.close();
       throw error;
     }
-    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service, audit });
+    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service, audit, quotas });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -275,6 +279,7 @@ export class CountryNode implements AsyncDisposable {
       await this.#purger.stop();
       // After every answer is signed (responder and gRPC stopped): the final seal covers the last entry.
       await this.#audit.close();
+      this.#quotas.flush();
       await this.store.close();
       this.#logger.info("country node stopped");
     })();

@@ -178,6 +178,7 @@ export class MatchService {
         opened = openQuery(envelope, this.#options.registry(), {
           nowMs,
           keyring: this.#keyring,
+          digest,
           ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
         });
         query = opened.query;

@@ -21,6 +21,9 @@ export class QuotaLedger {
   readonly #store: QuotaStore;
   #day = "";
   #uses = new Map<string, number>();
+  /** Requesters whose count changed since the last write: one write per requester per event-loop turn. */
+  readonly #dirty = new Set<string>();
+  #flushScheduled = false;
 
   constructor(store: QuotaStore) {
     this.#store = store;
@@ -30,6 +33,7 @@ export class QuotaLedger {
   charge(admission: Admission, nowMs: number): void {
     const day = utcDay(nowMs);
     if (day !== this.#day) {
+      this.flush(); // The last counts of the previous day go to that day.
       this.#day = day;
       this.#uses = this.#store.quotaUses(day);
     }
@@ -40,7 +44,25 @@ export class QuotaLedger {
       });
     }
     this.#uses.set(admission.requester, used + 1);
-    this.#store.recordQuotaUse(day, admission.requester, used + 1);
+    this.#dirty.add(admission.requester);
+    if (!this.#flushScheduled) {
+      // Queries arrive in bursts (many NATS messages per socket read): the count is written once per burst.
+      this.#flushScheduled = true;
+      setImmediate(() => this.flush()).unref();
+    }
+  }
+
+  /** Writes the counts changed since the last write (without waiting for the disk). Never throws. */
+  flush(): void {
+    this.#flushScheduled = false;
+    for (const requester of this.#dirty) {
+      try {
+        this.#store.recordQuotaUse(this.#day, requester, this.#uses.get(requester) ?? 0);
+      } catch {
+        // The store closed first (node stopping): the counts of this last turn are lost, as on a crash.
+      }
+    }
+    this.#dirty.clear();
   }
 
   /** Queries counted today for a requester (`<country>/<agency>`). */

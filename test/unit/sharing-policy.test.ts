@@ -70,8 +70,13 @@ describe("QuotaLedger", () => {
     expect(ledger.used("FRA/border-police", day1)).toBe(2);
     // Another requester has its own count; a new ledger on the same store remembers the day.
     ledger.charge({ requester: "DEU/bka", dailyQuota: 2 }, day1);
+    // Counts reach the store once per burst of queries.
+    expect(saved.get("2026-11-25|DEU/bka")).toBeUndefined();
+    ledger.flush();
+    expect(saved.get("2026-11-25|DEU/bka")).toBe(1);
     expect(() => new QuotaLedger(store).charge(admission, day1)).toThrow(expect.objectContaining({ code: ErrorCode.QuotaExhausted }));
     ledger.charge(admission, day1 + 2 * 60_000);
+    ledger.flush();
     expect(saved.get("2026-11-26|FRA/border-police")).toBe(1);
   });
 });
