@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "deploy/**", "bin/**", "eslint.config.js"] },
+  { ignores: ["node_modules/**", "deploy/**", "bin/**", "eslint.config.js", "tmp/**", "data/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,28 +1,101 @@
 /**
- * Federated check latency and throughput through the real coordinator, beside a raw NATS
- * scatter/gather with trivial responders in the same topology, in the same run.
+ * Federated checks at world scale, beside a raw NATS scatter/gather in the same topology and run.
  *
- * All parts share this process here (nodes, coordinator, border client), so CPU figures are for the
- * whole mesh per check, not the coordinator alone; the raw baseline is measured the same way.
+ * Topology (one machine, real processes): a real nats-server; N country nodes (default 196, each with
+ * its own keys and LMDB store) spread over a few node-host processes; the real coordinator in its own
+ * process; this process as the load generator (a BorderClient that signs, tags and verifies, as a
+ * border system does). The raw baseline swaps in trivial responders (one queue group per country, in
+ * the same number of processes) and a plain gatherer process, asked by a plain NATS request.
+ *
+ * Reported: p50/p99 at light load (paced) and at saturation, checks/s, CPU time per check of the
+ * coordinator process alone (and of the raw gatherer alone), two coordinators against one, how the
+ * replicas of a country split its queries, and optionally the coordinator's memory over a long run.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { silentLogger } from "../common/logger.ts";
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
+import { createIdentity, MemberRole, publicPart, type SigningIdentity } from "../common/key-files.ts";
 import { startNatsServer } from "../common/nats-server.ts";
-import { Coordinator } from "../coordinator/index.ts";
-import { CountryNode } from "../node/index.ts";
-import { makeTrust } from "../test/helpers/identities.ts";
-import { makeTempDir } from "../test/helpers/temp-dir.ts";
+import { memberFor } from "../common/registry.ts";
+import { initSodium } from "../common/sodium.ts";
 import { BorderClient } from "../client/border-client.ts";
-import { argValue, cpuMicros, printFigures, round, summarise, benchCountryCodes } from "./stats.ts";
+import { makeTrust, type TestTrust } from "../test/helpers/identities.ts";
+import { makeTempDir } from "../test/helpers/temp-dir.ts";
+import { RAW_CHECK_SUBJECT, toWire, type WorkerReply, type WorkerRequest, type WorkerStart, type WorkerUsage } from "./fanout-worker.ts";
+import { argValue, benchCountryCodes, printFigures, round, summarise, type LatencySummary } from "./stats.ts";
 
-async function paced(count: number, perSecond: number, run: () => Promise<void>): Promise<number[]> {
+const RUN_TS = fileURLToPath(new URL("../bin/run-ts.js", import.meta.url));
+const WORKER = fileURLToPath(new URL("./fanout-worker.ts", import.meta.url));
+
+/** A child process of the topology, driven by request/reply over its IPC channel. */
+class Worker {
+  readonly #child: ChildProcess;
+  readonly #replies: WorkerReply[] = [];
+  readonly #waiting: ((reply: WorkerReply) => void)[] = [];
+  #exited = false;
+
+  constructor(readonly name: string) {
+    // WATCHMESH_BENCH_PROFILE=<dir> writes a CPU profile of every process of the topology there.
+    const profileDir = process.env["WATCHMESH_BENCH_PROFILE"];
+    const execArgv = ["--expose-gc", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
+    this.#child = fork(RUN_TS, [WORKER], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.#child.on("message", (reply: WorkerReply) => {
+      const waiter = this.#waiting.shift();
+      if (waiter) waiter(reply);
+      else this.#replies.push(reply);
+    });
+    this.#child.on("exit", () => {
+      this.#exited = true;
+      for (const waiter of this.#waiting.splice(0)) waiter({ type: "failed", message: `${name} exited` });
+    });
+  }
+
+  async #ask(request: WorkerRequest): Promise<WorkerReply> {
+    if (this.#exited) throw new Error(`${this.name} has exited`);
+    const reply = new Promise<WorkerReply>((resolve) => {
+      const queued = this.#replies.shift();
+      if (queued) resolve(queued);
+      else this.#waiting.push(resolve);
+    });
+    this.#child.send(request);
+    const answer = await reply;
+    if (answer.type === "failed") throw new Error(`${this.name}: ${answer.message}`);
+    return answer;
+  }
+
+  async start(start: WorkerStart): Promise<number | undefined> {
+    const reply = await this.#ask({ type: "start", start });
+    return reply.type === "ready" ? reply.grpcPort : undefined;
+  }
+
+  async usage(): Promise<WorkerUsage> {
+    const reply = await this.#ask({ type: "usage" });
+    if (reply.type !== "usage") throw new Error(`${this.name}: unexpected reply ${reply.type}`);
+    return reply.usage;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#exited) return;
+    const exited = new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+    try {
+      await this.#ask({ type: "stop" });
+    } catch {
+      // Already gone.
+    }
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+type Run = () => Promise<void>;
+
+async function paced(count: number, perSecond: number, run: Run): Promise<LatencySummary> {
   const samples: number[] = [];
-  const intervalMs = 1000 / perSecond;
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
-    const due = started + i * intervalMs;
-    const wait = due - performance.now();
+    const wait = started + (i * 1000) / perSecond - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     inFlight.push(
       (async () => {
@@ -33,124 +106,223 @@ async function paced(count: number, perSecond: number, run: () => Promise<void>)
     );
   }
   await Promise.all(inFlight);
-  return samples;
+  return summarise(samples);
 }
 
-async function saturate(durationMs: number, concurrency: number, run: () => Promise<void>): Promise<{ perSecond: number; cpuUsPerOp: number; latency: ReturnType<typeof summarise> }> {
+interface Saturation {
+  perSecond: number;
+  latency: LatencySummary;
+  checks: number;
+}
+
+async function saturate(durationMs: number, runners: { concurrency: number; run: Run }[]): Promise<Saturation> {
   const samples: number[] = [];
   const endAt = performance.now() + durationMs;
-  const cpu0 = cpuMicros();
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < endAt) {
-        const started = performance.now();
-        await run();
-        samples.push(performance.now() - started);
-      }
-    }),
+    runners.flatMap(({ concurrency, run }) =>
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < endAt) {
+          const started = performance.now();
+          await run();
+          samples.push(performance.now() - started);
+        }
+      }),
+    ),
   );
   const elapsedS = (performance.now() - t0) / 1000;
-  return { perSecond: round(samples.length / elapsedS, 1), cpuUsPerOp: round((cpuMicros() - cpu0) / samples.length, 1), latency: summarise(samples) };
+  return { perSecond: round(samples.length / elapsedS, 1), latency: summarise(samples), checks: samples.length };
 }
 
-/** Raw baseline: one publish, N trivial responders, answers gathered on one wildcard inbox. */
-async function rawScatterGather(url: string, countries: string[]): Promise<{ gather: () => Promise<void>; close: () => Promise<void> }> {
-  const responders: NatsConnection = await connect({ servers: url });
-  const answer = new Uint8Array(160);
-  for (const country of countries) {
-    responders.subscribe("bench.raw.all", { queue: `raw-${country}`, callback: (_error, msg) => void msg.respond(answer) });
-  }
-  await responders.flush();
-  const gatherer = await connect({ servers: url });
-  const pending = new Map<string, { remaining: number; done: () => void }>();
-  let next = 0;
-  gatherer.subscribe("_INBOX.bench.*", {
-    callback: (_error, msg) => {
-      const entry = pending.get(msg.subject);
-      if (entry && --entry.remaining === 0) {
-        pending.delete(msg.subject);
-        entry.done();
-      }
-    },
-  });
-  await gatherer.flush();
-  const query = new Uint8Array(300);
-  return {
-    gather: () =>
-      new Promise<void>((resolve) => {
-        const inbox = `_INBOX.bench.${(next++).toString(36)}`;
-        pending.set(inbox, { remaining: countries.length, done: resolve });
-        gatherer.publish("bench.raw.all", query, { reply: inbox });
-      }),
-    close: async () => {
-      await gatherer.drain();
-      await responders.drain();
-    },
-  };
+/** CPU microseconds `worker` spends per check while `load` runs. */
+async function cpuPerCheck<T extends { checks: number }>(worker: Worker, load: () => Promise<T>): Promise<T & { cpuUsPerCheck: number }> {
+  const before = await worker.usage();
+  const result = await load();
+  const after = await worker.usage();
+  return { ...result, cpuUsPerCheck: round((after.cpuMicros - before.cpuMicros) / Math.max(result.checks, 1), 1) };
+}
+
+interface Options {
+  countries: string[];
+  nodeProcesses: number;
+  lightChecks: number;
+  lightRate: number;
+  saturationMs: number;
+  concurrency: number;
+  replicated: number;
+  sustainedChecks: number;
+  coordinatorKey: boolean;
 }
 
 export async function runFanoutBench(args: string[], json: boolean): Promise<void> {
-  const countryCount = argValue(args, "--countries", 50);
-  const lightChecks = argValue(args, "--light-checks", 200);
-  const lightRate = argValue(args, "--light-rate", 50);
-  const saturationMs = argValue(args, "--saturation-ms", 5000);
-  const concurrency = argValue(args, "--concurrency", 32);
-  const countries = benchCountryCodes(countryCount);
-
+  const options: Options = {
+    countries: benchCountryCodes(argValue(args, "--countries", 196)),
+    nodeProcesses: argValue(args, "--node-processes", 4),
+    lightChecks: argValue(args, "--light-checks", 300),
+    lightRate: argValue(args, "--light-rate", 50),
+    saturationMs: argValue(args, "--saturation-ms", 8000),
+    concurrency: argValue(args, "--concurrency", 16),
+    replicated: Math.min(argValue(args, "--replicated", 4), argValue(args, "--countries", 196)),
+    sustainedChecks: args.includes("--sustained-checks") ? argValue(args, "--sustained-checks", 100_000) : 0,
+    coordinatorKey: !args.includes("--no-coordinator-key"),
+  };
+  await initSodium();
   const nats = await startNatsServer();
-  const temp = await makeTempDir("watchmesh-bench-");
-  const trust = await makeTrust(countries);
-  const nodes: CountryNode[] = [];
-  let coordinator: Coordinator | undefined;
-  let client: BorderClient | undefined;
+  const temp = await makeTempDir("watchmesh-bench-fanout-");
+  const workers: Worker[] = [];
   try {
-    for (const country of countries) {
-      const identity = trust.nodes.get(country);
-      if (!identity) throw new Error("missing identity");
-      const node = await CountryNode.start({ identity, registry: trust.registry, dataDir: `${temp.path}/${country}`, natsServers: nats.url, logger: silentLogger() });
-      await node.store.upsert({ kind: "person", id: `${country}-1`, names: ["Jean Dupont"], dob: "1980-05-01", action: "discreet_check" });
-      nodes.push(node);
-    }
-    coordinator = await Coordinator.start({ registry: trust.registry, natsServers: nats.url, grpcAddress: "127.0.0.1:0", logger: silentLogger() });
-    client = await BorderClient.connect({ coordinatorAddress: `127.0.0.1:${coordinator.grpcPort}`, identity: trust.border, registry: trust.registry });
-    const borderClient = client;
-    const check = async () => {
-      const result = await borderClient.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
-      if (result.results.some((entry) => entry.status !== "hit")) throw new Error("a country did not answer hit during the benchmark");
-    };
-    await saturate(1000, 4, check); // warm-up
-    const meshLight = summarise(await paced(lightChecks, lightRate, check));
-    const meshSaturated = await saturate(saturationMs, concurrency, check);
-
-    const raw = await rawScatterGather(nats.url, countries);
-    await saturate(1000, 4, raw.gather);
-    const rawLight = summarise(await paced(lightChecks, lightRate, raw.gather));
-    const rawSaturated = await saturate(saturationMs, concurrency, raw.gather);
-    await raw.close();
-
+    const second = createIdentity(MemberRole.Coordinator, "FRA", "coordinator-2");
+    const trust = await makeTrust(options.countries, "FRA", [memberFor(publicPart(second))]);
+    const mesh = await measureMesh(options, trust, second, nats.url, temp.path, workers);
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    const raw = await measureRaw(options, nats.url, workers);
     printFigures(
-      `fanout: ${countryCount} countries, one process (nodes + coordinator + client), real nats-server`,
+      `fanout: ${options.countries.length} countries in ${options.nodeProcesses} node processes, coordinator in its own process, real nats-server` +
+        (options.coordinatorKey ? "" : " (coordinator without a key: every answer signed)"),
       {
-        "light load (checks/s)": lightRate,
-        "mesh light p50/p99 ms": `${meshLight.p50Ms} / ${meshLight.p99Ms}`,
-        "raw light p50/p99 ms": `${rawLight.p50Ms} / ${rawLight.p99Ms}`,
-        "p50 ratio mesh/raw": round(meshLight.p50Ms / rawLight.p50Ms, 2),
-        "mesh saturated checks/s": meshSaturated.perSecond,
-        "raw saturated gathers/s": rawSaturated.perSecond,
-        "mesh saturated p50/p99 ms": `${meshSaturated.latency.p50Ms} / ${meshSaturated.latency.p99Ms}`,
-        "raw saturated p50/p99 ms": `${rawSaturated.latency.p50Ms} / ${rawSaturated.latency.p99Ms}`,
-        "mesh CPU us per check (all parts)": meshSaturated.cpuUsPerOp,
-        "raw CPU us per gather (all parts)": rawSaturated.cpuUsPerOp,
-        "CPU ratio mesh/raw": round(meshSaturated.cpuUsPerOp / rawSaturated.cpuUsPerOp, 1),
+        "light load (checks/s)": options.lightRate,
+        "mesh light p50/p99 ms": `${mesh.light.p50Ms} / ${mesh.light.p99Ms}`,
+        "raw light p50/p99 ms": `${raw.light.p50Ms} / ${raw.light.p99Ms}`,
+        "p50 ratio mesh/raw": round(mesh.light.p50Ms / raw.light.p50Ms, 2),
+        "mesh saturated checks/s": mesh.saturated.perSecond,
+        "raw saturated gathers/s": raw.saturated.perSecond,
+        "mesh saturated p50/p99 ms": `${mesh.saturated.latency.p50Ms} / ${mesh.saturated.latency.p99Ms}`,
+        "raw saturated p50/p99 ms": `${raw.saturated.latency.p50Ms} / ${raw.saturated.latency.p99Ms}`,
+        "coordinator CPU us per check": mesh.saturated.cpuUsPerCheck,
+        "raw gatherer CPU us per gather": raw.saturated.cpuUsPerCheck,
+        "CPU ratio coordinator/raw": round(mesh.saturated.cpuUsPerCheck / raw.saturated.cpuUsPerCheck, 2),
+        "checks/s one coordinator core can serve": round(1e6 / mesh.saturated.cpuUsPerCheck, 0),
+        "two coordinators checks/s": mesh.scaleOut.perSecond,
+        "two coordinators / one": round(mesh.scaleOut.perSecond / mesh.saturated.perSecond, 2),
+        "two coordinators CPU us per check": mesh.scaleOut.cpuUsPerCheck,
+        "replica share of answers": mesh.replicaShares,
+        ...(mesh.sustained ? { "coordinator heap MB over sustained run": mesh.sustained } : {}),
       },
       json,
     );
   } finally {
-    client?.close();
-    await coordinator?.stop();
-    await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all(workers.map((worker) => worker.stop()));
     await nats.stop();
     await temp.remove();
+  }
+}
+
+async function measureMesh(options: Options, trust: TestTrust, second: SigningIdentity, natsUrl: string, dataDir: string, workers: Worker[]) {
+  const trustWire = { registryText: trust.registryText, root: toWire(trust.root) };
+  const nodeIdentities = options.countries.map((country) => trust.nodes.get(country) as SigningIdentity);
+  // Replicas of the first countries share their key and queue group, in another process than the primary.
+  const placements = [
+    ...nodeIdentities.map((identity, index) => ({ identity, process: index % options.nodeProcesses })),
+    ...nodeIdentities.slice(0, options.replicated).map((identity, index) => ({ identity, process: (index + 1) % options.nodeProcesses })),
+  ];
+  const hosts = Array.from({ length: options.nodeProcesses }, (_, index) => new Worker(`node host ${index}`));
+  workers.push(...hosts);
+  const hostedBy = hosts.map((_, index) => placements.filter((placement) => placement.process === index).map((placement) => placement.identity));
+  await Promise.all(
+    hosts.map((host, index) =>
+      host.start({ role: "nodes", natsUrl, dataDir: `${dataDir}/host-${index}`, nodes: (hostedBy[index] ?? []).map(toWire), hitCountries: [options.countries[0] ?? ""], ...trustWire }),
+    ),
+  );
+  const coordinatorWorker = async (identity: SigningIdentity, name: string) => {
+    const worker = new Worker(name);
+    workers.push(worker);
+    const port = await worker.start({ role: "coordinator", natsUrl, ...(options.coordinatorKey ? { identity: toWire(identity) } : {}), ...trustWire });
+    const client = await BorderClient.connect({ coordinatorAddress: `127.0.0.1:${port ?? 0}`, identity: trust.border, registry: trust.registry });
+    return { worker, client };
+  };
+  const first = await coordinatorWorker(trust.coordinator, "coordinator 1");
+  const hitCountry = options.countries[0];
+  // A traveller on one country's list: one hit (signed, as evidence) and a no-hit from every other country.
+  const checkWith = (client: BorderClient) => async () => {
+    const result = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
+    const wrong = result.results.filter((entry) => entry.status !== (entry.country === hitCountry ? "hit" : "no_hit"));
+    if (wrong.length > 0) throw new Error(`${wrong.length} countries answered wrongly or not at all (first: ${wrong[0]?.country} ${wrong[0]?.status})`);
+  };
+  try {
+    const check = checkWith(first.client);
+    await saturate(2000, [{ concurrency: 4, run: check }]); // warm-up
+    const light = await paced(options.lightChecks, options.lightRate, check);
+    const answeredBefore = await Promise.all(hosts.map((host) => host.usage()));
+    const saturated = await cpuPerCheck(first.worker, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: check }]));
+    const answeredAfter = await Promise.all(hosts.map((host) => host.usage()));
+    const replicaShares = replicaSplit(options, hostedBy, answeredBefore, answeredAfter);
+
+    const other = await coordinatorWorker(second, "coordinator 2");
+    try {
+      const half = Math.max(1, Math.floor(options.concurrency / 2));
+      const before = await Promise.all([first.worker.usage(), other.worker.usage()]);
+      const scaleOut = await saturate(options.saturationMs, [
+        { concurrency: half, run: check },
+        { concurrency: half, run: checkWith(other.client) },
+      ]);
+      const after = await Promise.all([first.worker.usage(), other.worker.usage()]);
+      const cpu = after.reduce((sum, usage, index) => sum + usage.cpuMicros - (before[index]?.cpuMicros ?? 0), 0);
+      const sustained = options.sustainedChecks > 0 ? await sustainedHeap(first.worker, check, options) : undefined;
+      return { light, saturated, scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) }, replicaShares, sustained };
+    } finally {
+      other.client.close();
+    }
+  } finally {
+    first.client.close();
+  }
+}
+
+/** Share of each replicated country's answers taken by each of its replicas during the saturated run. */
+function replicaSplit(
+  options: Options,
+  hostedBy: SigningIdentity[][],
+  before: WorkerUsage[],
+  after: WorkerUsage[],
+): Record<string, string> {
+  const shares: Record<string, string> = {};
+  for (const country of options.countries.slice(0, options.replicated)) {
+    const counts: number[] = [];
+    hostedBy.forEach((identities, host) =>
+      identities.forEach((identity, slot) => {
+        if (identity.country === country) counts.push((after[host]?.answered[slot] ?? 0) - (before[host]?.answered[slot] ?? 0));
+      }),
+    );
+    const total = counts.reduce((sum, count) => sum + count, 0);
+    shares[country] = counts.map((count) => `${Math.round((100 * count) / Math.max(total, 1))}%`).join(" / ");
+  }
+  return shares;
+}
+
+/** The coordinator's heap after a full GC at each fifth of a long run at moderate concurrency. */
+async function sustainedHeap(worker: Worker, check: Run, options: Options): Promise<string> {
+  const marks = [(await worker.usage()).heapMb];
+  const fifth = Math.ceil(options.sustainedChecks / 5);
+  for (let part = 0; part < 5; part++) {
+    let remaining = fifth;
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (remaining-- > 0) await check();
+      }),
+    );
+    marks.push((await worker.usage()).heapMb);
+  }
+  return `${marks.join(" → ")} (after 0, 20, 40, 60, 80, 100% of ${options.sustainedChecks} checks)`;
+}
+
+async function measureRaw(options: Options, natsUrl: string, workers: Worker[]) {
+  const responders = Array.from({ length: options.nodeProcesses }, (_, index) => new Worker(`raw responders ${index}`));
+  const gatherer = new Worker("raw gatherer");
+  workers.push(...responders, gatherer);
+  await Promise.all(
+    responders.map((worker, index) =>
+      worker.start({ role: "raw-responders", natsUrl, countries: options.countries.filter((_, position) => position % options.nodeProcesses === index) }),
+    ),
+  );
+  await gatherer.start({ role: "raw-gatherer", natsUrl, countries: options.countries.length });
+  const asker = await connect({ servers: natsUrl });
+  try {
+    const payload = new Uint8Array(300);
+    const gather = async () => void (await asker.request(RAW_CHECK_SUBJECT, payload, { timeout: 5000 }));
+    await saturate(2000, [{ concurrency: 4, run: gather }]);
+    const light = await paced(options.lightChecks, options.lightRate, gather);
+    const saturated = await cpuPerCheck(gatherer, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: gather }]));
+    return { light, saturated };
+  } finally {
+    await asker.drain();
   }
 }

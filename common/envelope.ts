@@ -26,8 +26,6 @@ export function signEnvelope(domain: SignatureDomain, payload: Uint8Array, ident
 
 export interface AuthenticatedEnvelope {
   signer: ResolvedSigner;
-  /** SHA-256 of the payload: a digest safe to log and to bind answers to. */
-  digest: Uint8Array;
   /** True when the Ed25519 signature was checked; false when a pair tag alone authenticated it. */
   signatureVerified: boolean;
 }
@@ -37,8 +35,6 @@ export interface AuthenticateOptions {
   roles: readonly ResolvedSigner["role"][];
   /** The reader's pair keys: a tag addressed to it is checked first, the signature only without one. */
   keyring?: PairKeyring | undefined;
-  /** SHA-256 of the payload when the caller has it already. */
-  digest?: Uint8Array | undefined;
 }
 
 /**
@@ -51,9 +47,8 @@ export function authenticateEnvelope(envelope: SignedEnvelope, domain: Signature
   }
   if (!envelope.keyId) throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope has no key id");
   const signer = registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
-  const digest = options.digest ?? sha256(envelope.payload);
-  if (options.keyring?.verifyTagFrom(signer, envelope.tags, domain, digest)) {
-    return { signer, digest, signatureVerified: false };
+  if (options.keyring?.verifyTagFrom(signer, envelope.tags, domain, envelope.payload)) {
+    return { signer, signatureVerified: false };
   }
   if (envelope.signature.length === 0) {
     throw new WatchmeshError(ErrorCode.BadSignature, "envelope carries neither a signature nor a valid tag for this reader", {
@@ -63,7 +58,7 @@ export function authenticateEnvelope(envelope: SignedEnvelope, domain: Signature
   if (!verifyDetached(domain, envelope.payload, envelope.signature, signer.publicKey)) {
     throw new WatchmeshError(ErrorCode.BadSignature, "signature does not verify", { context: { keyId: envelope.keyId } });
   }
-  return { signer, digest, signatureVerified: true };
+  return { signer, signatureVerified: true };
 }
 
 /**
@@ -104,11 +99,13 @@ export function signQuery(query: MatchQuery, identity: SigningIdentity, options:
   if (!options.keyring || options.keyring.identity.keyId !== identity.keyId) {
     throw new WatchmeshError(ErrorCode.InvalidArgument, "tagging a query needs the signer's own keyring");
   }
-  return { ...envelope, tags: options.keyring.tagsFor(peers, SignatureDomain.MatchQuery, sha256(envelope.payload)) };
+  return { ...envelope, tags: options.keyring.tagsFor(peers, SignatureDomain.MatchQuery, envelope.payload) };
 }
 
 export interface OpenedQuery extends AuthenticatedEnvelope {
   query: MatchQuery;
+  /** SHA-256 of the payload: a digest safe to log and to bind answers to. */
+  digest: Uint8Array;
 }
 
 export interface QueryCheckOptions {
@@ -128,11 +125,10 @@ export function openQuery(envelope: SignedEnvelope, registry: TrustRegistry, opt
     nowMs: options.nowMs,
     roles: options.roles ?? [MemberRole.Border, MemberRole.Node],
     keyring: options.keyring,
-    digest: options.digest,
   });
   const query = decodeMatchQuery(envelope.payload);
   checkQuery(query, authenticated.signer, options.nowMs, options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
-  return { query, ...authenticated };
+  return { query, digest: options.digest ?? sha256(envelope.payload), ...authenticated };
 }
 
 function checkQuery(query: MatchQuery, signer: ResolvedSigner, nowMs: number, skewMs: number): void {
@@ -180,7 +176,7 @@ export function sealAnswer(answer: MatchAnswer, options: AnswerSealOptions): Sig
   const payload = encodeMatchAnswer(answer);
   const signature = options.sign ? signDetached(SignatureDomain.MatchAnswer, payload, options.identity.secretKey) : new Uint8Array(0);
   const envelope: SignedEnvelope = { payload, keyId: options.identity.keyId, signature };
-  if (options.tagFor.length > 0) envelope.tags = options.keyring.tagsFor(options.tagFor, SignatureDomain.MatchAnswer, sha256(payload));
+  if (options.tagFor.length > 0) envelope.tags = options.keyring.tagsFor(options.tagFor, SignatureDomain.MatchAnswer, payload);
   return envelope;
 }
 

@@ -17,7 +17,7 @@ import { sodium } from "./sodium.ts";
  *
  *   recipient (4 bytes: SHA-256 of the recipient's Ed25519 public key, first 4 bytes)
  *   || tag (16 bytes: BLAKE2b-128 keyed with the sender→recipient direction key over
- *           "watchmesh/v1/<kind>\0" || SHA-256(payload))
+ *           "watchmesh/v1/<kind>\0" || payload)
  *
  * Ed25519 signatures stay for what must be evidence to third parties: hits, audit, notifications.
  */
@@ -44,8 +44,8 @@ export function recipientId(publicKey: Uint8Array): Uint8Array {
 }
 
 /**
- * One party's pair keys, derived on first use per peer key and cached (bounded). `digest` arguments are
- * SHA-256 of the payload, which every party computes anyway to bind answers to queries.
+ * One party's pair keys, derived on first use per peer key and cached (bounded). Tags cover the exact
+ * payload bytes: one BLAKE2b pass, cheaper than hashing the payload first.
  */
 export class PairKeyring {
   readonly identity: SigningIdentity;
@@ -66,19 +66,19 @@ export class PairKeyring {
     this.#x25519Secret = lib.crypto_sign_ed25519_sk_to_curve25519(identity.secretKey);
   }
 
-  /** Tag record addressed to `peer` for a message of `kind` whose payload has `digest`. */
-  tagRecordFor(peer: ResolvedSigner, kind: SignatureDomain, digest: Uint8Array): Uint8Array {
+  /** Tag record addressed to `peer` for a message of `kind` with these exact payload bytes. */
+  tagRecordFor(peer: ResolvedSigner, kind: SignatureDomain, payload: Uint8Array): Uint8Array {
     const record = new Uint8Array(PAIR_TAG_RECORD_BYTES);
     const keys = this.#keys(peer);
     record.set(keys.recipient, 0);
-    record.set(computeTag(keys.send, kind, digest), RECIPIENT_ID_BYTES);
+    record.set(computeTag(keys.send, kind, payload), RECIPIENT_ID_BYTES);
     return record;
   }
 
   /** Concatenated tag records for several peers (e.g. every node a query goes to). */
-  tagsFor(peers: readonly ResolvedSigner[], kind: SignatureDomain, digest: Uint8Array): Uint8Array {
+  tagsFor(peers: readonly ResolvedSigner[], kind: SignatureDomain, payload: Uint8Array): Uint8Array {
     const tags = new Uint8Array(peers.length * PAIR_TAG_RECORD_BYTES);
-    peers.forEach((peer, index) => tags.set(this.tagRecordFor(peer, kind, digest), index * PAIR_TAG_RECORD_BYTES));
+    peers.forEach((peer, index) => tags.set(this.tagRecordFor(peer, kind, payload), index * PAIR_TAG_RECORD_BYTES));
     return tags;
   }
 
@@ -87,13 +87,13 @@ export class PairKeyring {
    * malformed tags field (wrong length, too many records) counts as no tag: the caller falls back to
    * the Ed25519 signature.
    */
-  verifyTagFrom(peer: ResolvedSigner, tags: Uint8Array | undefined, kind: SignatureDomain, digest: Uint8Array): boolean {
+  verifyTagFrom(peer: ResolvedSigner, tags: Uint8Array | undefined, kind: SignatureDomain, payload: Uint8Array): boolean {
     if (!tags || tags.length === 0 || tags.length % PAIR_TAG_RECORD_BYTES !== 0) return false;
     if (tags.length > MAX_PAIR_TAG_RECORDS * PAIR_TAG_RECORD_BYTES) return false;
     let expected: Uint8Array | undefined;
     for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
       if (!this.#isForMe(tags, offset)) continue;
-      expected ??= computeTag(this.#keys(peer).receive, kind, digest);
+      expected ??= computeTag(this.#keys(peer).receive, kind, payload);
       const tag = tags.subarray(offset + RECIPIENT_ID_BYTES, offset + PAIR_TAG_RECORD_BYTES);
       if (timingSafeEqual(tag, expected)) return true;
     }
@@ -124,11 +124,11 @@ export class PairKeyring {
   }
 }
 
-function computeTag(key: Uint8Array, kind: SignatureDomain, digest: Uint8Array): Uint8Array {
+function computeTag(key: Uint8Array, kind: SignatureDomain, payload: Uint8Array): Uint8Array {
   const prefix = domainPrefix(kind);
-  const message = new Uint8Array(prefix.length + digest.length);
+  const message = new Uint8Array(prefix.length + payload.length);
   message.set(prefix, 0);
-  message.set(digest, prefix.length);
+  message.set(payload, prefix.length);
   return sodium().crypto_generichash(PAIR_TAG_BYTES, message, key);
 }
 

@@ -235,14 +235,18 @@ export function encodeEnvelope(envelope: SignedEnvelope): Uint8Array {
   return encode(envelopeType, envelope, "envelope");
 }
 
+/**
+ * Decodes an envelope without the generic object conversion: every answer of a fan-out passes here at
+ * the coordinator and the client, so it reads the decoded message's fields directly.
+ */
 export function decodeEnvelope(bytes: Uint8Array): SignedEnvelope {
-  const raw = decode(envelopeType, bytes, "envelope");
-  return {
-    payload: raw["payload"] as Uint8Array,
-    keyId: raw["keyId"] as string,
-    signature: raw["signature"] as Uint8Array,
-    tags: raw["tags"] as Uint8Array,
-  };
+  let message: { payload: Uint8Array; keyId: string; signature: Uint8Array; tags: Uint8Array };
+  try {
+    message = envelopeType.decode(bytes) as unknown as typeof message;
+  } catch (error) {
+    throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope is not a valid protobuf message", { cause: error });
+  }
+  return { payload: message.payload, keyId: message.keyId, signature: message.signature, tags: message.tags };
 }
 
 export function encodeMatchQuery(query: MatchQuery): Uint8Array {
@@ -272,8 +276,55 @@ export function encodeMatchAnswer(answer: MatchAnswer): Uint8Array {
   return encode(answerType, answer, "match answer");
 }
 
+const answerStatusNames = enumNames("watchmesh.v1.AnswerStatus");
+const actionNames = enumNames("watchmesh.v1.RequestedAction");
+
+function enumNames(name: string): Map<number, string> {
+  return new Map(Object.entries(root.lookupEnum(name).values).map(([key, value]) => [value, key]));
+}
+
+function toNumber(value: number | { toNumber(): number }): number {
+  return typeof value === "number" ? value : value.toNumber();
+}
+
+interface DecodedHit {
+  reference: string;
+  score: number;
+  category: string;
+  action: number;
+  matchedFeatures: string[];
+}
+
+/** Decodes an answer payload, reading the decoded message directly (a hot path, as decodeEnvelope). */
 export function decodeMatchAnswer(bytes: Uint8Array): MatchAnswer {
-  return decode(answerType, bytes, "match answer") as unknown as MatchAnswer;
+  let message: Omit<MatchAnswer, "status" | "hits" | "nodeElapsedUs" | "answeredAtMs"> & {
+    status: number;
+    hits: DecodedHit[];
+    nodeElapsedUs: number | { toNumber(): number };
+    answeredAtMs: number | { toNumber(): number };
+  };
+  try {
+    message = answerType.decode(bytes) as unknown as typeof message;
+  } catch (error) {
+    throw new WatchmeshError(ErrorCode.MalformedMessage, "match answer is not a valid protobuf message", { cause: error });
+  }
+  return {
+    queryId: message.queryId,
+    respondingCountry: message.respondingCountry,
+    // An unknown number (a newer peer) reads as unspecified, which every reader treats as an error.
+    status: (answerStatusNames.get(message.status) ?? AnswerStatus.Unspecified) as AnswerStatus,
+    hits: message.hits.map((hit) => ({
+      reference: hit.reference,
+      score: hit.score,
+      category: hit.category,
+      action: (actionNames.get(hit.action) ?? RequestedAction.Unspecified) as RequestedAction,
+      matchedFeatures: hit.matchedFeatures,
+    })),
+    errorCode: message.errorCode,
+    nodeElapsedUs: toNumber(message.nodeElapsedUs),
+    answeredAtMs: toNumber(message.answeredAtMs),
+    queryDigest: message.queryDigest,
+  };
 }
 
 export function encodeHitNotification(notification: HitNotification): Uint8Array {
@@ -316,6 +367,43 @@ export function encodeBatchAnswer(batch: BatchAnswer): Uint8Array {
 
 export function decodeBatchAnswer(bytes: Uint8Array): BatchAnswer {
   return decode(batchAnswerType, bytes, "batch answer") as unknown as BatchAnswer;
+}
+
+/** One country's line of a CheckResponse, with the node's answer envelope as the exact bytes received. */
+export interface CountryResultBytes {
+  country: string;
+  status: CountryStatus;
+  /** The encoded SignedEnvelope the node sent; absent when the country is unavailable. */
+  answerBytes?: Uint8Array | undefined;
+  elapsedMs: number;
+  errorCode: string;
+}
+
+const countryStatusNumbers = new Map(Object.entries(root.lookupEnum("watchmesh.v1.CountryStatus").values));
+const LENGTH_DELIMITED = 2;
+const VARINT = 0;
+const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+
+/**
+ * Encodes a CheckResponse (coordinator.proto) with each node's answer envelope copied in as received,
+ * rather than decoded and encoded again: the coordinator forwards the very bytes each node signed or
+ * tagged, and a fan-out to 196 countries costs one pass over them.
+ */
+export function encodeCheckResponse(response: { queryId: string; traceId: string; results: readonly CountryResultBytes[] }): Uint8Array {
+  const writer = protobuf.Writer.create();
+  if (response.queryId) writer.uint32(tag(1, LENGTH_DELIMITED)).string(response.queryId);
+  for (const result of response.results) {
+    writer.uint32(tag(2, LENGTH_DELIMITED)).fork();
+    if (result.country) writer.uint32(tag(1, LENGTH_DELIMITED)).string(result.country);
+    const status = countryStatusNumbers.get(result.status) ?? 0;
+    if (status !== 0) writer.uint32(tag(2, VARINT)).int32(status);
+    if (result.answerBytes) writer.uint32(tag(3, LENGTH_DELIMITED)).bytes(result.answerBytes);
+    if (result.elapsedMs) writer.uint32(tag(4, VARINT)).uint32(result.elapsedMs);
+    if (result.errorCode) writer.uint32(tag(5, LENGTH_DELIMITED)).string(result.errorCode);
+    writer.ldelim();
+  }
+  if (response.traceId) writer.uint32(tag(3, LENGTH_DELIMITED)).string(response.traceId);
+  return writer.finish();
 }
 
 /** Options shared by every gRPC loader so servers and clients see the same JS shapes. */

@@ -15,8 +15,10 @@ import { injectIntoNatsHeaders } from "../common/telemetry.ts";
 export interface GatheredResult {
   country: string;
   status: CountryStatus;
-  /** The node's signed answer, forwarded unmodified. */
+  /** The node's authenticated answer, forwarded unmodified. */
   answer?: SignedEnvelope;
+  /** The answer's envelope exactly as received, when it came alone (copied into the response as is). */
+  answerBytes?: Uint8Array;
   elapsedMs: number;
   errorCode: string;
   hitCount: number;
@@ -155,6 +157,7 @@ export class Gatherer {
       country,
       status: ANSWER_STATUS_TO_COUNTRY[answer.status] ?? CountryStatus.Error,
       answer: envelope,
+      answerBytes: msg.data,
       elapsedMs,
       errorCode: answer.errorCode,
       hitCount: answer.hits.length,

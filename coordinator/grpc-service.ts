@@ -7,7 +7,7 @@ import {
 } from "@grpc/grpc-js";
 import { ERROR_CODE_METADATA_KEY, ErrorCode, toGrpcStatus, WatchmeshError } from "../common/errors.ts";
 import type { GrpcServiceBinding } from "../common/grpc-server.ts";
-import { watchmeshGrpcPackage, type SignedEnvelope } from "../common/proto.ts";
+import { encodeCheckResponse, encodeEnvelope, watchmeshGrpcPackage, type SignedEnvelope } from "../common/proto.ts";
 import { contextFromGrpcMetadata } from "../common/telemetry.ts";
 import type { CheckOptions, Coordinator } from "./coordinator.ts";
 import type { GatheredResult } from "./gatherer.ts";
@@ -29,6 +29,13 @@ interface CheckBatchRequestMessage {
 /** `Coordinator.Check` and `CheckBatch` over gRPC. Query problems become canonical statuses with a stable code in metadata. */
 export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBinding {
   const constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as { service: ServiceDefinition };
+  const check = constructor.service["Check"];
+  if (!check) throw new Error("proto/watchmesh/v1/coordinator.proto has no Check method");
+  // Check responses are encoded here (encodeCheckResponse), so the nodes' answers pass through as bytes.
+  const definition: ServiceDefinition = {
+    ...constructor.service,
+    Check: { ...check, responseSerialize: (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : check.responseSerialize(value)) },
+  };
   const implementation: UntypedServiceImplementation = {
     Check(call: ServerUnaryCall<CheckRequestMessage, unknown>, callback: sendUnaryData<unknown>) {
       const request = call.request;
@@ -38,11 +45,17 @@ export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBin
       }
       coordinator.check(request.query, checkOptions(call, request)).then(
         (outcome) =>
-          callback(null, {
-            queryId: outcome.queryId,
-            traceId: outcome.traceId,
-            results: outcome.results.map(countryResultMessage),
-          }),
+          callback(
+            null,
+            encodeCheckResponse({
+              queryId: outcome.queryId,
+              traceId: outcome.traceId,
+              results: outcome.results.map((result) => ({
+                ...result,
+                answerBytes: result.answerBytes ?? (result.answer ? encodeEnvelope(result.answer) : undefined),
+              })),
+            }),
+          ),
         (error: unknown) => fail(callback, error),
       );
     },
@@ -61,7 +74,7 @@ export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBin
       );
     },
   };
-  return { name: COORDINATOR_SERVICE_NAME, definition: constructor.service, implementation };
+  return { name: COORDINATOR_SERVICE_NAME, definition, implementation };
 }
 
 function checkOptions(call: ServerUnaryCall<unknown, unknown>, request: { deadlineMs: number; countries: string[] }): CheckOptions {

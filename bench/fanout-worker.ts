@@ -1,0 +1,203 @@
+/**
+ * One process of the `fanout` benchmark's topology, started by bench/fanout.ts over an IPC channel:
+ * a host of country nodes, a coordinator, raw responders, or a raw gatherer. Each reports its own CPU
+ * time and memory on request, so the figures of one process are not mixed with the others'.
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { silentLogger } from "../common/logger.ts";
+import type { SigningIdentity } from "../common/key-files.ts";
+import { TrustRegistry } from "../common/registry.ts";
+import { initSodium } from "../common/sodium.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { CountryNode } from "../node/index.ts";
+
+/** Identities cross the IPC channel as JSON; keys as base64. These are throw-away benchmark keys. */
+export interface WireIdentity {
+  keyId: string;
+  country: string;
+  agency: string;
+  role: SigningIdentity["role"];
+  publicKey: string;
+  secretKey: string;
+}
+
+export function toWire(identity: SigningIdentity): WireIdentity {
+  return { ...identity, publicKey: Buffer.from(identity.publicKey).toString("base64"), secretKey: Buffer.from(identity.secretKey).toString("base64") };
+}
+
+function fromWire(wire: WireIdentity): SigningIdentity {
+  return { ...wire, publicKey: new Uint8Array(Buffer.from(wire.publicKey, "base64")), secretKey: new Uint8Array(Buffer.from(wire.secretKey, "base64")) };
+}
+
+interface TrustWire {
+  registryText: string;
+  root: WireIdentity;
+}
+
+export type WorkerStart =
+  | ({ role: "nodes"; natsUrl: string; dataDir: string; nodes: WireIdentity[]; hitCountries: string[] } & TrustWire)
+  | ({ role: "coordinator"; natsUrl: string; identity?: WireIdentity } & TrustWire)
+  | { role: "raw-responders"; natsUrl: string; countries: string[] }
+  | { role: "raw-gatherer"; natsUrl: string; countries: number };
+
+export type WorkerRequest = { type: "start"; start: WorkerStart } | { type: "usage" } | { type: "stop" };
+
+export interface WorkerUsage {
+  cpuMicros: number;
+  rssMb: number;
+  /** Heap in use after a full garbage collection, when the process runs with --expose-gc. */
+  heapMb: number;
+  /** Answers given by each hosted node, in start order (node hosts only). */
+  answered: number[];
+}
+
+export type WorkerReply = { type: "ready"; grpcPort?: number } | { type: "usage"; usage: WorkerUsage } | { type: "stopped" } | { type: "failed"; message: string };
+
+/** Raw baseline subjects: one check request to the gatherer, one publish to every responder. */
+export const RAW_CHECK_SUBJECT = "bench.raw.check";
+const RAW_ALL_SUBJECT = "bench.raw.all";
+
+interface Running {
+  stop(): Promise<void>;
+  answered(): number[];
+}
+
+async function start(spec: WorkerStart): Promise<{ running: Running; grpcPort?: number }> {
+  await initSodium();
+  switch (spec.role) {
+    case "nodes":
+      return { running: await startNodes(spec) };
+    case "coordinator": {
+      const registry = registryOf(spec);
+      const coordinator = await Coordinator.start({
+        registry,
+        ...(spec.identity ? { identity: fromWire(spec.identity) } : {}),
+        natsServers: spec.natsUrl,
+        grpcAddress: "127.0.0.1:0",
+        logger: silentLogger(),
+        notifyHits: false,
+      });
+      return { running: { stop: () => coordinator.stop(), answered: () => [] }, grpcPort: coordinator.grpcPort };
+    }
+    case "raw-responders":
+      return { running: await startRawResponders(spec.natsUrl, spec.countries) };
+    case "raw-gatherer":
+      return { running: await startRawGatherer(spec.natsUrl, spec.countries) };
+  }
+}
+
+function registryOf(spec: TrustWire): TrustRegistry {
+  const root = fromWire(spec.root);
+  return TrustRegistry.fromSignedText(spec.registryText, root);
+}
+
+async function startNodes(spec: Extract<WorkerStart, { role: "nodes" }>): Promise<Running> {
+  const registry = registryOf(spec);
+  const nodes: CountryNode[] = [];
+  try {
+    for (const [index, wire] of spec.nodes.entries()) {
+      const identity = fromWire(wire);
+      const node = await CountryNode.start({
+        identity,
+        registry,
+        dataDir: `${spec.dataDir}/${identity.country}-${index}`,
+        natsServers: spec.natsUrl,
+        logger: silentLogger(),
+        receiveNotifications: false,
+      });
+      nodes.push(node);
+      if (spec.hitCountries.includes(identity.country)) {
+        await node.store.upsert({ kind: "person", id: `${identity.country}-1`, names: ["Jean Dupont"], dob: "1980-05-01", action: "discreet_check" });
+      }
+      await node.store.upsert({ kind: "person", id: `${identity.country}-2`, names: ["Maria Garcia Lopez"], dob: "1975-11-30", action: "specific_check" });
+    }
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.stop()));
+    throw error;
+  }
+  return { stop: async () => void (await Promise.all(nodes.map((node) => node.stop()))), answered: () => nodes.map((node) => node.queriesAnswered) };
+}
+
+async function startRawResponders(natsUrl: string, countries: string[]): Promise<Running> {
+  const connection: NatsConnection = await connect({ servers: natsUrl });
+  const answer = new Uint8Array(160);
+  const counts = countries.map(() => 0);
+  countries.forEach((country, index) => {
+    connection.subscribe(RAW_ALL_SUBJECT, {
+      queue: `raw-${country}`,
+      callback: (_error, msg) => {
+        counts[index] = (counts[index] ?? 0) + 1;
+        msg.respond(answer);
+      },
+    });
+  });
+  await connection.flush();
+  return { stop: () => connection.drain(), answered: () => counts };
+}
+
+/** Plain NATS scatter/gather: one publish, answers gathered on one wildcard inbox, then a reply to the asker. */
+async function startRawGatherer(natsUrl: string, countries: number): Promise<Running> {
+  const connection = await connect({ servers: natsUrl });
+  const pending = new Map<string, { remaining: number; reply: string }>();
+  const inbox = `_INBOX.raw.${process.pid}`;
+  let next = 0;
+  const query = new Uint8Array(300);
+  const done = new Uint8Array(8);
+  connection.subscribe(`${inbox}.*`, {
+    callback: (_error, msg) => {
+      const entry = pending.get(msg.subject);
+      if (entry && --entry.remaining === 0) {
+        pending.delete(msg.subject);
+        connection.publish(entry.reply, done);
+      }
+    },
+  });
+  connection.subscribe(RAW_CHECK_SUBJECT, {
+    callback: (_error, msg) => {
+      if (!msg.reply) return;
+      const subject = `${inbox}.${(next++).toString(36)}`;
+      pending.set(subject, { remaining: countries, reply: msg.reply });
+      connection.publish(RAW_ALL_SUBJECT, query, { reply: subject });
+    },
+  });
+  await connection.flush();
+  return { stop: () => connection.drain(), answered: () => [] };
+}
+
+function usage(running: Running | undefined): WorkerUsage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const cpu = process.cpuUsage();
+  const memory = process.memoryUsage();
+  return {
+    cpuMicros: cpu.user + cpu.system,
+    rssMb: Math.round(memory.rss / 1024 / 1024),
+    heapMb: Math.round((memory.heapUsed / 1024 / 1024) * 10) / 10,
+    answered: running?.answered() ?? [],
+  };
+}
+
+let running: Running | undefined;
+const send = (reply: WorkerReply) => process.send?.(reply);
+
+process.on("message", (request: WorkerRequest) => {
+  void (async () => {
+    try {
+      if (request.type === "start") {
+        const started = await start(request.start);
+        running = started.running;
+        send({ type: "ready", ...(started.grpcPort ? { grpcPort: started.grpcPort } : {}) });
+      } else if (request.type === "usage") {
+        send({ type: "usage", usage: usage(running) });
+      } else {
+        await running?.stop();
+        send({ type: "stopped" });
+        process.disconnect();
+      }
+    } catch (error) {
+      send({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+    }
+  })();
+});
+// The parent going away ends this process too: no orphaned benchmark processes.
+process.on("disconnect", () => process.exit(0));
