@@ -9,7 +9,9 @@ import type { SigningIdentity } from "../common/key-files.ts";
 import { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { CountryNode } from "../node/index.ts";
+import { connectNats } from "../common/nats-connection.ts";
+import { CountryNode, MatchService, type Matcher } from "../node/index.ts";
+import { NatsResponder } from "../node/nats-responder.ts";
 
 /** Identities cross the IPC channel as JSON; keys as base64. These are throw-away benchmark keys. */
 export interface WireIdentity {
@@ -36,6 +38,7 @@ interface TrustWire {
 
 export type WorkerStart =
   | ({ role: "nodes"; natsUrl: string; dataDir: string; nodes: WireIdentity[]; hitCountries: string[] } & TrustWire)
+  | ({ role: "protocol-nodes"; natsUrl: string; nodes: WireIdentity[]; hitCountries: string[] } & TrustWire)
   | ({ role: "coordinator"; natsUrl: string; identity?: WireIdentity } & TrustWire)
   | { role: "raw-responders"; natsUrl: string; countries: string[] }
   | { role: "raw-gatherer"; natsUrl: string; countries: number };
@@ -67,6 +70,8 @@ async function start(spec: WorkerStart): Promise<{ running: Running; grpcPort?: 
   switch (spec.role) {
     case "nodes":
       return { running: await startNodes(spec) };
+    case "protocol-nodes":
+      return { running: await startProtocolNodes(spec) };
     case "coordinator": {
       const registry = registryOf(spec);
       const coordinator = await Coordinator.start({
@@ -116,6 +121,36 @@ async function startNodes(spec: Extract<WorkerStart, { role: "nodes" }>): Promis
     throw error;
   }
   return { stop: async () => void (await Promise.all(nodes.map((node) => node.stop()))), answered: () => nodes.map((node) => node.queriesAnswered) };
+}
+
+/**
+ * Countries that speak the whole protocol — the real MatchService and NatsResponder: query tags or
+ * signatures checked, answers encoded, tagged and (hits) signed — over a matcher that finds the one
+ * benchmark traveller in the hit countries, with no LMDB store, replay memory, quota or audit log. They
+ * cost the mesh little CPU, so the coordinator, not the countries, is what saturates.
+ */
+async function startProtocolNodes(spec: Extract<WorkerStart, { role: "protocol-nodes" }>): Promise<Running> {
+  const registry = registryOf(spec);
+  const connection = await connectNats({ servers: spec.natsUrl, name: "bench-protocol-nodes" });
+  const services = spec.nodes.map((wire) => {
+    const identity = fromWire(wire);
+    const hit = spec.hitCountries.includes(identity.country);
+    const matcher: Matcher = {
+      matchPerson: (person) =>
+        hit && person.names.includes("Jean Dupont") ? [{ recordId: `${identity.country}-1`, score: 0.95, category: "person", action: "discreet_check", matchedFeatures: ["name", "dob"] }] : [],
+      matchEntity: () => [],
+    };
+    return new MatchService({ identity, registry: () => registry, matcher, referenceFor: (id) => `${identity.country}-R-${id}`, logger: silentLogger() });
+  });
+  const responders = services.map((service) => NatsResponder.start({ connection, service, logger: silentLogger() }));
+  await connection.flush();
+  return {
+    stop: async () => {
+      await Promise.all(responders.map((responder) => responder.stop()));
+      await connection.drain();
+    },
+    answered: () => services.map((service) => service.answeredCount),
+  };
 }
 
 async function startRawResponders(natsUrl: string, countries: string[]): Promise<Running> {

@@ -201,6 +201,12 @@ const batchAnswerType = root.lookupType("watchmesh.v1.BatchAnswer");
 const followupRequestType = root.lookupType("watchmesh.v1.FollowupRequest");
 const followupReplyType = root.lookupType("watchmesh.v1.FollowupReply");
 
+/** Protobuf wire types and field keys, for the encoders written field by field. */
+const VARINT = 0;
+const FIXED64 = 1;
+const LENGTH_DELIMITED = 2;
+const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+
 const toObjectOptions: protobuf.IConversionOptions = {
   longs: Number,
   enums: String,
@@ -253,27 +259,114 @@ export function encodeMatchQuery(query: MatchQuery): Uint8Array {
   return encode(queryType, query, "match query");
 }
 
-/** Decodes a query payload; message-typed fields absent on the wire stay undefined. */
+type Int64 = number | { toNumber(): number };
+
+interface DecodedPerson {
+  names: string[];
+  dob: string;
+  nationality: string[];
+  sex: string;
+  documents: TravelDocument[];
+  mrz: string[];
+  dna?: { loci: Record<string, string>; markerSet: string } | null;
+  face?: { embedding: number[]; model: string } | null;
+}
+
+interface DecodedQuery {
+  queryId: string;
+  requestingCountry: string;
+  requestingAgency: string;
+  purpose: number;
+  legalBasis: string;
+  issuedAtMs: Int64;
+  expiresAtMs: Int64;
+  nonce: Uint8Array;
+  requesterLocation: string;
+  person?: DecodedPerson | null;
+  entity?: EntityQuery | null;
+}
+
+const purposeNames = enumNames("watchmesh.v1.Purpose");
+
+/**
+ * Decodes a query payload, reading the decoded message directly (every node decodes every query);
+ * message-typed fields absent on the wire stay undefined.
+ */
 export function decodeMatchQuery(bytes: Uint8Array): MatchQuery {
-  const raw = decode(queryType, bytes, "match query") as unknown as MatchQuery & {
-    person: PersonQuery | null;
-    entity: EntityQuery | null;
-  };
-  const person = raw.person ?? undefined;
-  if (person) {
-    if (!person.dna) delete person.dna;
-    if (!person.face) delete person.face;
+  let message: DecodedQuery;
+  try {
+    message = queryType.decode(bytes) as unknown as DecodedQuery;
+  } catch (error) {
+    throw new WatchmeshError(ErrorCode.MalformedMessage, "match query is not a valid protobuf message", { cause: error });
   }
-  const { person: _p, entity: _e, ...rest } = raw;
+  const person = message.person;
+  const entity = message.entity;
   return {
-    ...rest,
-    ...(person ? { person } : {}),
-    ...(raw.entity ? { entity: raw.entity } : {}),
+    queryId: message.queryId,
+    requestingCountry: message.requestingCountry,
+    requestingAgency: message.requestingAgency,
+    purpose: (purposeNames.get(message.purpose) ?? Purpose.Unspecified) as Purpose,
+    legalBasis: message.legalBasis,
+    issuedAtMs: toNumber(message.issuedAtMs),
+    expiresAtMs: toNumber(message.expiresAtMs),
+    nonce: message.nonce,
+    requesterLocation: message.requesterLocation,
+    ...(person
+      ? {
+          person: {
+            names: person.names,
+            dob: person.dob,
+            nationality: person.nationality,
+            sex: person.sex,
+            documents: person.documents.map((document) => ({ type: document.type, number: document.number, country: document.country })),
+            mrz: person.mrz,
+            ...(person.dna ? { dna: { loci: { ...person.dna.loci }, markerSet: person.dna.markerSet } } : {}),
+            ...(person.face ? { face: { embedding: person.face.embedding, model: person.face.model } } : {}),
+          },
+        }
+      : {}),
+    ...(entity ? { entity: { type: entity.type, value: entity.value } } : {}),
   };
 }
 
+const answerStatusNumbers = enumNumbers("watchmesh.v1.AnswerStatus");
+const actionNumbers = enumNumbers("watchmesh.v1.RequestedAction");
+
+function enumNumbers(name: string): Map<string, number> {
+  return new Map(Object.entries(root.lookupEnum(name).values));
+}
+
+function enumNumber(numbers: Map<string, number>, name: string, what: string): number {
+  const value = numbers.get(name);
+  if (value === undefined) throw new WatchmeshError(ErrorCode.InvalidArgument, `match answer is invalid: ${what} ${JSON.stringify(name)} is not in answer.proto`);
+  return value;
+}
+
+/**
+ * Encodes a node's answer field by field (answer.proto), without the generic object conversion: every
+ * node encodes one per query. Default values are left out, as proto3 encoders do.
+ */
 export function encodeMatchAnswer(answer: MatchAnswer): Uint8Array {
-  return encode(answerType, answer, "match answer");
+  const writer = protobuf.Writer.create();
+  if (answer.queryId) writer.uint32(tag(1, LENGTH_DELIMITED)).string(answer.queryId);
+  if (answer.respondingCountry) writer.uint32(tag(2, LENGTH_DELIMITED)).string(answer.respondingCountry);
+  const status = enumNumber(answerStatusNumbers, answer.status, "status");
+  if (status !== 0) writer.uint32(tag(3, VARINT)).int32(status);
+  for (const hit of answer.hits) {
+    writer.uint32(tag(4, LENGTH_DELIMITED)).fork();
+    if (hit.reference) writer.uint32(tag(1, LENGTH_DELIMITED)).string(hit.reference);
+    if (hit.score !== 0) writer.uint32(tag(2, FIXED64)).double(hit.score);
+    if (hit.category) writer.uint32(tag(3, LENGTH_DELIMITED)).string(hit.category);
+    const action = enumNumber(actionNumbers, hit.action, "action");
+    if (action !== 0) writer.uint32(tag(4, VARINT)).int32(action);
+    for (const feature of hit.matchedFeatures) writer.uint32(tag(5, LENGTH_DELIMITED)).string(feature);
+    writer.ldelim();
+  }
+  if (answer.errorCode) writer.uint32(tag(5, LENGTH_DELIMITED)).string(answer.errorCode);
+  if (answer.nodeElapsedUs) writer.uint32(tag(6, VARINT)).int64(answer.nodeElapsedUs);
+  if (answer.answeredAtMs) writer.uint32(tag(7, VARINT)).int64(answer.answeredAtMs);
+  if (answer.queryDigest.length > 0) writer.uint32(tag(8, LENGTH_DELIMITED)).bytes(answer.queryDigest);
+  return writer.finish();
 }
 
 const answerStatusNames = enumNames("watchmesh.v1.AnswerStatus");
@@ -283,7 +376,7 @@ function enumNames(name: string): Map<number, string> {
   return new Map(Object.entries(root.lookupEnum(name).values).map(([key, value]) => [value, key]));
 }
 
-function toNumber(value: number | { toNumber(): number }): number {
+function toNumber(value: Int64): number {
   return typeof value === "number" ? value : value.toNumber();
 }
 
@@ -379,10 +472,7 @@ export interface CountryResultBytes {
   errorCode: string;
 }
 
-const countryStatusNumbers = new Map(Object.entries(root.lookupEnum("watchmesh.v1.CountryStatus").values));
-const LENGTH_DELIMITED = 2;
-const VARINT = 0;
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+const countryStatusNumbers = enumNumbers("watchmesh.v1.CountryStatus");
 
 /**
  * Encodes a CheckResponse (coordinator.proto) with each node's answer envelope copied in as received,

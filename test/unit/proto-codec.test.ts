@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { ErrorCode } from "../../common/errors.ts";
+import {
+  AnswerStatus,
+  decodeMatchAnswer,
+  decodeMatchQuery,
+  encodeMatchAnswer,
+  encodeMatchQuery,
+  Purpose,
+  RequestedAction,
+  type MatchAnswer,
+  type MatchQuery,
+} from "../../common/proto.ts";
+
+const answer = (overrides: Partial<MatchAnswer> = {}): MatchAnswer => ({
+  queryId: "7c0b5d8e-1f2a-4b3c-9d4e-5f6a7b8c9d0e",
+  respondingCountry: "DEU",
+  status: AnswerStatus.Hit,
+  hits: [
+    { reference: "DEU-R-ABC", score: 0.95, category: "person", action: RequestedAction.DiscreetCheck, matchedFeatures: ["name", "dob"] },
+    { reference: "DEU-R-DEF", score: 0.5, category: "entity:phone", action: RequestedAction.InformOwner, matchedFeatures: [] },
+  ],
+  errorCode: "",
+  nodeElapsedUs: 1234,
+  answeredAtMs: 1_780_000_000_123,
+  queryDigest: new Uint8Array(32).fill(5),
+  ...overrides,
+});
+
+describe("answer codec", () => {
+  it("round-trips every status, hits and 64-bit times", () => {
+    for (const status of Object.values(AnswerStatus)) {
+      const sent = answer({ status, ...(status === AnswerStatus.Hit ? {} : { hits: [] }), errorCode: status === AnswerStatus.Refused ? ErrorCode.QueryReplayed : "" });
+      const received = decodeMatchAnswer(encodeMatchAnswer(sent));
+      expect({ ...received, queryDigest: [...received.queryDigest] }).toEqual({ ...sent, queryDigest: [...sent.queryDigest] });
+    }
+  });
+
+  it("refuses a status or action that answer.proto does not define", () => {
+    expect(() => encodeMatchAnswer(answer({ status: "ANSWER_STATUS_MAYBE" as AnswerStatus }))).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    const badHit = { reference: "x", score: 1, category: "person", action: "REQUESTED_ACTION_SHRUG" as RequestedAction, matchedFeatures: [] };
+    expect(() => encodeMatchAnswer(answer({ hits: [badHit] }))).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+  });
+
+  it("reads garbage as a typed malformed-message error", () => {
+    expect(() => decodeMatchAnswer(new Uint8Array([0x0a, 0xff, 0xff]))).toThrow(expect.objectContaining({ code: ErrorCode.MalformedMessage }));
+  });
+});
+
+describe("query codec", () => {
+  const base: MatchQuery = {
+    queryId: "q-1",
+    requestingCountry: "FRA",
+    requestingAgency: "border-police",
+    purpose: Purpose.CounterTerrorism,
+    legalBasis: "Art. 12",
+    issuedAtMs: 1_780_000_000_000,
+    expiresAtMs: 1_780_000_060_000,
+    nonce: new Uint8Array(16).fill(9),
+    requesterLocation: "CDG-T2",
+  };
+
+  it("round-trips a person with documents, MRZ, DNA and face, leaving absent parts undefined", () => {
+    const sent: MatchQuery = {
+      ...base,
+      person: {
+        names: ["Jean Dupont", "Жан Дюпон"],
+        dob: "1980-05-01",
+        nationality: ["FRA"],
+        sex: "M",
+        documents: [{ type: "passport", number: "12AB34567", country: "FRA" }],
+        mrz: ["P<FRADUPONT<<JEAN<<<<<<<<<<<<<<<<<<<<<<<<<<<<"],
+        dna: { loci: { D3S1358: "15,16", VWA: "17,18" }, markerSet: "ESS" },
+        face: { embedding: [0.5, -0.25, 1], model: "arcface-r100-v1" },
+      },
+    };
+    const received = decodeMatchQuery(encodeMatchQuery(sent));
+    expect({ ...received, nonce: [...received.nonce] }).toEqual({ ...sent, nonce: [...sent.nonce] });
+    const plain = decodeMatchQuery(encodeMatchQuery({ ...base, person: { names: ["A B"], dob: "", nationality: [], sex: "", documents: [], mrz: [] } }));
+    expect(plain.person && "dna" in plain.person).toBe(false);
+    expect(plain.person && "face" in plain.person).toBe(false);
+    expect("entity" in plain).toBe(false);
+  });
+
+  it("round-trips an entity query", () => {
+    const received = decodeMatchQuery(encodeMatchQuery({ ...base, entity: { type: "phone", value: "+33612345678" } }));
+    expect(received.entity).toEqual({ type: "phone", value: "+33612345678" });
+    expect("person" in received).toBe(false);
+  });
+});
