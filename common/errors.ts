@@ -25,6 +25,8 @@ export const ErrorCode = {
   PolicyCategoryDenied: "POLICY_CATEGORY_DENIED",
   /** The requester's daily quota at this node is used up until the next UTC day. */
   QuotaExhausted: "QUOTA_EXHAUSTED",
+  /** The requester sends faster than the coordinator's or node's per-requester rate limit allows. */
+  RateLimited: "RATE_LIMITED",
   InvalidRecord: "INVALID_RECORD",
   InvalidMrz: "INVALID_MRZ",
   RegistryInvalid: "REGISTRY_INVALID",
@@ -91,6 +93,7 @@ const grpcStatusByCode: Record<ErrorCode, GrpcStatus> = {
   POLICY_PURPOSE_DENIED: GrpcStatus.PERMISSION_DENIED,
   POLICY_CATEGORY_DENIED: GrpcStatus.PERMISSION_DENIED,
   QUOTA_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
+  RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   INVALID_RECORD: GrpcStatus.INVALID_ARGUMENT,
   INVALID_MRZ: GrpcStatus.INVALID_ARGUMENT,
   REGISTRY_INVALID: GrpcStatus.FAILED_PRECONDITION,

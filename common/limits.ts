@@ -49,3 +49,11 @@ export const MAX_BATCH_REQUEST_BYTES = 16 * 1024 * 1024;
 export const MAX_BATCH_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** Coordinator gathering deadline of a batch when the caller gives none: nodes answer its travellers one by one. */
 export const DEFAULT_BATCH_DEADLINE_MS = 10_000;
+
+/**
+ * Default per-requester rate limits (token buckets, common/rate-limiter.ts): checks per second a border
+ * system key may send a coordinator (a CheckBatch counts each traveller), and queries per second a
+ * requesting country/agency may send one node (batches included). Bursts of twice as many pass.
+ */
+export const DEFAULT_COORDINATOR_RATE_PER_SECOND = 1000;
+export const DEFAULT_NODE_RATE_PER_SECOND = 2000;

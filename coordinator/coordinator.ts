@@ -6,9 +6,11 @@ import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
 import { MemberRole, type SigningIdentity } from "../common/key-files.ts";
 import { PairKeyring } from "../common/pair-tags.ts";
+import { RateLimiter, type RateLimit } from "../common/rate-limiter.ts";
 import {
   DEFAULT_BATCH_DEADLINE_MS,
   DEFAULT_CHECK_DEADLINE_MS,
+  DEFAULT_COORDINATOR_RATE_PER_SECOND,
   MAX_BATCH_QUERIES,
   MAX_BATCH_REQUEST_BYTES,
   MAX_CHECK_DEADLINE_MS,
@@ -52,6 +54,8 @@ export interface CoordinatorOptions {
   notifyHits?: boolean;
   /** Counts checks, rejections and per-country results for a Prometheus registry (coordinator-metrics.ts). */
   metrics?: CoordinatorMetrics;
+  /** Per border-system-key rate limit (default DEFAULT_COORDINATOR_RATE_PER_SECOND, bursts of twice that). */
+  rateLimit?: RateLimit;
 }
 
 export interface CheckOptions {
@@ -96,6 +100,7 @@ export class Coordinator implements AsyncDisposable {
   #grpc: RunningGrpcServer | undefined;
   #notifier: HitNotifier | undefined;
   readonly #rejections = new Map<string, number>();
+  readonly #rateLimiter: RateLimiter;
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -105,6 +110,7 @@ export class Coordinator implements AsyncDisposable {
     this.#nats = nats;
     this.#logger = logger;
     const instanceId = Gatherer.newInstanceId();
+    this.#rateLimiter = new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_COORDINATOR_RATE_PER_SECOND, burst: 2 * DEFAULT_COORDINATOR_RATE_PER_SECOND });
     const keyring = options.identity ? new PairKeyring(options.identity, { side: "asker" }) : undefined;
     this.#gatherer = new Gatherer(nats, instanceId, keyring);
     this.#batchGatherer = new BatchGatherer(nats, instanceId, keyring);
@@ -178,6 +184,7 @@ export class Coordinator implements AsyncDisposable {
         roles: [MemberRole.Border],
         ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
       });
+      this.#rateLimiter.take(envelope.keyId, nowMs);
       const countries = this.#expectedCountries(registry, options.countries ?? []);
       const deadlineMs = this.#deadlineMs(options.deadlineMs, this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS);
       const deadlineAtMs = Math.min(
@@ -249,6 +256,7 @@ export class Coordinator implements AsyncDisposable {
       const registry = this.#registry;
       const nowMs = Date.now();
       const opened = this.#openBatch(envelopes, registry, nowMs);
+      this.#rateLimiter.take(envelopes[0]?.keyId ?? "", nowMs, envelopes.length);
       const countries = this.#expectedCountries(registry, options.countries ?? []);
       const deadlineMs = this.#deadlineMs(options.deadlineMs, this.#options.defaultBatchDeadlineMs ?? DEFAULT_BATCH_DEADLINE_MS);
       const deadlineAtMs = Math.min(

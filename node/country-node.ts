@@ -19,6 +19,8 @@ import { FollowupDesk, type FollowupDeskOptions } from "./followup-desk.ts";
 import { NatsResponder } from "./nats-responder.ts";
 import { NotificationInbox, type NotificationInboxOptions } from "./notification-inbox.ts";
 import { QuotaLedger } from "./quota-ledger.ts";
+import { DEFAULT_NODE_RATE_PER_SECOND } from "../common/limits.ts";
+import { RateLimiter, type RateLimit } from "../common/rate-limiter.ts";
 import { SharingPolicy } from "./sharing-policy.ts";
 import { ReplayGuard } from "./replay-guard.ts";
 import { RecordStore } from "./store.ts";
@@ -50,6 +52,8 @@ export interface CountryNodeOptions {
   receiveNotifications?: boolean;
   /** Prometheus registry for this node's metrics (node-metrics.ts); the entry point serves it. */
   metricsRegistry?: MetricsRegistry;
+  /** Per-requester rate limit (default DEFAULT_NODE_RATE_PER_SECOND, bursts of twice that). */
+  rateLimit?: RateLimit;
   /** How often expired records are purged (the first run at start). Default 1 hour. */
   purgeIntervalMs?: number;
   /** Audit entries older than this are purged (whole sealed entries); unset keeps them all. */
@@ -158,6 +162,7 @@ export class CountryNode implements AsyncDisposable {
       registry: () => registry.current,
       policy: () => policy.current,
       quotas,
+      rateLimiter: new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_NODE_RATE_PER_SECOND, burst: 2 * DEFAULT_NODE_RATE_PER_SECOND }),
       ...(nodeMetrics ? { onAnswered: nodeMetrics.onAnswered } : {}),
       matcher: createMatcher(store, { country: identity.country }),
       replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),

@@ -20,6 +20,7 @@ import type { AuditEntryInput, AuditStatus } from "./audit-log.ts";
 import { toRequestedAction, type Matcher } from "./matcher.ts";
 import type { QuotaLedger } from "./quota-ledger.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
+import type { RateLimiter } from "../common/rate-limiter.ts";
 import { SharingPolicy } from "./sharing-policy.ts";
 
 const SHARE_ALL = SharingPolicy.allowAll();
@@ -63,6 +64,8 @@ export interface MatchServiceOptions {
   policy?: () => SharingPolicy;
   /** Counts admitted queries against the policy's daily quotas; without it quotas are not enforced. */
   quotas?: QuotaLedger;
+  /** Short-term limit per requesting country/agency (RATE_LIMITED beyond it); none without it. */
+  rateLimiter?: RateLimiter;
   now?: () => number;
   /**
    * Called once per signed answer (hit, no-hit, refusal, error) with only closed-set facts, so an
@@ -114,6 +117,7 @@ const REFUSAL_CODES = new Set<string>([
   ErrorCode.PolicyPurposeDenied,
   ErrorCode.PolicyCategoryDenied,
   ErrorCode.QuotaExhausted,
+  ErrorCode.RateLimited,
   ErrorCode.InvalidArgument,
   ErrorCode.InvalidMrz,
 ]);
@@ -186,6 +190,7 @@ export class MatchService {
         this.#options.replayGuard?.check(envelope.keyId, query.nonce, query.expiresAtMs, nowMs);
         // The owner's sharing policy, then its quota: a denied query is not counted.
         const admission = (this.#options.policy?.() ?? SHARE_ALL).admit(query);
+        this.#options.rateLimiter?.take(admission.requester, nowMs);
         this.#options.quotas?.charge(admission, nowMs);
       } catch (error) {
         const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
+import { DEFAULT_COORDINATOR_RATE_PER_SECOND } from "../../../common/limits.ts";
 import { readPrivateKeyFile, readPublicKeyFile } from "../../../common/key-files.ts";
 import { followFile } from "../../../common/file-follower.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
@@ -17,6 +18,7 @@ interface ServeFlags extends NatsFlags {
   grpc: string;
   deadlineMs?: number;
   metrics?: { host: string; port: number };
+  rateLimit?: number;
 }
 
 function parseMetricsFlag(value: string): { host: string; port: number } {
@@ -38,7 +40,8 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       .option("--key <file>", "the coordinator's private key (role coordinator, 0600): nodes then authenticate answers to it with MACs instead of signatures")
       .option("--grpc <host:port>", "listen address", "127.0.0.1:50051")
       .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt)
-      .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)", parseMetricsFlag),
+      .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)", parseMetricsFlag)
+      .option("--rate-limit <per-second>", `checks a second one border system key may send (bursts of twice that; a batch counts each traveller; default ${DEFAULT_COORDINATOR_RATE_PER_SECOND})`, parsePositiveInt),
   ).action(async (flags: ServeFlags) => {
       const natsServers = flags.nats ?? runtime.natsUrl;
       if (!natsServers) throw new WatchmeshError(ErrorCode.ConfigInvalid, "no NATS server: pass --nats or set NATS_URL");
@@ -56,6 +59,7 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
         ...(natsAuth ? { natsAuth } : {}),
         grpcAddress: flags.grpc,
         ...(flags.deadlineMs ? { defaultDeadlineMs: flags.deadlineMs } : {}),
+        ...(flags.rateLimit ? { rateLimit: { perSecond: flags.rateLimit, burst: 2 * flags.rateLimit } } : {}),
         logger: runtime.serviceLogger("coordinator"),
         ...(metricsRegistry ? { metrics: new CoordinatorMetrics(metricsRegistry) } : {}),
       });

@@ -1,3 +1,5 @@
+import { parsePositiveInt } from "./options.ts";
+import { DEFAULT_NODE_RATE_PER_SECOND } from "../../../common/limits.ts";
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
@@ -58,6 +60,7 @@ interface ServeFlags extends NatsFlags {
   grpc?: string;
   policy?: string;
   metrics?: string;
+  rateLimit?: number;
 }
 
 async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
@@ -80,6 +83,7 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
     ...(flags.grpc ? { grpcAddress: flags.grpc } : {}),
     ...(sharingPolicy ? { sharingPolicy } : {}),
     ...(metricsRegistry ? { metricsRegistry } : {}),
+    ...(flags.rateLimit ? { rateLimit: { perSecond: flags.rateLimit, burst: 2 * flags.rateLimit } } : {}),
     logger: runtime.serviceLogger("node"),
   });
   let metricsServer: RunningMetricsServer | undefined;
@@ -138,7 +142,8 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
       .requiredOption("--root-key <file>", "registry root public key file")
       .option("--grpc <host:port>", "serve CountryNode.Match over gRPC on this address")
       .option("--policy <file>", "sharing policy (who may query, for what, daily quotas); default: share with every member")
-      .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)"),
+      .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)")
+      .option("--rate-limit <per-second>", `queries a second one requesting country/agency may send (bursts of twice that; default ${DEFAULT_NODE_RATE_PER_SECOND})`, parsePositiveInt),
   ).action(async (flags: ServeFlags) => runServe(flags, runtime));
   node
     .command("delete")
