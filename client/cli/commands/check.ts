@@ -15,8 +15,9 @@ import { checkJson, renderCheck } from "../render.ts";
 import { runBatchCheck } from "./check-batch.ts";
 import { collect, parseCountryList, parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
+import { addClientTlsOptions, clientTlsFromFlags, type ClientTlsFlags } from "./tls-options.ts";
 
-export interface CheckFlags {
+export interface CheckFlags extends ClientTlsFlags {
   mesh: string;
   query?: string;
   /** A manifest (NDJSON, one JSON query per line) to screen in one batch. */
@@ -126,10 +127,12 @@ export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<
   const identity = await loadIdentity(flags.key ?? layout.borderKeyFile(state?.borderCountry ?? ""));
   // The SDK gives the check a real trace id, carried to the coordinator and nodes (and exported when OTEL_* is set).
   const telemetry = runtime.startTelemetry("watchmesh-border-client");
+  const tls = await clientTlsFromFlags(flags);
   const client = await BorderClient.connect({
     coordinatorAddress: flags.coordinator ?? state?.coordinator ?? "",
     identity,
     registry,
+    ...(tls ? { credentials: tls } : {}),
   });
   const callOptions: CheckCallOptions = {
     purpose,
@@ -152,7 +155,7 @@ export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<
 }
 
 export function registerCheckCommand(program: Command, runtime: CliRuntime): void {
-  program
+  const check = program
     .command("check")
     .description(
       "run a federated hit/no-hit check through a coordinator and verify every country's signed answer; " +
@@ -189,6 +192,6 @@ export function registerCheckCommand(program: Command, runtime: CliRuntime): voi
       'print {"queryId","traceId","results":[...]} instead of a table; with --batch one such object per manifest line, ' +
         'with "line" added, or {"line","rejected":{"code","message"}} for a line not sent',
     )
-    .option("--no-progress", "no progress bar for --batch (shown on stderr when it is a terminal)")
-    .action(async (flags: CheckFlags) => runCheck(flags, runtime));
+    .option("--no-progress", "no progress bar for --batch (shown on stderr when it is a terminal)");
+  addClientTlsOptions(check).action(async (flags: CheckFlags) => runCheck(flags, runtime));
 }

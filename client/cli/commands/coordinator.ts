@@ -10,8 +10,9 @@ import { Coordinator, CoordinatorMetrics } from "../../../coordinator/index.ts";
 import { parsePositiveInt } from "./options.ts";
 import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-options.ts";
 import type { CliRuntime } from "./runtime.ts";
+import { addServerTlsOptions, serverTlsFromFlags, type ServerTlsFlags } from "./tls-options.ts";
 
-interface ServeFlags extends NatsFlags {
+interface ServeFlags extends NatsFlags, ServerTlsFlags {
   key?: string;
   registry: string;
   rootKey: string;
@@ -31,7 +32,7 @@ function parseMetricsFlag(value: string): { host: string; port: number } {
 
 export function registerCoordinatorCommands(program: Command, runtime: CliRuntime): void {
   const coordinator = program.command("coordinator").description("stateless fan-out for border systems");
-  addNatsOptions(
+  addServerTlsOptions(addNatsOptions(
     coordinator
       .command("serve")
       .description("serve Coordinator.Check over gRPC, fanning queries out over NATS, until Ctrl-C")
@@ -42,13 +43,14 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
       .option("--deadline-ms <ms>", "default gathering deadline", parsePositiveInt)
       .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)", parseMetricsFlag)
       .option("--rate-limit <per-second>", `checks a second one border system key may send (bursts of twice that; a batch counts each traveller; default ${DEFAULT_COORDINATOR_RATE_PER_SECOND})`, parsePositiveInt),
-  ).action(async (flags: ServeFlags) => {
+  )).action(async (flags: ServeFlags) => {
       const natsServers = flags.nats ?? runtime.natsUrl;
       if (!natsServers) throw new WatchmeshError(ErrorCode.ConfigInvalid, "no NATS server: pass --nats or set NATS_URL");
       await initSodium();
       const rootKey = await readPublicKeyFile(flags.rootKey);
       const registry = await TrustRegistry.load(flags.registry, rootKey);
       const identity = flags.key ? await readPrivateKeyFile(flags.key) : undefined;
+      const grpcCredentials = await serverTlsFromFlags(flags);
       const natsAuth = await natsAuthFromFlags(flags);
       const telemetry = runtime.startTelemetry("watchmesh-coordinator");
       const metricsRegistry = flags.metrics ? new MetricsRegistry() : undefined;
@@ -58,6 +60,7 @@ export function registerCoordinatorCommands(program: Command, runtime: CliRuntim
         natsServers: natsServers.split(","),
         ...(natsAuth ? { natsAuth } : {}),
         grpcAddress: flags.grpc,
+        ...(grpcCredentials ? { grpcCredentials } : {}),
         ...(flags.deadlineMs ? { defaultDeadlineMs: flags.deadlineMs } : {}),
         ...(flags.rateLimit ? { rateLimit: { perSecond: flags.rateLimit, burst: 2 * flags.rateLimit } } : {}),
         logger: runtime.serviceLogger("coordinator"),

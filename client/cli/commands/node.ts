@@ -11,6 +11,7 @@ import { CountryNode, importNdjson, RecordStore, SharingPolicy } from "../../../
 import { loadIdentity } from "../mesh-layout.ts";
 import { addNatsOptions, natsAuthFromFlags, type NatsFlags } from "./nats-options.ts";
 import type { CliRuntime } from "./runtime.ts";
+import { addServerTlsOptions, serverTlsFromFlags, type ServerTlsFlags } from "./tls-options.ts";
 
 interface ImportFlags {
   data: string;
@@ -52,7 +53,7 @@ async function runImport(flags: ImportFlags): Promise<void> {
   }
 }
 
-interface ServeFlags extends NatsFlags {
+interface ServeFlags extends NatsFlags, ServerTlsFlags {
   data: string;
   key: string;
   registry: string;
@@ -69,6 +70,7 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
   const registry = await TrustRegistry.load(flags.registry, rootKey);
   const sharingPolicy = flags.policy === undefined ? undefined : await SharingPolicy.load(flags.policy);
   const identity = await loadIdentity(flags.key);
+  const grpcCredentials = await serverTlsFromFlags(flags);
   const metricsAddress = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
   const metricsRegistry = metricsAddress ? new MetricsRegistry() : undefined;
   const natsServers = flags.nats ?? runtime.natsUrl;
@@ -81,6 +83,7 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
     ...(natsServers ? { natsServers: natsServers.split(",") } : {}),
     ...(natsAuth ? { natsAuth } : {}),
     ...(flags.grpc ? { grpcAddress: flags.grpc } : {}),
+    ...(grpcCredentials ? { grpcCredentials } : {}),
     ...(sharingPolicy ? { sharingPolicy } : {}),
     ...(metricsRegistry ? { metricsRegistry } : {}),
     ...(flags.rateLimit ? { rateLimit: { perSecond: flags.rateLimit, burst: 2 * flags.rateLimit } } : {}),
@@ -132,7 +135,7 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
         await store.close();
       }
     });
-  addNatsOptions(
+  addServerTlsOptions(addNatsOptions(
     node
       .command("serve")
       .description("answer signed queries over NATS and/or gRPC until Ctrl-C")
@@ -144,7 +147,7 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
       .option("--policy <file>", "sharing policy (who may query, for what, daily quotas); default: share with every member")
       .option("--metrics <host:port>", "serve Prometheus metrics on http://host:port/metrics (port 0 picks one)")
       .option("--rate-limit <per-second>", `queries a second one requesting country/agency may send (bursts of twice that; default ${DEFAULT_NODE_RATE_PER_SECOND})`, parsePositiveInt),
-  ).action(async (flags: ServeFlags) => runServe(flags, runtime));
+  )).action(async (flags: ServeFlags) => runServe(flags, runtime));
   node
     .command("delete")
     .description("delete records by id (their index entries go with them)")
