@@ -19,8 +19,19 @@ import { ensureFollowupStream, ensureNotifyStream, consumeDurably } from "../../
 import { silentLogger } from "../../common/logger.ts";
 import { connectNats } from "../../common/nats-connection.ts";
 import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
-import { decodeHitNotification, FollowupDecision } from "../../common/proto.ts";
-import { FOLLOWUP_STREAM, followupReplySubject, followupRequestSubject, NOTIFY_STREAM, notifyConsumer, notifySubject } from "../../common/subjects.ts";
+import { AnswerStatus, decodeEnvelope, decodeHitNotification, decodeMatchQuery, encodeEnvelope, encodeMatchAnswer, FollowupDecision } from "../../common/proto.ts";
+import { sha256 } from "../../common/signing.ts";
+import {
+  FOLLOWUP_STREAM,
+  followupReplySubject,
+  followupRequestSubject,
+  MATCH_ALL_SUBJECT,
+  matchCountrySubject,
+  nodeQueueGroup,
+  NOTIFY_STREAM,
+  notifyConsumer,
+  notifySubject,
+} from "../../common/subjects.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { CountryNode, decideFollowup, FollowupDesk, type PersonRecord } from "../../node/index.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
@@ -523,6 +534,50 @@ describe("deploy/nats/accounts.conf: JetStream rights on a running hub server", 
     await expectPermissionDenied(deuJsm.streams.delete(FOLLOWUP_STREAM), "STREAM.DELETE");
     await expectPermissionDenied(deuJsm.streams.getMessage(NOTIFY_STREAM, { seq: 1 }), "STREAM.MSG.GET");
     await expectPermissionDenied(jetstream(deu).publish(notifySubject("FRA"), new Uint8Array([1])), "publishing a notification");
+  });
+
+  it("node-ESP cannot pass for DEU: DEU's queries are not its to take, and its answers as DEU are thrown away", async () => {
+    const esp = await login("node-ESP");
+    const refused = async (subject: string, queue?: string): Promise<boolean> => {
+      let denied = false;
+      const sub = esp.subscribe(subject, { ...(queue ? { queue } : {}), callback: (error) => void (denied ||= error !== null) });
+      await esp.flush();
+      denied ||= sub.isClosed();
+      if (!sub.isClosed()) sub.unsubscribe();
+      return denied;
+    };
+    expect(await refused(MATCH_ALL_SUBJECT, nodeQueueGroup("DEU")), "joining DEU's queue group").toBe(true);
+    expect(await refused(matchCountrySubject("DEU")), "DEU's own subject").toBe(true);
+    // What node-ESP may do: answer each query it receives as ESP, claiming to be DEU.
+    const deuKeyId = trust.nodes.get("DEU")?.keyId ?? "";
+    let forged = 0;
+    const sub = esp.subscribe(MATCH_ALL_SUBJECT, {
+      queue: nodeQueueGroup("ESP"),
+      callback: (_error, msg) => {
+        const query = decodeEnvelope(msg.data);
+        const payload = encodeMatchAnswer({
+          queryId: decodeMatchQuery(query.payload).queryId,
+          respondingCountry: "DEU",
+          status: AnswerStatus.NoHit,
+          hits: [],
+          errorCode: "",
+          nodeElapsedUs: 1,
+          answeredAtMs: Date.now(),
+          queryDigest: sha256(query.payload),
+        });
+        msg.respond(encodeEnvelope({ payload, keyId: deuKeyId, signature: new Uint8Array(64).fill(1), tags: new Uint8Array(20).fill(2) }));
+        forged += 1;
+      },
+    });
+    await esp.flush();
+    try {
+      const result = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
+      expect(forged).toBeGreaterThan(0);
+      // The coordinator kept waiting for DEU's authentic answer: the hit, not the forged no-hit.
+      expect(result.results.find((each) => each.country === "DEU")).toMatchObject({ status: "hit" });
+    } finally {
+      sub.unsubscribe();
+    }
   });
 
   it("inboxes: JetStream replies on _INBOX.*.*, but no coordinator query inbox for a node", async () => {
