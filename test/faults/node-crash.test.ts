@@ -108,15 +108,17 @@ describe("a node killed with SIGKILL", () => {
     // The first transaction is there whole; the second is there whole or not at all (it was interrupted).
     expect([FIRST_BATCH_PERSONS, TOTAL_PERSONS]).toContain(afterKill.persons);
     expect(seenBeforeKill).toBe(FIRST_BATCH_PERSONS);
-    expect(afterKill.persons, "the kill interrupted the import").toBe(FIRST_BATCH_PERSONS);
+    // Normally the kill lands in the second transaction (it takes about a second); should it land in the
+    // instant between its commit and the process's exit, the re-run below finds everything stored.
+    const missingAfterKill = TOTAL_PERSONS - afterKill.persons;
 
     const rerun = await runCli(["node", "import", "--data", dataDir, "--file", recordsFile, "--json", "--no-progress"], { timeoutMs: 60_000 });
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(JSON.parse(rerun.stdout)).toEqual({
       lines: CLI_BATCH_LINES + SECOND_BATCH_PERSONS,
-      inserted: SECOND_BATCH_PERSONS,
+      inserted: missingAfterKill,
       updated: 0,
-      unchanged: FIRST_BATCH_PERSONS,
+      unchanged: afterKill.persons,
       deleted: 0,
       notFound: PADDING,
       rejected: [],
@@ -143,7 +145,7 @@ describe("a node killed with SIGKILL", () => {
     } finally {
       await store.close();
     }
-    reportFigure(`node crash: import killed with ${seenBeforeKill} of ${TOTAL_PERSONS} persons committed; re-run inserted ${SECOND_BATCH_PERSONS}, store consistent (${completed.indexEntries} index entries), third run unchanged`);
+    reportFigure(`node crash: import killed with ${afterKill.persons} of ${TOTAL_PERSONS} persons committed; re-run inserted ${missingAfterKill}, store consistent (${completed.indexEntries} index entries), third run unchanged`);
   }, 120_000);
 
   it("mid-query: the country is unavailable during the outage, the rest of each check unaffected, and it recovers by itself", async () => {

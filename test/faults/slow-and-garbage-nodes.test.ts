@@ -126,7 +126,7 @@ describe("a slow node and a garbage node", () => {
     expect(statusOf(normal.result, "ESP")?.status).toBe("no_hit");
     expectDeuHit(normal.result);
 
-    espProxy.setUpstreamDelay(DEADLINE_MS + 1000);
+    espProxy.setUpstreamDelay(DEADLINE_MS + 2000);
     const answeredBefore = esp.queriesAnswered;
     const slow = await timedCheck();
     expect(statusOf(slow.result, "ESP")?.status).toBe("unavailable");
@@ -134,12 +134,12 @@ describe("a slow node and a garbage node", () => {
     expect(statusOf(slow.result, "ITA")?.status).not.toMatch(/^(hit|no_hit)$/);
     // The coordinator did not wait for ESP beyond its deadline.
     expect(slow.ms).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
-    expect(slow.ms).toBeLessThan(DEADLINE_MS + 1000);
+    expect(slow.ms).toBeLessThan(DEADLINE_MS + 2000);
     // ESP did answer, and its answer reached NATS only after the check had returned: it was late, not lost.
     expect(esp.queriesAnswered).toBe(answeredBefore + 1);
     const lateAnswer = await waitFor(
       () => espProxy.forwarded().find((chunk) => chunk.atMs > slow.endedAtMs && /PUB _INBOX\.watchmesh\./.test(chunk.text)),
-      { timeoutMs: 5000, what: "ESP's late answer to reach the NATS server" },
+      { timeoutMs: 10_000, what: "ESP's late answer to reach the NATS server" },
     );
     expect(lateAnswer.atMs).toBeGreaterThan(slow.endedAtMs);
 

@@ -20,17 +20,28 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-/** A free loopback TCP port, as the OS hands it out (released before it is used: a tiny race is accepted). */
-export async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * `count` distinct free loopback TCP ports, as the OS hands them out: all are held open until all are
+ * chosen (so none is handed out twice), then released for the caller to bind (a tiny race is accepted).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(0, "127.0.0.1", () => {
+              const address = server.address();
+              resolve(typeof address === "object" && address ? address.port : 0);
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  }
 }
 
 /**
@@ -42,8 +53,9 @@ export async function freePort(): Promise<number> {
 export async function startNatsCluster(options: { size?: number; jetstream?: boolean; clusterName?: string } = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const clusterName = options.clusterName ?? "watchmesh-test";
-  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
-  const monitorPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const ports = await freePorts(2 * size);
+  const routePorts = ports.slice(0, size);
+  const monitorPorts = ports.slice(size);
   const members: ClusterMember[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(members.map((member) => member.server.stop()));
@@ -89,9 +101,13 @@ export async function connectedClientNames(member: ClusterMember): Promise<strin
   return (body.connections ?? []).map((connection) => connection.name ?? "");
 }
 
-/** How many routes a member has up, from /routez. */
+/** How many routes a member has up, from /routez (0 while its monitoring port does not answer yet). */
 export async function routeCount(member: ClusterMember): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${member.monitorPort}/routez`, { signal: AbortSignal.timeout(2000) });
-  const body = (await response.json()) as { num_routes?: number };
-  return body.num_routes ?? 0;
+  try {
+    const response = await fetch(`http://127.0.0.1:${member.monitorPort}/routez`, { signal: AbortSignal.timeout(2000) });
+    const body = (await response.json()) as { num_routes?: number };
+    return body.num_routes ?? 0;
+  } catch {
+    return 0;
+  }
 }
