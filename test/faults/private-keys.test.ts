@@ -7,7 +7,12 @@
 import { chmod, copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signQuery } from "../../common/envelope.ts";
+import { createLogger } from "../../common/logger.ts";
 import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
+import { startTestMesh } from "../helpers/mesh.ts";
+import { makeQuery } from "../helpers/queries.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { runCli, spawnCli, type CliProcess } from "../helpers/cli.ts";
 import { reportFigure } from "../helpers/report.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
@@ -141,4 +146,43 @@ describe("private keys", () => {
     }
     reportFigure(`private keys: ${files.length} key files 0600; ${jsonLines.length} log lines of ${services.length} services searched for ${secretsChecked} secret forms: none found`);
   }, 90_000);
+
+  it("never appear in the logs of an in-process mesh with hit notifications, refusals and rejections, at level trace", async () => {
+    const lines: string[] = [];
+    const handled = new Set<string>();
+    const mesh = await startTestMesh({
+      countries: ["DEU", "ESP"],
+      jetstream: true,
+      records: { DEU: [{ kind: "person", id: "DEU-K-2", names: ["Kunigunde Geheimschluessel"], dob: "1959-09-19", documents: [{ type: "passport", number: "C4KQ8ZT31", country: "DEU" }] }] },
+      logger: createLogger({ component: "key-test", level: "trace", destination: { write: (line: string) => void lines.push(line) } }),
+      nodeOptions: () => ({ onNotificationHandled: (outcome) => void handled.add(outcome.notificationId) }),
+    });
+    let stopped = false;
+    try {
+      const hit = await mesh.client.check({ person: { names: ["Kunigunde Geheimschluessel"], dob: "1959-09-19", documents: [{ type: "passport", number: "C4KQ8ZT31", country: "DEU" }] } });
+      expect(hit.results.map((result) => `${result.country}:${result.status}`)).toEqual(["DEU:hit", "ESP:no_hit"]);
+      await mesh.client.check({ person: { names: ["Niemand Sonst"], dob: "1990-01-01" } });
+      await mesh.client.check({ person: { mrz: ["P<DEUBROKEN<<MRZ", "C4KQ8ZT310DEU5909190M3001011<<<<<<<<<<<<<<02"] } });
+      // Rejected by the coordinator: expired, and signed by a node key instead of a border key.
+      const now = Date.now();
+      const rejections = [
+        signQuery(makeQuery({ issuedAtMs: now - 200_000, expiresAtMs: now - 100_000 }), mesh.trust.border),
+        signQuery(makeQuery(), mesh.trust.nodes.get("DEU") ?? mesh.trust.border),
+      ];
+      for (const envelope of rejections) await expect(mesh.coordinator.check(envelope)).rejects.toMatchObject({ code: expect.any(String) });
+      await waitFor(() => handled.has(`${hit.queryId}:DEU`), { timeoutMs: 15_000, what: "the hit notification to reach DEU" });
+      await mesh.stop();
+      stopped = true;
+      const messages = new Set(lines.map((line) => (JSON.parse(line) as { msg?: string }).msg));
+      for (const message of ["query answered", "query refused", "check completed", "check rejected", "country node stopped"]) expect(messages, message).toContain(message);
+      const identities = [mesh.trust.root, mesh.trust.border, ...mesh.trust.nodes.values()];
+      const text = lines.join("\n");
+      for (const identity of identities) {
+        for (const form of secretForms(Buffer.from(identity.secretKey).toString("base64"))) expect(text.includes(form), `${identity.keyId}'s secret key in the logs`).toBe(false);
+      }
+      reportFigure(`private keys: ${lines.length} in-process log lines searched for ${identities.length * 10} secret forms: none found`);
+    } finally {
+      if (!stopped) await mesh.stop();
+    }
+  }, 60_000);
 });
