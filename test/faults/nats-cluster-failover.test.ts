@@ -165,7 +165,7 @@ afterAll(async () => {
   client?.close();
   await coordinator?.stop();
   // Gracefully, so each node acknowledges what it stored; then the inbox handles, then the cluster.
-  for (const node of nodes) await node.kill("SIGTERM");
+  await Promise.all(nodes.map((node) => node.stop()));
   for (const inbox of inboxes.values()) await inbox.close();
   await admin?.close();
   await cluster?.stop();

@@ -10,6 +10,7 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { open } from "lmdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BorderClient, type CheckResult } from "../../client/border-client.ts";
 import { silentLogger } from "../../common/logger.ts";
@@ -87,6 +88,33 @@ afterAll(async () => {
 }, 30_000);
 
 describe("a node killed with SIGKILL", () => {
+  it("(the consistency check itself finds a lost index entry, a stray one and a wrong counter)", async () => {
+    const dir = path.join(temp?.path ?? "", "damaged");
+    const store = await RecordStore.open({ path: dir });
+    for (let index = 0; index < 5; index++) await store.upsert(person(index));
+    await store.close();
+    const intact = await snapshotStore(dir);
+    expect(intact.problems).toEqual([]);
+    const root = open({ path: dir, noSubdir: false, maxDbs: 8 });
+    const index = root.openDB<string, string>("index", { dupSort: true, encoding: "ordered-binary" });
+    const meta = root.openDB<unknown, string>("meta", { encoding: "json" });
+    await root.transaction(() => {
+      void index.remove("docnum:CZ10000001", "DEU-P-1");
+      void index.put("docnum:CZ99", "DEU-P-404");
+      void meta.put("persons", 6);
+    });
+    await root.close();
+    const damaged = await snapshotStore(dir);
+    expect(damaged.problems).toEqual(
+      expect.arrayContaining([
+        "record DEU-P-1 lacks its index entry docnum:CZ10000001",
+        "index docnum:CZ99 points to missing record DEU-P-404",
+        "meta counts 6 persons, the store holds 5",
+      ]),
+    );
+    expect(damaged.digest).not.toBe(intact.digest);
+  });
+
   it("mid-import: the store stays consistent, and re-running the import completes it without loss or duplicates, idempotently", async () => {
     const importing = spawnCli(["node", "import", "--data", dataDir, "--file", recordsFile, "--json", "--no-progress"]);
     children.push(importing);

@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) await child.kill();
+  for (const child of children) await child.stop();
   await nats?.stop();
   await temp?.remove();
 }, 30_000);

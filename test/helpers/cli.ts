@@ -82,6 +82,8 @@ export interface CliProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `signal` (SIGKILL by default) unless the process has exited; then waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** A graceful stop for teardowns: SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
@@ -131,6 +133,15 @@ export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
     async kill(signal = "SIGKILL") {
       if (!hasExited) child.kill(signal);
       return exited;
+    },
+    async stop(graceMs = 10_000) {
+      if (!hasExited) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
