@@ -70,3 +70,78 @@ export function startCli(
     });
   });
 }
+
+/** A `watchmesh` child process whose output is watched line by line, and which can be killed. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far, interleaved as they arrived. */
+  output(): string;
+  /** Resolves once the output matches `pattern` (checked on every chunk); rejects on exit or timeout. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (null when killed by a signal) and the signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` (SIGKILL by default) unless the process has exited; then waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** A graceful stop for teardowns: SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Spawns `watchmesh <args>` and returns at once. Unlike startCli it watches stderr as well (services
+ * announce "serving" there) and exposes the process, so a test can SIGKILL it mid-work. Callers must
+ * `kill()` it in their teardown (a no-op once it has exited).
+ */
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString("utf8");
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+    for (const listener of [...listeners]) listener();
+  });
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitForOutput(pattern, timeoutMs = 30_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`watchmesh ${args.join(" ")}: no output matching ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+        const check = (): void => {
+          if (pattern.test(output)) finish();
+          else if (hasExited) finish(new Error(`watchmesh ${args.join(" ")} exited before printing ${pattern}:\n${output}`));
+        };
+        function finish(error?: Error): void {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (error) reject(error);
+          else resolve();
+        }
+        listeners.add(check);
+        check();
+      });
+    },
+    async kill(signal = "SIGKILL") {
+      if (!hasExited) child.kill(signal);
+      return exited;
+    },
+    async stop(graceMs = 10_000) {
+      if (!hasExited) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
