@@ -177,13 +177,10 @@ export class BatchGatherer {
         });
       } catch (error) {
         const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;
-        if (code === ErrorCode.BadSignature) {
-          // Anyone can claim a key id: remember the failure, but keep waiting for an authentic answer.
-          answers.provisional.set(index, invalidResult(country, elapsedMs, code));
-          return;
-        }
-        // Authentic but unusable (e.g. bound to another query): the country answered, wrongly.
-        this.#file(pending, answers, index, invalidResult(country, elapsedMs, code));
+        // Anyone can claim a key id, and anyone who saw an old answer can replay it (bound to another
+        // query): remember the failure, but keep waiting for an authentic answer to this query.
+        answers.provisional.set(index, invalidResult(country, elapsedMs, code));
+        return;
       }
       if (offset === 0) replier = country;
     });

@@ -143,14 +143,9 @@ export class Gatherer {
       });
     } catch (error) {
       const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;
-      if (code === ErrorCode.BadSignature) {
-        // Anyone can claim a key id: remember the failure, but keep waiting for an authentic answer.
-        pending.provisional.set(country, invalidResult(country, elapsedMs, code));
-      } else {
-        // Authentic but unusable (e.g. bound to another query): the country answered, wrongly.
-        pending.results.set(country, invalidResult(country, elapsedMs, code));
-        this.#maybeFinish(pending);
-      }
+      // Anyone can claim a key id, and anyone who saw an old answer can replay it (bound to another
+      // query): remember the failure, but keep waiting for an authentic answer to this query.
+      pending.provisional.set(country, invalidResult(country, elapsedMs, code));
       return;
     }
     pending.results.set(country, {
