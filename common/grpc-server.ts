@@ -19,6 +19,38 @@ export interface GrpcServiceBinding {
   implementation: UntypedServiceImplementation;
 }
 
+/** What a handler receives instead of a request that is not its method's protobuf message. */
+export interface MalformedRequest {
+  readonly malformedBytes: Uint8Array;
+}
+
+export function isMalformedRequest(request: unknown): request is MalformedRequest {
+  return typeof request === "object" && request !== null && "malformedBytes" in request;
+}
+
+/**
+ * The service definition with requests that fail to decode handed to the handler as a
+ * MalformedRequest, so it answers with the project's typed error (or a signed refusal) instead of
+ * grpc-js's bare INTERNAL "Error deserializing request".
+ */
+export function tolerateMalformedRequests(definition: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer): unknown => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch {
+            return { malformedBytes: new Uint8Array(bytes) } satisfies MalformedRequest;
+          }
+        },
+      },
+    ]),
+  );
+}
+
 export interface GrpcServerOptions {
   /** host:port; port 0 picks a free one. */
   address: string;

@@ -241,6 +241,11 @@ export function encodeEnvelope(envelope: SignedEnvelope): Uint8Array {
   return encode(envelopeType, envelope, "envelope");
 }
 
+/** A decoded bytes field: protobufjs leaves an absent one as its shared empty array, not a Uint8Array. */
+function bytesOf(value: Uint8Array | readonly number[] | undefined): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(value ?? []);
+}
+
 /**
  * Decodes an envelope without the generic object conversion: every answer of a fan-out passes here at
  * the coordinator and the client, so it reads the decoded message's fields directly.
@@ -252,7 +257,7 @@ export function decodeEnvelope(bytes: Uint8Array): SignedEnvelope {
   } catch (error) {
     throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope is not a valid protobuf message", { cause: error });
   }
-  return { payload: message.payload, keyId: message.keyId, signature: message.signature, tags: message.tags };
+  return { payload: bytesOf(message.payload), keyId: message.keyId, signature: bytesOf(message.signature), tags: bytesOf(message.tags) };
 }
 
 export function encodeMatchQuery(query: MatchQuery): Uint8Array {
@@ -309,7 +314,7 @@ export function decodeMatchQuery(bytes: Uint8Array): MatchQuery {
     legalBasis: message.legalBasis,
     issuedAtMs: toNumber(message.issuedAtMs),
     expiresAtMs: toNumber(message.expiresAtMs),
-    nonce: message.nonce,
+    nonce: bytesOf(message.nonce),
     requesterLocation: message.requesterLocation,
     ...(person
       ? {
@@ -416,7 +421,7 @@ export function decodeMatchAnswer(bytes: Uint8Array): MatchAnswer {
     errorCode: message.errorCode,
     nodeElapsedUs: toNumber(message.nodeElapsedUs),
     answeredAtMs: toNumber(message.answeredAtMs),
-    queryDigest: message.queryDigest,
+    queryDigest: bytesOf(message.queryDigest),
   };
 }
 

@@ -6,7 +6,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { ERROR_CODE_METADATA_KEY, ErrorCode, toGrpcStatus, WatchmeshError } from "../common/errors.ts";
-import type { GrpcServiceBinding } from "../common/grpc-server.ts";
+import { isMalformedRequest, tolerateMalformedRequests, type GrpcServiceBinding, type MalformedRequest } from "../common/grpc-server.ts";
 import { encodeCheckResponse, encodeEnvelope, watchmeshGrpcPackage, type SignedEnvelope } from "../common/proto.ts";
 import { contextFromGrpcMetadata } from "../common/telemetry.ts";
 import type { CheckOptions, Coordinator } from "./coordinator.ts";
@@ -29,16 +29,21 @@ interface CheckBatchRequestMessage {
 /** `Coordinator.Check` and `CheckBatch` over gRPC. Query problems become canonical statuses with a stable code in metadata. */
 export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBinding {
   const constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as { service: ServiceDefinition };
-  const check = constructor.service["Check"];
+  const tolerant = tolerateMalformedRequests(constructor.service);
+  const check = tolerant["Check"];
   if (!check) throw new Error("proto/watchmesh/v1/coordinator.proto has no Check method");
   // Check responses are encoded here (encodeCheckResponse), so the nodes' answers pass through as bytes.
   const definition: ServiceDefinition = {
-    ...constructor.service,
+    ...tolerant,
     Check: { ...check, responseSerialize: (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : check.responseSerialize(value)) },
   };
   const implementation: UntypedServiceImplementation = {
-    Check(call: ServerUnaryCall<CheckRequestMessage, unknown>, callback: sendUnaryData<unknown>) {
+    Check(call: ServerUnaryCall<CheckRequestMessage | MalformedRequest, unknown>, callback: sendUnaryData<unknown>) {
       const request = call.request;
+      if (isMalformedRequest(request)) {
+        fail(callback, new WatchmeshError(ErrorCode.MalformedMessage, "request is not a CheckRequest"));
+        return;
+      }
       if (!request.query) {
         fail(callback, new WatchmeshError(ErrorCode.MalformedMessage, "CheckRequest.query is missing"));
         return;
@@ -59,8 +64,12 @@ export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBin
         (error: unknown) => fail(callback, error),
       );
     },
-    CheckBatch(call: ServerUnaryCall<CheckBatchRequestMessage, unknown>, callback: sendUnaryData<unknown>) {
+    CheckBatch(call: ServerUnaryCall<CheckBatchRequestMessage | MalformedRequest, unknown>, callback: sendUnaryData<unknown>) {
       const request = call.request;
+      if (isMalformedRequest(request)) {
+        fail(callback, new WatchmeshError(ErrorCode.MalformedMessage, "request is not a CheckBatchRequest"));
+        return;
+      }
       coordinator.checkBatch(request.queries, checkOptions(call, request)).then(
         (outcome) =>
           callback(null, {

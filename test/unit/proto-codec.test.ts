@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../common/errors.ts";
 import {
   AnswerStatus,
+  decodeEnvelope,
   decodeMatchAnswer,
   decodeMatchQuery,
   encodeMatchAnswer,
@@ -86,5 +87,17 @@ describe("query codec", () => {
     const received = decodeMatchQuery(encodeMatchQuery({ ...base, entity: { type: "phone", value: "+33612345678" } }));
     expect(received.entity).toEqual({ type: "phone", value: "+33612345678" });
     expect("person" in received).toBe(false);
+  });
+});
+
+describe("envelope codec", () => {
+  it("gives absent bytes fields as empty Uint8Arrays, which hashing and comparing accept", () => {
+    const empty = decodeEnvelope(new Uint8Array(0));
+    for (const field of [empty.payload, empty.signature, empty.tags]) {
+      expect(field).toBeInstanceOf(Uint8Array);
+      expect(field).toHaveLength(0);
+    }
+    expect(decodeMatchAnswer(new Uint8Array(0)).queryDigest).toBeInstanceOf(Uint8Array);
+    expect(decodeMatchQuery(new Uint8Array(0)).nonce).toBeInstanceOf(Uint8Array);
   });
 });
