@@ -91,8 +91,10 @@ export interface CliProcess {
  * announce "serving" there) and exposes the process, so a test can SIGKILL it mid-work. Callers must
  * `kill()` it in their teardown (a no-op once it has exited).
  */
-export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; netns?: string } = {}): CliProcess {
+  // In a network namespace, `ip netns exec` execs node in place: the child's pid is node's.
+  const [command, commandArgs] = options.netns ? ["ip", ["netns", "exec", options.netns, process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+  const child = spawn(command, commandArgs, { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
