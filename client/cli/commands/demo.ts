@@ -159,7 +159,7 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     out(`== Hit notifications received by the records' owners (durable, JetStream): ${[...notified].map(([country, count]) => `${country} ${count}`).join(", ") || "none"}`);
     out(`   (list them with: watchmesh notifications list --data <node data dir>)`);
     out("");
-    out(`Demo finished: ${totals.hit} country hit(s) and ${totals.no_hit} country no-hit(s), every answer signed and verified by the border client.`);
+    out(`Demo finished: ${totals.hit} country hit(s) and ${totals.no_hit} country no-hit(s), every answer authenticated (hits signed, the rest pair-tagged) and verified by the border client.`);
     // Checked when the demo runs its own NATS (with JetStream); a given server may have none.
     if (!runtime.natsUrl && received() !== totals.hit) {
       throw new WatchmeshError(ErrorCode.Internal, `the demo expected ${totals.hit} hit notification(s), the owners received ${received()}`);
