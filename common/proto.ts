@@ -266,16 +266,8 @@ export function encodeMatchQuery(query: MatchQuery): Uint8Array {
 
 type Int64 = number | { toNumber(): number };
 
-interface DecodedPerson {
-  names: string[];
-  dob: string;
-  nationality: string[];
-  sex: string;
-  documents: TravelDocument[];
-  mrz: string[];
-  dna?: { loci: Record<string, string>; markerSet: string } | null;
-  face?: { embedding: number[]; model: string } | null;
-}
+/** A decoded PersonQuery message: absent message fields read as null. */
+type DecodedPerson = Omit<PersonQuery, "dna" | "face"> & { dna?: DnaProfile | null; face?: FaceTemplate | null };
 
 interface DecodedQuery {
   queryId: string;

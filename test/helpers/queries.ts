@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { Purpose, type MatchQuery, type PersonQuery } from "../../common/proto.ts";
+import { AnswerStatus, Purpose, type MatchAnswer, type MatchQuery, type PersonQuery } from "../../common/proto.ts";
 
 /** A person subject with every field present; give only what the test is about. */
 export function personSubject(fields: Partial<PersonQuery> = {}): PersonQuery {
@@ -23,6 +23,21 @@ export function makeQuery(overrides: Partial<MatchQuery> = {}): MatchQuery {
     nonce: new Uint8Array(randomBytes(16)),
     requesterLocation: "",
     person: personSubject({ names: ["Jean Dupont"], dob: "1980-05-01" }),
+    ...overrides,
+  };
+}
+
+/** A DEU no-hit answer bound to `queryDigest`, with overrides. */
+export function makeAnswer(queryDigest: Uint8Array, overrides: Partial<MatchAnswer> = {}): MatchAnswer {
+  return {
+    queryId: "q",
+    respondingCountry: "DEU",
+    status: AnswerStatus.NoHit,
+    hits: [],
+    errorCode: "",
+    nodeElapsedUs: 10,
+    answeredAtMs: Date.now(),
+    queryDigest,
     ...overrides,
   };
 }

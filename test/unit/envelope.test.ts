@@ -6,7 +6,7 @@ import { MAX_ENVELOPE_BYTES } from "../../common/limits.ts";
 import { AnswerStatus, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
 import { sha256, SignatureDomain, signDetached } from "../../common/signing.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
-import { makeQuery, personSubject } from "../helpers/queries.ts";
+import { makeAnswer, makeQuery, personSubject } from "../helpers/queries.ts";
 
 let trust: TestTrust;
 beforeAll(async () => {
@@ -103,14 +103,7 @@ describe("signed answers", () => {
   const digest = sha256(new Uint8Array([1, 2, 3]));
   function answer(overrides: Partial<MatchAnswer> = {}): MatchAnswer {
     return {
-      queryId: "q",
-      respondingCountry: "DEU",
-      status: AnswerStatus.NoHit,
-      hits: [],
-      errorCode: "",
-      nodeElapsedUs: 10,
-      answeredAtMs: Date.now(),
-      queryDigest: digest,
+      ...makeAnswer(digest),
       ...overrides,
     };
   }

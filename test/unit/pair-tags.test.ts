@@ -10,7 +10,7 @@ import { sha256, SignatureDomain } from "../../common/signing.ts";
 import type { Matcher } from "../../node/matcher.ts";
 import { MatchService } from "../../node/match-service.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
-import { makeQuery, personSubject } from "../helpers/queries.ts";
+import { makeAnswer, makeQuery, personSubject } from "../helpers/queries.ts";
 
 let trust: TestTrust;
 let deuNode: ResolvedSigner;
@@ -45,17 +45,7 @@ function codeOf(action: () => unknown): string {
   return "nothing thrown";
 }
 
-const answer = (envelope: SignedEnvelope, overrides: Partial<MatchAnswer> = {}): MatchAnswer => ({
-  queryId: "q-1",
-  respondingCountry: "DEU",
-  status: AnswerStatus.NoHit,
-  hits: [],
-  errorCode: "",
-  nodeElapsedUs: 10,
-  answeredAtMs: Date.now(),
-  queryDigest: sha256(envelope.payload),
-  ...overrides,
-});
+const answer = (query: SignedEnvelope): MatchAnswer => makeAnswer(sha256(query.payload));
 
 describe("pair tags on queries", () => {
   it("let each node asked authenticate the query with its own tag, without the signature", () => {
