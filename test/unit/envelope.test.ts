@@ -101,12 +101,7 @@ describe("signed queries", () => {
 
 describe("signed answers", () => {
   const digest = sha256(new Uint8Array([1, 2, 3]));
-  function answer(overrides: Partial<MatchAnswer> = {}): MatchAnswer {
-    return {
-      ...makeAnswer(digest),
-      ...overrides,
-    };
-  }
+  const answer = (overrides: Partial<MatchAnswer> = {}): MatchAnswer => makeAnswer(digest, overrides);
   const deu = () => trust.nodes.get("DEU") ?? (() => { throw new Error("missing"); })();
 
   it("verifies an answer from the expected country bound to the query", () => {
