@@ -187,6 +187,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
         "mesh light p50/p99 ms": `${mesh.light.p50Ms} / ${mesh.light.p99Ms}`,
         "raw light p50/p99 ms": `${raw.light.p50Ms} / ${raw.light.p99Ms}`,
         "p50 ratio mesh/raw": round(mesh.light.p50Ms / raw.light.p50Ms, 2),
+        "light: coordinator / raw gatherer CPU us per check": `${mesh.light.cpuUsPerCheck} / ${raw.light.cpuUsPerCheck}`,
         "mesh saturated checks/s": mesh.saturated.perSecond,
         "raw saturated gathers/s": raw.saturated.perSecond,
         "mesh saturated p50/p99 ms": `${mesh.saturated.latency.p50Ms} / ${mesh.saturated.latency.p99Ms}`,
@@ -249,7 +250,7 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
   try {
     const check = checkWith(first.client);
     await saturate(3000, [{ concurrency: 2, run: check }]); // warm-up: JIT, pair keys derived once per pair
-    const light = await paced(options.lightChecks, options.lightRate, check);
+    const light = await cpuPerCheck(first.worker, async () => ({ ...(await paced(options.lightChecks, options.lightRate, check)), checks: options.lightChecks }));
     const answeredBefore = await Promise.all(hosts.map((host) => host.usage()));
     const saturated = await cpuPerCheck(first.worker, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: check }]));
     const answeredAfter = await Promise.all(hosts.map((host) => host.usage()));
@@ -327,7 +328,7 @@ async function measureRaw(options: Options, natsUrl: string, workers: Worker[]) 
     const payload = new Uint8Array(300);
     const gather = async () => void (await asker.request(RAW_CHECK_SUBJECT, payload, { timeout: 5000 }));
     await saturate(2000, [{ concurrency: 4, run: gather }]);
-    const light = await paced(options.lightChecks, options.lightRate, gather);
+    const light = await cpuPerCheck(gatherer, async () => ({ ...(await paced(options.lightChecks, options.lightRate, gather)), checks: options.lightChecks }));
     const saturated = await cpuPerCheck(gatherer, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: gather }]));
     return { light, saturated };
   } finally {
