@@ -43,12 +43,13 @@ export type WorkerStart =
   | { role: "raw-responders"; natsUrl: string; countries: string[] }
   | { role: "raw-gatherer"; natsUrl: string; countries: number };
 
-export type WorkerRequest = { type: "start"; start: WorkerStart } | { type: "usage" } | { type: "stop" };
+/** `gc`: collect garbage first, for a heap figure (never around a CPU measurement: the collection would count). */
+export type WorkerRequest = { type: "start"; start: WorkerStart } | { type: "usage"; gc?: boolean } | { type: "stop" };
 
 export interface WorkerUsage {
   cpuMicros: number;
   rssMb: number;
-  /** Heap in use after a full garbage collection, when the process runs with --expose-gc. */
+  /** Heap in use (after a full garbage collection when asked with `gc`). */
   heapMb: number;
   /** Answers given by each hosted node, in start order (node hosts only). */
   answered: number[];
@@ -199,9 +200,8 @@ async function startRawGatherer(natsUrl: string, countries: number): Promise<Run
   return { stop: () => connection.drain(), answered: () => [] };
 }
 
-function usage(running: Running | undefined): WorkerUsage {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+function usage(running: Running | undefined, collect: boolean): WorkerUsage {
+  if (collect) (globalThis as { gc?: () => void }).gc?.();
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
   return {
@@ -223,7 +223,7 @@ process.on("message", (request: WorkerRequest) => {
         running = started.running;
         send({ type: "ready", ...(started.grpcPort ? { grpcPort: started.grpcPort } : {}) });
       } else if (request.type === "usage") {
-        send({ type: "usage", usage: usage(running) });
+        send({ type: "usage", usage: usage(running, request.gc ?? false) });
       } else {
         await running?.stop();
         send({ type: "stopped" });

@@ -68,8 +68,8 @@ class Worker {
     return reply.type === "ready" ? reply.grpcPort : undefined;
   }
 
-  async usage(): Promise<WorkerUsage> {
-    const reply = await this.#ask({ type: "usage" });
+  async usage(options: { gc?: boolean } = {}): Promise<WorkerUsage> {
+    const reply = await this.#ask({ type: "usage", ...(options.gc ? { gc: true } : {}) });
     if (reply.type !== "usage") throw new Error(`${this.name}: unexpected reply ${reply.type}`);
     return reply.usage;
   }
@@ -299,7 +299,7 @@ function replicaSplit(
 
 /** The coordinator's heap after a full GC at each fifth of a long run at moderate concurrency. */
 async function sustainedHeap(worker: Worker, check: Run, options: Options): Promise<string> {
-  const marks = [(await worker.usage()).heapMb];
+  const marks = [(await worker.usage({ gc: true })).heapMb];
   const fifth = Math.ceil(options.sustainedChecks / 5);
   for (let part = 0; part < 5; part++) {
     let remaining = fifth;
@@ -308,7 +308,7 @@ async function sustainedHeap(worker: Worker, check: Run, options: Options): Prom
         while (remaining-- > 0) await check();
       }),
     );
-    marks.push((await worker.usage()).heapMb);
+    marks.push((await worker.usage({ gc: true })).heapMb);
   }
   return `${marks.join(" → ")} (after 0, 20, 40, 60, 80, 100% of ${options.sustainedChecks} checks)`;
 }

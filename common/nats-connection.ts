@@ -1,3 +1,4 @@
+import { userInboxPrefix } from "./subjects.ts";
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
 
@@ -27,7 +28,8 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     timeout: options.timeoutMs ?? 5000,
-    ...(auth.user !== undefined ? { user: auth.user, pass: auth.password ?? "" } : {}),
+    // A logged-in user gets an inbox of its own, which its account permissions give to it alone.
+    ...(auth.user !== undefined ? { user: auth.user, pass: auth.password ?? "", inboxPrefix: userInboxPrefix(auth.user) } : {}),
     ...(auth.creds ? { authenticator: credsAuthenticator(auth.creds) } : {}),
     ...(auth.tls ? { tls: auth.tls } : {}),
   };

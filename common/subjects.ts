@@ -20,6 +20,15 @@ export function coordinatorInboxPrefix(instanceId: string): string {
   return `_INBOX.watchmesh.${instanceId}`;
 }
 
+/**
+ * Inbox prefix of a NATS user: its request replies, JetStream API replies and pulled messages arrive
+ * below it, and deploy/nats/accounts.conf lets only that user subscribe there (`_INBOX_<user>.>`),
+ * instead of every user sharing `_INBOX.*.*`. Characters a subject token cannot hold become "_".
+ */
+export function userInboxPrefix(user: string): string {
+  return `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
 /** Absolute deadline (ms since epoch) after which the coordinator no longer waits for answers. */
 export const DEADLINE_HEADER = "Watchmesh-Deadline-Ms";
 
