@@ -22,12 +22,13 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { open, type Database, type PutOptions, type RootDatabase } from "lmdb";
+import { open, type Database, type RootDatabase } from "lmdb";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { SignatureDomain, signDetached, verifyDetached } from "../common/signing.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 export const DEFAULT_SEAL_EVERY = 100;
 const DEFAULT_AUDIT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -118,12 +119,6 @@ export function auditPath(dataDir: string): string {
 export function seqKey(seq: number): string {
   return String(seq).padStart(SEQ_DIGITS, "0");
 }
-
-/**
- * MDB_NOOVERWRITE: one native conditional put, several times cheaper per entry than an ifNoExists batch.
- * lmdb-js's put takes PutOptions at run time (its write.js), though its typings list only a version there.
- */
-const NO_OVERWRITE = { noOverwrite: true } satisfies PutOptions as unknown as number;
 
 function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
@@ -371,7 +366,17 @@ export interface AuditLogOptions {
   retentionMs?: number;
   /** How often retention is applied while open. Default one hour. */
   purgeIntervalMs?: number;
+  /** Entries and seals are written together at most this long after they are made (group commit; node/write-behind.ts). */
+  commitIntervalMs?: number;
   now?: () => number;
+}
+
+type AuditWrite = { kind: "entry"; entry: AuditEntry } | { kind: "seal"; seal: AuditSeal };
+
+interface QueuedWrite {
+  write: AuditWrite;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 export interface AuditPurgeResult {
@@ -382,7 +387,8 @@ export interface AuditPurgeResult {
 /**
  * The appending side. `record()` never throws and never blocks the caller (MatchService stays
  * synchronous): the entry is chained in memory at once, so the order of entries is the order of answers,
- * and written by LMDB in that order; a failed write is logged by code.
+ * and written in that order with the seals, one transaction per commit interval (at most 100 ms later;
+ * a crash loses at most that tail, which the verifier reports as unsealed); a failed write is logged.
  */
 export class AuditLog implements AsyncDisposable {
   readonly #dbs: AuditDatabases;
@@ -393,11 +399,18 @@ export class AuditLog implements AsyncDisposable {
   #head: { seq: number; hash: string };
   #lastSealSeq: number;
   #timer: NodeJS.Timeout | undefined;
+  readonly #writes: WriteBehind<QueuedWrite>;
   #purging: Promise<unknown> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(dbs: AuditDatabases, options: AuditLogOptions) {
     this.#dbs = dbs;
+    this.#writes = new WriteBehind<QueuedWrite>({
+      write: (batch) => this.#commit(batch),
+      ...(options.commitIntervalMs === undefined ? {} : { intervalMs: options.commitIntervalMs }),
+      // #commit settles every queued write itself; nothing reaches here.
+      onError: () => undefined,
+    });
     this.#options = options;
     this.#sealEvery = options.sealEvery ?? DEFAULT_SEAL_EVERY;
     this.#now = options.now ?? Date.now;
@@ -457,29 +470,61 @@ export class AuditLog implements AsyncDisposable {
     };
     const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
     this.#head = { seq: entry.seq, hash: entry.hash };
-    // LMDB commits writes in the order they were issued, so the chain reaches the disk in order. An entry
-    // is never overwritten: a taken sequence number means a second writer on this environment.
-    const key = seqKey(entry.seq);
-    const written = this.#dbs.entries
-      .put(key, entry, NO_OVERWRITE)
-      .then((fresh) => {
-        if (!fresh) throw new WatchmeshError(ErrorCode.Internal, "audit sequence number already taken: one writer per audit log", { context: { seq: entry.seq } });
-      });
-    const writes: Promise<unknown>[] = [written];
-    if (entry.seq - this.#lastSealSeq >= this.#sealEvery) writes.push(this.#writeSeal());
-    return this.#track(Promise.all(writes).then(() => entry));
+    const written = this.#queue({ kind: "entry", entry });
+    const sealed = entry.seq - this.#lastSealSeq >= this.#sealEvery ? this.#queue(this.#nextSeal()) : Promise.resolve();
+    return this.#track(Promise.all([written, sealed]).then(() => entry));
   }
 
   /** Seals the last entry now (if not sealed yet); resolves once written. */
   seal(): Promise<void> {
     if (this.#head.seq === this.#lastSealSeq) return Promise.resolve();
-    return this.#track(this.#writeSeal()).then(() => undefined);
+    const sealed = this.#track(this.#queue(this.#nextSeal()));
+    void this.#writes.flush();
+    return sealed;
   }
 
-  #writeSeal(): Promise<unknown> {
+  #nextSeal(): AuditWrite {
     const seal = signSeal(this.#head.seq, this.#head.hash, this.#options.identity, this.#now());
     this.#lastSealSeq = seal.upToSeq;
-    return this.#dbs.seals.put(seqKey(seal.upToSeq), seal);
+    return { kind: "seal", seal };
+  }
+
+  /** Queues a write for the next group commit; resolves once it is committed. */
+  #queue(write: AuditWrite): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.#writes.add({ write, resolve, reject }));
+  }
+
+  /**
+   * Writes queued entries and seals in one transaction, in the order they were made, so a seal never
+   * reaches the disk before the entries it covers. An entry is never overwritten: a taken sequence
+   * number means a second writer on this environment, and that entry's append fails.
+   */
+  async #commit(batch: QueuedWrite[]): Promise<void> {
+    const taken = new Set<QueuedWrite>();
+    const { entries, seals, root } = this.#dbs;
+    try {
+      await root.transaction(() => {
+        for (const queued of batch) {
+          const { write } = queued;
+          if (write.kind === "seal") {
+            seals.putSync(seqKey(write.seal.upToSeq), write.seal);
+          } else if (entries.doesExist(seqKey(write.entry.seq))) {
+            taken.add(queued);
+          } else {
+            entries.putSync(seqKey(write.entry.seq), write.entry);
+          }
+        }
+      });
+    } catch (error) {
+      for (const queued of batch) queued.reject(error);
+      return;
+    }
+    for (const queued of batch) {
+      if (!taken.has(queued)) queued.resolve();
+      else if (queued.write.kind === "entry") {
+        queued.reject(new WatchmeshError(ErrorCode.Internal, "audit sequence number already taken: one writer per audit log", { context: { seq: queued.write.entry.seq } }));
+      }
+    }
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -496,6 +541,7 @@ export class AuditLog implements AsyncDisposable {
    */
   async purgeBefore(timeMs: number): Promise<AuditPurgeResult> {
     if (this.#closing) throw new WatchmeshError(ErrorCode.Unavailable, "audit log is closed");
+    await this.#writes.flush();
     await Promise.allSettled([...this.#pending]);
     const { entries, seals, meta, root } = this.#dbs;
     const lastSeal = Array.from(seals.getRange({ reverse: true, limit: 1 }), ({ value }) => value)[0];
@@ -537,12 +583,13 @@ export class AuditLog implements AsyncDisposable {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
       await this.#purging;
-      await Promise.allSettled([...this.#pending]);
-      try {
-        if (this.#head.seq > this.#lastSealSeq) await this.#writeSeal();
-      } catch (error) {
-        this.#options.logger.error({ code: WatchmeshError.from(error).code }, "final audit seal not written");
+      if (this.#head.seq > this.#lastSealSeq) {
+        this.#queue(this.#nextSeal()).catch((error: unknown) => {
+          this.#options.logger.error({ code: WatchmeshError.from(error).code }, "final audit seal not written");
+        });
       }
+      await this.#writes.flush();
+      await Promise.allSettled([...this.#pending]);
       await this.#dbs.root.close();
     })();
     return this.#closing;

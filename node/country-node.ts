@@ -83,6 +83,7 @@ export class CountryNode implements AsyncDisposable {
   readonly #service: MatchService;
   readonly #audit: AuditLog;
   readonly #quotas: QuotaLedger;
+  readonly #replayGuard: ReplayGuard;
   /** Shared with the match service, so a registry swapped in here applies to the next query. */
   readonly #registry: { current: TrustRegistry };
   /** Likewise for the sharing policy. */
@@ -103,6 +104,7 @@ export class CountryNode implements AsyncDisposable {
     logger: Logger;
     service: MatchService;
     quotas: QuotaLedger;
+    replayGuard: ReplayGuard;
     audit: AuditLog;
   }) {
     this.country = parts.country;
@@ -119,6 +121,7 @@ export class CountryNode implements AsyncDisposable {
     this.#service = parts.service;
     this.#audit = parts.audit;
     this.#quotas = parts.quotas;
+    this.#replayGuard = parts.replayGuard;
   }
 
   static async start(options: CountryNodeOptions): Promise<CountryNode> {
@@ -157,6 +160,10 @@ export class CountryNode implements AsyncDisposable {
     const registry = { current: options.registry };
     const policy = { current: options.sharingPolicy ?? SharingPolicy.allowAll() };
     const quotas = new QuotaLedger(store);
+    const replayGuard = ReplayGuard.open(store, {
+      ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+      onWriteError: (error) => logger.error({ code: WatchmeshError.from(error).code }, "replay nonces not written"),
+    });
     const service = new MatchService({
       identity,
       registry: () => registry.current,
@@ -165,7 +172,7 @@ export class CountryNode implements AsyncDisposable {
       rateLimiter: new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_NODE_RATE_PER_SECOND, burst: 2 * DEFAULT_NODE_RATE_PER_SECOND }),
       ...(nodeMetrics ? { onAnswered: nodeMetrics.onAnswered } : {}),
       matcher: createMatcher(store, { country: identity.country }),
-      replayGuard: ReplayGuard.open(store, options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+      replayGuard,
       referenceFor: (id) => store.referenceFor(id),
       logger,
       audit: (entry) => audit.record(entry),
@@ -222,7 +229,7 @@ export class CountryNode implements AsyncDisposable {
       await store.close();
       throw error;
     }
-    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service, audit, quotas });
+    const node = new CountryNode({ country: identity.country, store, registry, policy, grpc, nats, responder, inbox, followups, purger, logger, service, audit, quotas, replayGuard });
     logger.info({ grpcPort: grpc?.port, nats: nats !== undefined }, "country node started");
     return node;
   }
@@ -285,6 +292,7 @@ export class CountryNode implements AsyncDisposable {
       // After every answer is signed (responder and gRPC stopped): the final seal covers the last entry.
       await this.#audit.close();
       this.#quotas.flush();
+      await this.#replayGuard.flush();
       await this.store.close();
       this.#logger.info("country node stopped");
     })();

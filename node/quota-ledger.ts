@@ -8,6 +8,7 @@
  */
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { Admission } from "./sharing-policy.ts";
+import { WRITE_BEHIND_INTERVAL_MS } from "./write-behind.ts";
 
 /** The part of RecordStore the ledger uses. */
 export interface QuotaStore {
@@ -21,7 +22,7 @@ export class QuotaLedger {
   readonly #store: QuotaStore;
   #day = "";
   #uses = new Map<string, number>();
-  /** Requesters whose count changed since the last write: one write per requester per event-loop turn. */
+  /** Requesters whose count changed since the last write: one write per requester per commit interval. */
   readonly #dirty = new Set<string>();
   #flushScheduled = false;
 
@@ -46,9 +47,9 @@ export class QuotaLedger {
     this.#uses.set(admission.requester, used + 1);
     this.#dirty.add(admission.requester);
     if (!this.#flushScheduled) {
-      // Queries arrive in bursts (many NATS messages per socket read): the count is written once per burst.
+      // Group commit (node/write-behind.ts): the counts are written together, at most this long later.
       this.#flushScheduled = true;
-      setImmediate(() => this.flush()).unref();
+      setTimeout(() => this.flush(), WRITE_BEHIND_INTERVAL_MS).unref();
     }
   }
 

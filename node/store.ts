@@ -435,12 +435,14 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /**
-   * Remembers a query nonce until `untilMs`, durably but without waiting for the disk: the caller keeps
-   * its own in-memory copy for immediate checks (see replay-guard.ts).
+   * Remembers query nonces (each until its time), in one transaction: the caller keeps its own
+   * in-memory copy for immediate checks and writes them here in groups (see replay-guard.ts).
    */
-  rememberNonce(key: string, untilMs: number): void {
+  async rememberNonces(nonces: readonly (readonly [key: string, untilMs: number])[]): Promise<void> {
     this.#assertOpen();
-    this.#db.nonces.put(key, untilMs).catch(() => undefined);
+    await this.#db.nonces.transaction(() => {
+      for (const [key, untilMs] of nonces) this.#db.nonces.putSync(key, untilMs);
+    });
   }
 
   /**

@@ -69,7 +69,8 @@ describe("ReplayGuard", () => {
     guard.check("DEU:border:k2", nonce, 10_000, 5_000);
     // After expiry + skew the pair is no longer held (the query itself would be refused as expired).
     guard.check("FRA:border:k1", nonce, 30_000, 11_001);
-    // Closing waits for the nonce writes; a reopened store still holds the live one only.
+    // Nonces are written in groups (within 100 ms, and on flush); a reopened store holds the live one only.
+    await guard.flush();
     await store.close();
     const reopened = await RecordStore.open({ path: dir.path });
     cleanups.push(() => reopened.close());
