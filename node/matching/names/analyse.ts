@@ -3,6 +3,7 @@
  * separators), script detection, learned transliteration to Latin, particle and patronymic weights.
  */
 import anyAscii from "any-ascii";
+import { BoundedCache } from "./bounded-cache.ts";
 import { isPatronymic, latinVariant, particleCanonical } from "./latin.ts";
 import { detectScript, foldLatin, toUnits, type ModelScript, type TokenScript } from "./script.ts";
 import { TRANSLIT_TABLES } from "./tables.ts";
@@ -57,19 +58,27 @@ export function analyseName(name: string): AnalysedName {
   return { original: name, tokens };
 }
 
-/** Analysed tokens by raw text: names repeat, and decoding a foreign token costs tens of microseconds. */
-const tokenCache = new Map<string, AnalysedToken | undefined>();
-const TOKEN_CACHE_SIZE = 20_000;
+/**
+ * Analysed tokens by raw text: names repeat, and decoding a foreign token costs tens of microseconds.
+ * Each generation holds this many tokens (a few hundred bytes each); the tokens of a million-person
+ * store's candidates are far more, but the ones that recur stay.
+ */
+const TOKEN_CACHE_SIZE = 50_000;
+const tokenCache = new BoundedCache<string, AnalysedToken | undefined>(TOKEN_CACHE_SIZE);
 
+/**
+ * One token's comparable forms. The result is shared between callers (cached) and frozen, arrays
+ * included: copy it to change it.
+ */
 export function analyseToken(raw: string): AnalysedToken | undefined {
-  if (tokenCache.has(raw)) {
-    const cached = tokenCache.get(raw);
-    return cached === undefined ? undefined : { ...cached, units: [...cached.units], latin: [...cached.latin] };
-  }
-  const token = analyseTokenUncached(raw);
-  if (tokenCache.size >= TOKEN_CACHE_SIZE) tokenCache.clear();
-  tokenCache.set(raw, token);
-  return token === undefined ? undefined : { ...token, units: [...token.units], latin: [...token.latin] };
+  return tokenCache.getOrCompute(raw, (text) => freezeToken(analyseTokenUncached(text)));
+}
+
+function freezeToken(token: AnalysedToken | undefined): AnalysedToken | undefined {
+  if (token === undefined) return undefined;
+  Object.freeze(token.units);
+  Object.freeze(token.latin);
+  return Object.freeze(token);
 }
 
 function analyseTokenUncached(raw: string): AnalysedToken | undefined {
