@@ -49,13 +49,26 @@ const FOREIGN_PARTICLES = new Set(["بن", "ابن", "بنت", "ابو", "أبو
 
 const CYRILLIC_PATRONYMIC = /.{3}(ович|евич|овна|евна|ична|йович|ійович|івна|ївна)$/u;
 
+/**
+ * A name's comparable forms. Shared between callers (cached: a candidate's names are analysed again
+ * whenever a query reads it) and frozen, tokens included.
+ */
 export function analyseName(name: string): AnalysedName {
+  return nameCache.getOrCompute(name, analyseNameUncached);
+}
+
+/** Analysed names by text: a few hundred bytes each, the tokens themselves shared with the token cache. */
+const NAME_CACHE_SIZE = 50_000;
+const nameCache = new BoundedCache<string, AnalysedName>(NAME_CACHE_SIZE);
+
+function analyseNameUncached(name: string): AnalysedName {
   const tokens: AnalysedToken[] = [];
   for (const raw of name.normalize("NFKC").split(SEPARATORS)) {
     const token = analyseToken(raw);
     if (token !== undefined) tokens.push(token);
   }
-  return { original: name, tokens };
+  Object.freeze(tokens);
+  return Object.freeze({ original: name, tokens });
 }
 
 /**
