@@ -9,7 +9,6 @@
  * patronymic) a fraction, so "Jean Dupont" finds "Jean Pierre Dupont" but not the other way round.
  */
 import { analyseName, type AnalysedName, type AnalysedToken } from "./analyse.ts";
-import { BoundedCache } from "./bounded-cache.ts";
 import { NAME_MATCH_THRESHOLD } from "./constants.ts";
 import { compareLatinVariants, latinVariant } from "./latin.ts";
 import type { TokenScript } from "./script.ts";
@@ -70,20 +69,6 @@ function tokenForm(t: AnalysedToken): Form {
   return t;
 }
 
-/**
- * Scores of token pairs in which a foreign-script token takes part (the learned model's forward pass
- * costs microseconds; a Latin pair is cheaper to score than to look up). A token is a function of its
- * text, so the texts are the key.
- */
-const MODELLED_PAIR_CACHE_SIZE = 50_000;
-const modelledPairScores = new BoundedCache<string, number>(MODELLED_PAIR_CACHE_SIZE);
-
-/** Score of two single tokens (as compareForms). */
-function compareTokens(a: AnalysedToken, b: AnalysedToken): number {
-  if (!isModelled(a.script) && !isModelled(b.script)) return compareForms(a, b);
-  return modelledPairScores.getOrCompute(`${a.text.length}:${a.text}${b.text}`, () => compareForms(a, b));
-}
-
 /** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
 function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
   const first = tokens[0];
@@ -136,7 +121,7 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   const candidates: Match[] = [];
   for (let i = 0; i < q.length; i++) {
     for (let j = 0; j < r.length; j++) {
-      const s = compareTokens(q[i]!, r[j]!);
+      const s = compareForms(tokenForm(q[i]!), tokenForm(r[j]!));
       // A Latin token with a typing error may still count, at its lower score; cross-script scores are
       // calibrated at the name threshold and keep it.
       const bothLatin = !isModelled(q[i]!.script) && !isModelled(r[j]!.script);
