@@ -383,19 +383,6 @@ export class RecordStore implements AsyncDisposable {
     return Array.from(this.#db.index.getRange(range), ({ value }) => value);
   }
 
-  /**
-   * `lookup` for keys whose size is not known yet: at most `maxIds + 1` record ids, so that a caller
-   * learns that a key holds more than it wants without reading them all. One LMDB read where
-   * `keyCount` and then `lookup` would make two.
-   */
-  lookupAtMost(indexKey: string, maxIds: number): string[] {
-    this.#assertOpen();
-    const limit = maxIds + 1;
-    const range = prefixRange(indexKey);
-    if (range === undefined) return Array.from(this.#db.index.getValues(indexKey, { limit }));
-    return Array.from(this.#db.index.getRange({ ...range, limit }), ({ value }) => value);
-  }
-
   /** How many records an index key (or prefix key) holds, without reading them: lets matching skip very common keys. */
   keyCount(indexKey: string): number {
     this.#assertOpen();

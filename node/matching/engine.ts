@@ -348,10 +348,9 @@ export class MatchingEngine implements Matcher {
   /**
    * Distinct records under the given keys, each read once, rarest keys first; keys holding more than
    * `maxRecordsPerKey` records are skipped (they cannot tell anyone apart), and at most `maxCandidates`
-   * records are read. A key whose size is in `knownCounts` is read only when it holds any record; any
-   * other key is read once, at most `maxRecordsPerKey + 1` ids of it (no separate count). Expired
-   * records are skipped here, so no index lookup can yield one (key sizes still include them until the
-   * purge: they only decide the reading order and which keys to skip).
+   * records are read. Sizes already counted come in `knownCounts`. Expired records are skipped here, so
+   * no index lookup can yield one (key counts still include them until the purge: they only decide the
+   * reading order and which keys to skip).
    */
   *#candidates(keys: readonly string[], options: CandidateOptions = {}): Generator<NativeRecord> {
     const today = options.today ?? utcDayOf(this.#now());
@@ -359,10 +358,12 @@ export class MatchingEngine implements Matcher {
     const max = this.#maxRecordsPerKey;
     const lists: string[][] = [];
     for (const key of keys) {
-      const known = options.knownCounts?.get(key);
-      if (known === 0 || (known !== undefined && known > max)) continue;
-      const ids = known === undefined ? this.#store.lookupAtMost(key, max) : this.#store.lookup(key);
-      if (ids.length > 0 && ids.length <= max) lists.push(ids);
+      // Most keys of a query hold nobody: a count (one native call, prefix ranges included) is cheaper
+      // than a read, and a key too common to use is skipped without reading it.
+      const count = options.knownCounts?.get(key) ?? this.#store.keyCount(key);
+      if (count === 0 || count > max) continue;
+      const ids = this.#store.lookup(key);
+      if (ids.length > 0) lists.push(ids);
     }
     lists.sort((a, b) => a.length - b.length);
     for (const ids of lists) {

@@ -72,20 +72,6 @@ describe("RecordStore", () => {
     expect(store.keyCount(fullDateKey)).toBe(1); // an ordinary key is still read exactly
   });
 
-  it("reads at most one id more than asked for, from a key or a prefix key", async () => {
-    const store = await openStore();
-    const ids = ["FRA-P-000123", "FRA-P-000124", "FRA-P-000125"];
-    for (const id of ids) await store.upsert({ ...jean, id });
-    const fullDateKey = recordNameKeys(jean.names, jean.dob).find((key) => key.startsWith("pd:")) ?? "";
-    expect(store.lookupAtMost(fullDateKey, 5).sort()).toEqual(ids);
-    expect(store.lookupAtMost(fullDateKey, 1)).toHaveLength(2);
-    const year1980 = prefixKey(fullDateKey.replace(/1980-05-01$/, "1980-"));
-    expect(store.lookupAtMost(year1980, 5).sort()).toEqual(ids);
-    expect(store.lookupAtMost(year1980, 2)).toHaveLength(3);
-    expect(store.lookupAtMost(year1980, 0)).toHaveLength(1);
-    expect(store.lookupAtMost(prefixKey(fullDateKey.replace(/1980-05-01$/, "1979-")), 5)).toEqual([]);
-  });
-
   it("reports unchanged for an identical record and writes nothing", async () => {
     const store = await openStore();
     await store.upsert(jean);
