@@ -46,7 +46,7 @@ export function printFigures(title: string, figures: Record<string, unknown>, js
   }
   process.stdout.write(`\n${title}\n`);
   for (const [key, value] of Object.entries(figures)) {
-    process.stdout.write(`  ${key.padEnd(34)} ${typeof value === "string" ? value : JSON.stringify(value)}\n`);
+    process.stdout.write(`  ${key.padEnd(38)} ${typeof value === "string" ? value : JSON.stringify(value)}\n`);
   }
 }
 

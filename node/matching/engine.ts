@@ -94,6 +94,15 @@ const FACE_SEARCH_K = 10;
 /** Digits OCR reads in place of letters in an MRZ name field (which holds letters only). */
 const MRZ_NAME_OCR: Readonly<Record<string, string>> = { "0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B" };
 
+interface CandidateOptions {
+  /** Sizes of keys already counted (see `RecordStore.keyCount`). */
+  knownCounts?: ReadonlyMap<string, number>;
+  /** Record ids already read for this query: not read again. */
+  seen?: Set<string>;
+  /** The UTC day deciding which records have expired (default: today by the engine's clock). */
+  today?: string;
+}
+
 interface Evidence {
   record: PersonRecord | NativeRecord;
   score: number;
@@ -254,19 +263,24 @@ export class MatchingEngine implements Matcher {
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
     const undatedCounts = new Map(keys.undated.map((key) => [key, this.#store.keyCount(key)] as const));
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
-    const counts = new Map([...undatedCounts, ...keys.dated.map((key) => [key, this.#store.keyCount(key)] as const)]);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
     // Two passes: token pairs first (both tokens agree, so few candidates); single-token keys only when
-    // the pairs found nobody — they are what finds a name with a typing error in one token.
+    // the pairs found nobody — they are what finds a name with a typing error in one token. The keys of
+    // the second pass are not even read when the first one made a hit.
     const paired = keys.dated.filter((key) => key.startsWith("p"));
     const single = keys.dated.filter((key) => !key.startsWith("p"));
     const seen = new Set<string>();
+    const today = utcDayOf(this.#now());
     // The query's names are analysed once; each candidate's names are compared against that.
     const analysed = names.map((name) => analyseName(name));
     let found = false;
-    for (const record of this.#candidates([...paired, ...rareUndated], counts, seen)) found = this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits) || found;
+    for (const record of this.#candidates([...paired, ...rareUndated], { knownCounts: undatedCounts, seen, today })) {
+      found = this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits) || found;
+    }
     if (found) return;
-    for (const record of this.#candidates(single, counts, seen)) this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits);
+    for (const record of this.#candidates(single, { knownCounts: undatedCounts, seen, today })) {
+      this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits);
+    }
   }
 
   /** Weighs one candidate found by name; true when it is a hit. */
@@ -334,16 +348,26 @@ export class MatchingEngine implements Matcher {
   /**
    * Distinct records under the given keys, each read once, rarest keys first; keys holding more than
    * `maxRecordsPerKey` records are skipped (they cannot tell anyone apart), and at most `maxCandidates`
-   * records are read. Expired records are skipped here, so no index lookup can yield one (key counts
-   * still include them until the purge: they only decide the reading order and which keys to skip).
+   * records are read. Sizes already counted come in `knownCounts`. Expired records are skipped here, so
+   * no index lookup can yield one (key counts still include them until the purge: they only decide the
+   * reading order and which keys to skip).
    */
-  *#candidates(keys: readonly string[], knownCounts?: ReadonlyMap<string, number>, seen = new Set<string>()): Generator<NativeRecord> {
-    const today = utcDayOf(this.#now());
-    const counted = keys.map((key) => [key, knownCounts?.get(key) ?? this.#store.keyCount(key)] as const);
-    counted.sort((a, b) => a[1] - b[1]);
-    for (const [key, count] of counted) {
-      if (count === 0 || count > this.#maxRecordsPerKey) continue;
-      for (const id of this.#store.lookup(key)) {
+  *#candidates(keys: readonly string[], options: CandidateOptions = {}): Generator<NativeRecord> {
+    const today = options.today ?? utcDayOf(this.#now());
+    const seen = options.seen ?? new Set<string>();
+    const max = this.#maxRecordsPerKey;
+    const lists: string[][] = [];
+    for (const key of keys) {
+      // Most keys of a query hold nobody: a count (one native call, prefix ranges included) is cheaper
+      // than a read, and a key too common to use is skipped without reading it.
+      const count = options.knownCounts?.get(key) ?? this.#store.keyCount(key);
+      if (count === 0 || count > max) continue;
+      const ids = this.#store.lookup(key);
+      if (ids.length > 0) lists.push(ids);
+    }
+    lists.sort((a, b) => a.length - b.length);
+    for (const ids of lists) {
+      for (const id of ids) {
         if (seen.has(id)) continue;
         if (seen.size >= this.#maxCandidates) return;
         seen.add(id);

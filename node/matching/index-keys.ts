@@ -17,7 +17,8 @@ const MAX_INDEX_KEY_BYTES = 480;
 export function boundedKey(prefix: string, value: string): string | undefined {
   if (value === "") return undefined;
   const key = prefix + value;
-  if (Buffer.byteLength(key, "utf8") <= MAX_INDEX_KEY_BYTES) return key;
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: a short key needs no byte count.
+  if (key.length * 3 <= MAX_INDEX_KEY_BYTES || Buffer.byteLength(key, "utf8") <= MAX_INDEX_KEY_BYTES) return key;
   return `${prefix}#sha256:${createHash("sha256").update(value, "utf8").digest("hex")}`;
 }
 

@@ -27,6 +27,15 @@ describe("analyseName", () => {
     expect(a.tokens.every((t) => t.script === "latin")).toBe(true);
   });
 
+  it("shares the analysis of a repeated token, frozen so that no caller can change it for the others", () => {
+    const [first] = analyseName("Владимир Петров").tokens;
+    const [again] = analyseName("Владимир Иванов").tokens;
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first?.latin)).toBe(true);
+    expect(() => first?.latin.push("x")).toThrow(TypeError);
+  });
+
   it("folds diacritics and special letters", () => {
     expect(analyseName("Müller Łukasz Straße").tokens.map((t) => t.latin[0])).toEqual(["muller", "lukasz", "strasse"]);
   });

@@ -3,6 +3,7 @@
  * separators), script detection, learned transliteration to Latin, particle and patronymic weights.
  */
 import anyAscii from "any-ascii";
+import { BoundedCache } from "./bounded-cache.ts";
 import { isPatronymic, latinVariant, particleCanonical } from "./latin.ts";
 import { detectScript, foldLatin, toUnits, type ModelScript, type TokenScript } from "./script.ts";
 import { TRANSLIT_TABLES } from "./tables.ts";
@@ -48,28 +49,49 @@ const FOREIGN_PARTICLES = new Set(["بن", "ابن", "بنت", "ابو", "أبو
 
 const CYRILLIC_PATRONYMIC = /.{3}(ович|евич|овна|евна|ична|йович|ійович|івна|ївна)$/u;
 
+/**
+ * A name's comparable forms. Shared between callers (cached: a candidate's names are analysed again
+ * whenever a query reads it) and frozen, tokens included.
+ */
 export function analyseName(name: string): AnalysedName {
+  return nameCache.getOrCompute(name, analyseNameUncached);
+}
+
+/** Analysed names by text: a few hundred bytes each, the tokens themselves shared with the token cache. */
+const NAME_CACHE_SIZE = 50_000;
+const nameCache = new BoundedCache<string, AnalysedName>(NAME_CACHE_SIZE);
+
+function analyseNameUncached(name: string): AnalysedName {
   const tokens: AnalysedToken[] = [];
   for (const raw of name.normalize("NFKC").split(SEPARATORS)) {
     const token = analyseToken(raw);
     if (token !== undefined) tokens.push(token);
   }
-  return { original: name, tokens };
+  Object.freeze(tokens);
+  return Object.freeze({ original: name, tokens });
 }
 
-/** Analysed tokens by raw text: names repeat, and decoding a foreign token costs tens of microseconds. */
-const tokenCache = new Map<string, AnalysedToken | undefined>();
-const TOKEN_CACHE_SIZE = 20_000;
+/**
+ * Analysed tokens by raw text: names repeat, and decoding a foreign token costs tens of microseconds.
+ * Each generation holds this many tokens (a few hundred bytes each); the tokens of a million-person
+ * store's candidates are far more, but the ones that recur stay.
+ */
+const TOKEN_CACHE_SIZE = 50_000;
+const tokenCache = new BoundedCache<string, AnalysedToken | undefined>(TOKEN_CACHE_SIZE);
 
+/**
+ * One token's comparable forms. The result is shared between callers (cached) and frozen, arrays
+ * included: copy it to change it.
+ */
 export function analyseToken(raw: string): AnalysedToken | undefined {
-  if (tokenCache.has(raw)) {
-    const cached = tokenCache.get(raw);
-    return cached === undefined ? undefined : { ...cached, units: [...cached.units], latin: [...cached.latin] };
-  }
-  const token = analyseTokenUncached(raw);
-  if (tokenCache.size >= TOKEN_CACHE_SIZE) tokenCache.clear();
-  tokenCache.set(raw, token);
-  return token === undefined ? undefined : { ...token, units: [...token.units], latin: [...token.latin] };
+  return tokenCache.getOrCompute(raw, (text) => freezeToken(analyseTokenUncached(text)));
+}
+
+function freezeToken(token: AnalysedToken | undefined): AnalysedToken | undefined {
+  if (token === undefined) return undefined;
+  Object.freeze(token.units);
+  Object.freeze(token.latin);
+  return Object.freeze(token);
 }
 
 function analyseTokenUncached(raw: string): AnalysedToken | undefined {

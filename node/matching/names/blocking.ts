@@ -6,6 +6,7 @@
  * Keys hold no more than the node already holds: a few letters of class codes.
  */
 import { analyseName, transliterate, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { BoundedCache } from "./bounded-cache.ts";
 import { aliasCanonical, coarseCode } from "./latin.ts";
 import { ModelScript } from "./script.ts";
 
@@ -21,12 +22,14 @@ export function analysedBlockingKeys(name: AnalysedName): string[] {
 }
 
 /** Keys by token text: decoding a dozen transliterations costs tens of microseconds, and names repeat. */
-const keyCache = new Map<string, string[]>();
-const KEY_CACHE_SIZE = 20_000;
+const KEY_CACHE_SIZE = 50_000;
+const keyCache = new BoundedCache<string, readonly string[]>(KEY_CACHE_SIZE);
 
-function tokenKeys(token: AnalysedToken): string[] {
-  const cached = keyCache.get(token.text);
-  if (cached !== undefined) return cached;
+function tokenKeys(token: AnalysedToken): readonly string[] {
+  return keyCache.getOrCompute(token.text, () => Object.freeze(computeTokenKeys(token)));
+}
+
+function computeTokenKeys(token: AnalysedToken): string[] {
   const keys = new Set<string>();
   const forms = token.units.length > 0 ? transliterate(token.units, token.script as ModelScript, KEY_DECODES) : token.latin;
   for (const latin of forms) addKey(keys, latin);
@@ -38,10 +41,12 @@ function tokenKeys(token: AnalysedToken): string[] {
       if (part.length > 0) for (const latin of transliterate(part, token.script, 4)) addKey(keys, latin);
     }
   }
-  const out = [...keys];
-  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
-  keyCache.set(token.text, out);
-  return out;
+  return [...keys];
+}
+
+function deepFreeze(groups: string[][]): readonly (readonly string[])[] {
+  for (const group of groups) Object.freeze(group);
+  return Object.freeze(groups);
 }
 
 function addKey(keys: Set<string>, latin: string): void {
@@ -65,13 +70,22 @@ function hangulFirstSyllableLength(units: readonly string[]): number {
  * codes one token may take. The store combines them into compound keys (token pairs, token + date of
  * birth), which are far more selective than one token's code.
  */
-export function nameTokenCodeGroups(name: string): string[][] {
+export function nameTokenCodeGroups(name: string): (readonly string[])[] {
   const analysed = analyseName(name);
   const strong = analysed.tokens.filter((t) => t.weight >= 1);
-  return (strong.length > 0 ? strong : analysed.tokens)
-    .flatMap((token) => fusedNameGroups(token) ?? [tokenKeys(token)])
-    .map((group) => group.map((key) => key.slice(KEY_PREFIX.length)))
-    .filter((group) => group.length > 0);
+  return (strong.length > 0 ? strong : analysed.tokens).flatMap((token) => tokenCodeGroups(token));
+}
+
+/** One token's code groups (two for a fused Han or Hangul name), by token text. */
+const codeGroupCache = new BoundedCache<string, readonly (readonly string[])[]>(KEY_CACHE_SIZE);
+
+function tokenCodeGroups(token: AnalysedToken): readonly (readonly string[])[] {
+  return codeGroupCache.getOrCompute(token.text, () => {
+    const groups = (fusedNameGroups(token) ?? [tokenKeys(token)])
+      .map((group) => group.map((key) => key.slice(KEY_PREFIX.length)))
+      .filter((group) => group.length > 0);
+    return deepFreeze(groups) ?? [];
+  });
 }
 
 /**
