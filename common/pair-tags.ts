@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { SigningIdentity } from "./key-files.ts";
 import { MAX_PAIR_TAG_RECORDS } from "./limits.ts";
 import type { ResolvedSigner } from "./registry.ts";
@@ -94,8 +93,7 @@ export class PairKeyring {
     for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
       if (!this.#isForMe(tags, offset)) continue;
       expected ??= computeTag(this.#keys(peer).receive, kind, payload);
-      const tag = tags.subarray(offset + RECIPIENT_ID_BYTES, offset + PAIR_TAG_RECORD_BYTES);
-      if (timingSafeEqual(tag, expected)) return true;
+      if (tagEquals(tags, offset + RECIPIENT_ID_BYTES, expected)) return true;
     }
     return false;
   }
@@ -107,7 +105,8 @@ export class PairKeyring {
 
   #keys(peer: ResolvedSigner): DirectionKeys {
     const cached = this.#peers.get(peer.keyId);
-    if (cached && equalKeys(cached.publicKey, peer.publicKey)) return cached;
+    // The registry hands out the same key object each time; a reloaded registry may bring new bytes.
+    if (cached && (cached.publicKey === peer.publicKey || sameBytes(cached.publicKey, peer.publicKey))) return cached;
     const lib = sodium();
     const peerX25519 = lib.crypto_sign_ed25519_pk_to_curve25519(peer.publicKey);
     const session =
@@ -132,6 +131,16 @@ function computeTag(key: Uint8Array, kind: SignatureDomain, payload: Uint8Array)
   return sodium().crypto_generichash(PAIR_TAG_BYTES, message, key);
 }
 
-function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Constant-time comparison of a tag inside `tags` at `offset` with `expected` (no copies). */
+function tagEquals(tags: Uint8Array, offset: number, expected: Uint8Array): boolean {
+  let difference = 0;
+  for (let i = 0; i < PAIR_TAG_BYTES; i++) difference |= (tags[offset + i] ?? 0) ^ (expected[i] ?? 0);
+  return difference === 0;
+}
+
+/** Public keys are not secret: a plain comparison. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
