@@ -1,7 +1,9 @@
 /**
- * One country node's store and answer path: import rate, signed person and document queries per second
- * on one core (verification + matching + answer signing), the matcher's own share of the CPU time, beside
- * raw LMDB `get` on the same store.
+ * One country node's store and answer path: import rate, person and document queries per second on one
+ * core through the path a CountryNode runs — the query's pair tag checked, replay memory, quota count
+ * and audit entry (group-committed), matching, the answer tagged for the border system and the
+ * coordinator (hits also signed) — the matcher's own share of the CPU time, beside raw LMDB `get` on the
+ * same store.
  */
 import { open } from "lmdb";
 import { signQuery } from "../common/envelope.ts";
@@ -9,9 +11,12 @@ import { silentLogger } from "../common/logger.ts";
 import type { EntityQuery, PersonQuery } from "../common/proto.ts";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { AuditLog } from "../node/audit-log.ts";
+import { QuotaLedger } from "../node/quota-ledger.ts";
 import {
   MatchService,
   RecordStore,
+  ReplayGuard,
   createMatcher,
   generateSampleRecords,
   importNdjson,
@@ -101,18 +106,30 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
   const identity = trust.nodes.get("BEN");
   if (!identity) throw new Error("missing identity");
   const store = await RecordStore.open({ path: temp.path });
+  let audit: AuditLog | undefined;
+  let replayGuard: ReplayGuard | undefined;
   try {
     const { importS, people } = await importSample(store, temp.path, persons, queries * 2);
 
     const matcher = new TimedMatcher(createMatcher(store, { country: "BEN" }));
+    audit = await AuditLog.open({ dataDir: temp.path, identity, logger: silentLogger() });
+    const auditLog = audit;
+    replayGuard = ReplayGuard.open(store);
     const service = new MatchService({
       identity,
       registry: () => trust.registry,
       matcher,
       referenceFor: (id) => store.referenceFor(id),
       logger: silentLogger(),
+      replayGuard,
+      quotas: new QuotaLedger(store),
+      audit: (entry) => auditLog.record(entry),
     });
-    const envelopeFor = (person: PersonQuery) => signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000, person }), trust.border);
+    // As a border system sends it: signed, with a pair tag for this node; answered through a coordinator.
+    const nodeKey = trust.registry.resolveSigner(identity.keyId, Date.now(), ["node"]);
+    const envelopeFor = (person: PersonQuery) =>
+      signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000, person }), trust.border, { tagFor: [nodeKey], keyring: trust.borderKeyring });
+    const delivery = { relayed: true, relayKeyId: trust.coordinator.keyId };
     const pick = (i: number) => people[(i * 7919) % people.length] as PersonRecord;
     const nameEnvelopes = Array.from({ length: queries }, (_, i) => {
       const person = pick(i);
@@ -131,7 +148,7 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       const t0 = performance.now();
       for (const envelope of envelopes) {
         const started = performance.now();
-        service.answer(envelope);
+        service.answer(envelope, undefined, delivery);
         samples.push(performance.now() - started);
       }
       const elapsedS = (performance.now() - t0) / 1000;
@@ -193,6 +210,8 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     );
     await rawEnv.close();
   } finally {
+    await audit?.close();
+    await replayGuard?.flush();
     await store.close();
     await temp.remove();
   }
