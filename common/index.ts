@@ -10,6 +10,10 @@ export {
   MAX_CHECK_DEADLINE_MS,
   MIN_NONCE_BYTES,
   MAX_HITS_PER_ANSWER,
+  MAX_PAIR_TAG_RECORDS,
+  MAX_ENVELOPE_WIRE_BYTES,
+  DEFAULT_COORDINATOR_RATE_PER_SECOND,
+  DEFAULT_NODE_RATE_PER_SECOND,
 } from "./limits.ts";
 export { initSodium } from "./sodium.ts";
 export { SignatureDomain, domainPrefix, generateKeyPair, signDetached, verifyDetached, keyFingerprint, sha256 } from "./signing.ts";
@@ -25,8 +29,33 @@ export {
 export type { SigningIdentity, PublicIdentity } from "./key-files.ts";
 export { TrustRegistry, memberFor, signRegistry, registryDocumentSchema } from "./registry.ts";
 export type { RegistryDocument, RegistryMember, RegistryKey, ResolvedSigner } from "./registry.ts";
-export { signEnvelope, verifyEnvelope, signQuery, openQuery, signAnswer, openAnswer, hexDigest } from "./envelope.ts";
-export type { OpenedQuery, QueryCheckOptions, AnswerCheckOptions } from "./envelope.ts";
+export {
+  signEnvelope,
+  verifyEnvelope,
+  authenticateEnvelope,
+  requireSignature,
+  signQuery,
+  openQuery,
+  signAnswer,
+  sealAnswer,
+  openAnswer,
+  hexDigest,
+} from "./envelope.ts";
+export type {
+  OpenedQuery,
+  QueryCheckOptions,
+  QuerySigningOptions,
+  AnswerCheckOptions,
+  AnswerSealOptions,
+  AuthenticatedEnvelope,
+  AuthenticateOptions,
+} from "./envelope.ts";
+export { PairKeyring, recipientId, PAIR_TAG_BYTES, PAIR_TAG_RECORD_BYTES, RECIPIENT_ID_BYTES } from "./pair-tags.ts";
+export type { PairSide } from "./pair-tags.ts";
+export { RateLimiter } from "./rate-limiter.ts";
+export type { RateLimit } from "./rate-limiter.ts";
+export { loadServerTls, loadClientTls } from "./grpc-tls.ts";
+export type { ServerTlsFiles, ClientTlsFiles } from "./grpc-tls.ts";
 export {
   AnswerStatus,
   CountryStatus,
@@ -40,6 +69,7 @@ export {
   decodeMatchQuery,
   encodeMatchAnswer,
   decodeMatchAnswer,
+  encodeCheckResponse,
   watchmeshGrpcPackage,
   FollowupDecision,
   encodeHitNotification,

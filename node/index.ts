@@ -1,7 +1,7 @@
 export { CountryNode } from "./country-node.ts";
 export type { CountryNodeOptions } from "./country-node.ts";
 export { MatchService } from "./match-service.ts";
-export type { MatchServiceOptions } from "./match-service.ts";
+export type { MatchServiceOptions, AnswerDelivery } from "./match-service.ts";
 export { NatsResponder } from "./nats-responder.ts";
 export { ReplayGuard } from "./replay-guard.ts";
 export { countryNodeGrpcBinding, COUNTRY_NODE_SERVICE_NAME } from "./grpc-service.ts";
@@ -20,6 +20,7 @@ export { generateSampleRecords, sampleRecordsToNdjson } from "./sample-data.ts";
 export { SharingPolicy, SHARING_POLICY_FORMAT, POLICY_CATEGORIES, POLICY_PURPOSES, queryCategories } from "./sharing-policy.ts";
 export type { Admission, PolicyCategory, SharingPolicyDocument, SharingRule } from "./sharing-policy.ts";
 export { QuotaLedger } from "./quota-ledger.ts";
+export { WriteBehind, WRITE_BEHIND_INTERVAL_MS } from "./write-behind.ts";
 export { InboxStore, NotificationInbox, inboxPath } from "./notification-inbox.ts";
 export type { NotificationInboxOptions, StoredNotification } from "./notification-inbox.ts";
 export { FollowupDesk, FollowupStore, decideFollowup, followupsPath } from "./followup-desk.ts";
