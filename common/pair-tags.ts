@@ -70,7 +70,7 @@ export class PairKeyring {
     const record = new Uint8Array(PAIR_TAG_RECORD_BYTES);
     const keys = this.#keys(peer);
     record.set(keys.recipient, 0);
-    record.set(computeTag(keys.send, kind, payload), RECIPIENT_ID_BYTES);
+    record.set(pairTag(keys.send, kind, payload), RECIPIENT_ID_BYTES);
     return record;
   }
 
@@ -92,7 +92,7 @@ export class PairKeyring {
     let expected: Uint8Array | undefined;
     for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
       if (!this.#isForMe(tags, offset)) continue;
-      expected ??= computeTag(this.#keys(peer).receive, kind, payload);
+      expected ??= pairTag(this.#keys(peer).receive, kind, payload);
       if (tagEquals(tags, offset + RECIPIENT_ID_BYTES, expected)) return true;
     }
     return false;
@@ -123,12 +123,78 @@ export class PairKeyring {
   }
 }
 
-function computeTag(key: Uint8Array, kind: SignatureDomain, payload: Uint8Array): Uint8Array {
-  const prefix = domainPrefix(kind);
-  const message = new Uint8Array(prefix.length + payload.length);
-  message.set(prefix, 0);
-  message.set(payload, prefix.length);
-  return sodium().crypto_generichash(PAIR_TAG_BYTES, message, key);
+/** The 16-byte tag of a message of `kind` with `payload` under a direction key (see the file comment). */
+export function pairTag(key: Uint8Array, kind: SignatureDomain, payload: Uint8Array): Uint8Array {
+  return keyedBlake2b().hash(key, domainPrefix(kind), payload);
+}
+
+/** The parts of libsodium's WebAssembly module (libsodium-wrappers' `libsodium`) a tag needs. */
+interface SodiumModule {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+  _crypto_generichash(out: number, outLength: number, input: number, inputLengthLow: number, inputLengthHigh: number, key: number, keyLength: number): number;
+}
+
+/**
+ * Keyed BLAKE2b-128 (libsodium's crypto_generichash) called on libsodium's own WebAssembly module with
+ * buffers allocated once, rather than through the wrapper, which allocates, copies and frees every
+ * argument on each call: a coordinator checks one tag per country and check, and the wrapper's
+ * bookkeeping cost more than the hash. Same function, same bytes (test/unit/pair-tags.test.ts).
+ */
+class KeyedBlake2b {
+  readonly #module: SodiumModule;
+  readonly #key: number;
+  readonly #out: number;
+  #input = 0;
+  #inputCapacity = 0;
+
+  constructor(module: SodiumModule) {
+    this.#module = module;
+    this.#key = module._malloc(32);
+    this.#out = module._malloc(PAIR_TAG_BYTES);
+  }
+
+  hash(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array {
+    const module = this.#module;
+    const length = prefix.length + payload.length;
+    if (length > this.#inputCapacity) {
+      if (this.#input !== 0) module._free(this.#input);
+      this.#inputCapacity = Math.max(length, 2 * this.#inputCapacity, 1024);
+      this.#input = module._malloc(this.#inputCapacity);
+    }
+    // The heap view is read after any allocation: WebAssembly memory may have grown and moved.
+    const heap = module.HEAPU8;
+    heap.set(key, this.#key);
+    heap.set(prefix, this.#input);
+    heap.set(payload, this.#input + prefix.length);
+    if (module._crypto_generichash(this.#out, PAIR_TAG_BYTES, this.#input, length, 0, this.#key, key.length) !== 0) {
+      throw new Error("crypto_generichash failed");
+    }
+    return heap.slice(this.#out, this.#out + PAIR_TAG_BYTES);
+  }
+}
+
+let hasher: { hash(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array } | undefined;
+
+function keyedBlake2b(): NonNullable<typeof hasher> {
+  if (!hasher) {
+    const lib = sodium();
+    const module = (lib as unknown as { libsodium?: SodiumModule }).libsodium;
+    hasher =
+      module && typeof module._crypto_generichash === "function"
+        ? new KeyedBlake2b(module)
+        : {
+            // A libsodium-wrappers without its module exposed: the wrapper's own call.
+            hash: (key, prefix, payload) => {
+              const input = new Uint8Array(prefix.length + payload.length);
+              input.set(prefix, 0);
+              input.set(payload, prefix.length);
+              return lib.crypto_generichash(PAIR_TAG_BYTES, input, key);
+            },
+          };
+  }
+  return hasher;
 }
 
 /** Constant-time comparison of a tag inside `tags` at `offset` with `expected` (no copies). */

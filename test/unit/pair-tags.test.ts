@@ -3,10 +3,12 @@ import { openAnswer, openQuery, sealAnswer, signQuery } from "../../common/envel
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { createIdentity, MemberRole } from "../../common/key-files.ts";
 import { silentLogger } from "../../common/logger.ts";
-import { PAIR_TAG_RECORD_BYTES, PairKeyring, recipientId } from "../../common/pair-tags.ts";
+import { randomBytes } from "node:crypto";
+import { PAIR_TAG_RECORD_BYTES, PairKeyring, pairTag, recipientId } from "../../common/pair-tags.ts";
+import { sodium } from "../../common/sodium.ts";
 import { AnswerStatus, type MatchAnswer, type SignedEnvelope } from "../../common/proto.ts";
 import type { ResolvedSigner } from "../../common/registry.ts";
-import { sha256, SignatureDomain } from "../../common/signing.ts";
+import { domainPrefix, sha256, SignatureDomain } from "../../common/signing.ts";
 import type { Matcher } from "../../node/matcher.ts";
 import { MatchService } from "../../node/match-service.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
@@ -111,6 +113,17 @@ describe("pair tags on queries", () => {
 function nodeKeyringFor(country: string): PairKeyring {
   return new PairKeyring(createIdentity(MemberRole.Node, country, "node-agency"), { side: "answerer" });
 }
+
+describe("the tag function", () => {
+  it("is libsodium's keyed BLAKE2b-128 over the domain prefix and the payload, for any payload size", () => {
+    for (const size of [0, 1, 110, 300, 1023, 1024, 5000, 70_000, 64]) {
+      const key = new Uint8Array(randomBytes(32));
+      const payload = new Uint8Array(randomBytes(size));
+      const input = new Uint8Array([...domainPrefix(SignatureDomain.MatchAnswer), ...payload]);
+      expect(pairTag(key, SignatureDomain.MatchAnswer, payload)).toEqual(sodium().crypto_generichash(16, input, key));
+    }
+  });
+});
 
 describe("pair tags on answers", () => {
   it("let the requester and the relaying coordinator check an unsigned answer, and nobody else", () => {
