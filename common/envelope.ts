@@ -55,9 +55,7 @@ export function authenticateEnvelope(envelope: SignedEnvelope, domain: Signature
       context: { keyId: envelope.keyId },
     });
   }
-  if (!verifyDetached(domain, envelope.payload, envelope.signature, signer.publicKey)) {
-    throw new WatchmeshError(ErrorCode.BadSignature, "signature does not verify", { context: { keyId: envelope.keyId } });
-  }
+  requireSignature(envelope, domain, signer);
   return { signer, signatureVerified: true };
 }
 

@@ -175,24 +175,13 @@ class KeyedBlake2b {
   }
 }
 
-let hasher: { hash(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array } | undefined;
+let hasher: KeyedBlake2b | undefined;
 
-function keyedBlake2b(): NonNullable<typeof hasher> {
+function keyedBlake2b(): KeyedBlake2b {
   if (!hasher) {
-    const lib = sodium();
-    const module = (lib as unknown as { libsodium?: SodiumModule }).libsodium;
-    hasher =
-      module && typeof module._crypto_generichash === "function"
-        ? new KeyedBlake2b(module)
-        : {
-            // A libsodium-wrappers without its module exposed: the wrapper's own call.
-            hash: (key, prefix, payload) => {
-              const input = new Uint8Array(prefix.length + payload.length);
-              input.set(prefix, 0);
-              input.set(payload, prefix.length);
-              return lib.crypto_generichash(PAIR_TAG_BYTES, input, key);
-            },
-          };
+    const module = (sodium() as unknown as { libsodium?: SodiumModule }).libsodium;
+    if (typeof module?._crypto_generichash !== "function") throw new Error("libsodium-wrappers no longer exposes its libsodium module");
+    hasher = new KeyedBlake2b(module);
   }
   return hasher;
 }

@@ -216,13 +216,18 @@ const toObjectOptions: protobuf.IConversionOptions = {
   objects: true,
 };
 
-function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Record<string, unknown> {
+/** The decoded message itself (prototype defaults, numeric enums, Long or number int64s); MALFORMED_MESSAGE when it does not decode. */
+function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
   try {
-    const message = type.decode(bytes);
-    return type.toObject(message, toObjectOptions);
+    return type.decode(bytes) as unknown as T;
   } catch (error) {
     throw new WatchmeshError(ErrorCode.MalformedMessage, `${what} is not a valid protobuf message`, { cause: error });
   }
+}
+
+/** The decoded message as a plain object with the project's conventions (toObjectOptions). */
+function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Record<string, unknown> {
+  return type.toObject(decodeMessage<protobuf.Message>(type, bytes, what), toObjectOptions);
 }
 
 function encode(type: protobuf.Type, value: object, what: string): Uint8Array {
@@ -251,12 +256,7 @@ function bytesOf(value: Uint8Array | readonly number[] | undefined): Uint8Array 
  * the coordinator and the client, so it reads the decoded message's fields directly.
  */
 export function decodeEnvelope(bytes: Uint8Array): SignedEnvelope {
-  let message: { payload: Uint8Array; keyId: string; signature: Uint8Array; tags: Uint8Array };
-  try {
-    message = envelopeType.decode(bytes) as unknown as typeof message;
-  } catch (error) {
-    throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope is not a valid protobuf message", { cause: error });
-  }
+  const message = decodeMessage<{ payload: Uint8Array; keyId: string; signature: Uint8Array; tags: Uint8Array }>(envelopeType, bytes, "envelope");
   return { payload: bytesOf(message.payload), keyId: message.keyId, signature: bytesOf(message.signature), tags: bytesOf(message.tags) };
 }
 
@@ -290,12 +290,7 @@ const purposeNames = enumNames("watchmesh.v1.Purpose");
  * message-typed fields absent on the wire stay undefined.
  */
 export function decodeMatchQuery(bytes: Uint8Array): MatchQuery {
-  let message: DecodedQuery;
-  try {
-    message = queryType.decode(bytes) as unknown as DecodedQuery;
-  } catch (error) {
-    throw new WatchmeshError(ErrorCode.MalformedMessage, "match query is not a valid protobuf message", { cause: error });
-  }
+  const message = decodeMessage<DecodedQuery>(queryType, bytes, "match query");
   const person = message.person;
   const entity = message.entity;
   return {
@@ -377,6 +372,13 @@ function toNumber(value: Int64): number {
   return typeof value === "number" ? value : value.toNumber();
 }
 
+type DecodedAnswer = Omit<MatchAnswer, "status" | "hits" | "nodeElapsedUs" | "answeredAtMs"> & {
+  status: number;
+  hits: DecodedHit[];
+  nodeElapsedUs: Int64;
+  answeredAtMs: Int64;
+};
+
 interface DecodedHit {
   reference: string;
   score: number;
@@ -387,17 +389,7 @@ interface DecodedHit {
 
 /** Decodes an answer payload, reading the decoded message directly (a hot path, as decodeEnvelope). */
 export function decodeMatchAnswer(bytes: Uint8Array): MatchAnswer {
-  let message: Omit<MatchAnswer, "status" | "hits" | "nodeElapsedUs" | "answeredAtMs"> & {
-    status: number;
-    hits: DecodedHit[];
-    nodeElapsedUs: number | { toNumber(): number };
-    answeredAtMs: number | { toNumber(): number };
-  };
-  try {
-    message = answerType.decode(bytes) as unknown as typeof message;
-  } catch (error) {
-    throw new WatchmeshError(ErrorCode.MalformedMessage, "match answer is not a valid protobuf message", { cause: error });
-  }
+  const message = decodeMessage<DecodedAnswer>(answerType, bytes, "match answer");
   return {
     queryId: message.queryId,
     respondingCountry: message.respondingCountry,

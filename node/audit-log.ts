@@ -395,7 +395,6 @@ export class AuditLog implements AsyncDisposable {
   readonly #options: AuditLogOptions;
   readonly #sealEvery: number;
   readonly #now: () => number;
-  readonly #pending = new Set<Promise<unknown>>();
   #head: { seq: number; hash: string };
   #lastSealSeq: number;
   #timer: NodeJS.Timeout | undefined;
@@ -472,13 +471,13 @@ export class AuditLog implements AsyncDisposable {
     this.#head = { seq: entry.seq, hash: entry.hash };
     const written = this.#queue({ kind: "entry", entry });
     const sealed = entry.seq - this.#lastSealSeq >= this.#sealEvery ? this.#queue(this.#nextSeal()) : Promise.resolve();
-    return this.#track(Promise.all([written, sealed]).then(() => entry));
+    return Promise.all([written, sealed]).then(() => entry);
   }
 
   /** Seals the last entry now (if not sealed yet); resolves once written. */
   seal(): Promise<void> {
     if (this.#head.seq === this.#lastSealSeq) return Promise.resolve();
-    const sealed = this.#track(this.#queue(this.#nextSeal()));
+    const sealed = this.#queue(this.#nextSeal());
     void this.#writes.flush();
     return sealed;
   }
@@ -527,13 +526,6 @@ export class AuditLog implements AsyncDisposable {
     }
   }
 
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#pending.add(promise);
-    const forget = () => this.#pending.delete(promise);
-    promise.then(forget, forget);
-    return promise;
-  }
-
   /**
    * Deletes the entries older than `timeMs`, oldest first and no further than the last seal, and keeps a
    * signed checkpoint (the last purged entry's seq and hash, and the seal covering it) from which the
@@ -542,7 +534,6 @@ export class AuditLog implements AsyncDisposable {
   async purgeBefore(timeMs: number): Promise<AuditPurgeResult> {
     if (this.#closing) throw new WatchmeshError(ErrorCode.Unavailable, "audit log is closed");
     await this.#writes.flush();
-    await Promise.allSettled([...this.#pending]);
     const { entries, seals, meta, root } = this.#dbs;
     const lastSeal = Array.from(seals.getRange({ reverse: true, limit: 1 }), ({ value }) => value)[0];
     if (!lastSeal) return { purged: 0 };
@@ -589,7 +580,6 @@ export class AuditLog implements AsyncDisposable {
         });
       }
       await this.#writes.flush();
-      await Promise.allSettled([...this.#pending]);
       await this.#dbs.root.close();
     })();
     return this.#closing;

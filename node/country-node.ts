@@ -291,7 +291,7 @@ export class CountryNode implements AsyncDisposable {
       await this.#purger.stop();
       // After every answer is signed (responder and gRPC stopped): the final seal covers the last entry.
       await this.#audit.close();
-      this.#quotas.flush();
+      await this.#quotas.flush();
       await this.#replayGuard.flush();
       await this.store.close();
       this.#logger.info("country node stopped");

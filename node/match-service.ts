@@ -49,8 +49,6 @@ function hasSearchableField(query: MatchQuery): boolean {
 
 export interface MatchServiceOptions {
   identity: SigningIdentity;
-  /** The node's pair keys; derived from `identity` when omitted. */
-  keyring?: PairKeyring;
   /** Returns the current registry, so a reloaded registry takes effect on the next query. */
   registry: () => TrustRegistry;
   matcher: Matcher;
@@ -135,7 +133,7 @@ export class MatchService {
 
   constructor(options: MatchServiceOptions) {
     this.#options = options;
-    this.#keyring = options.keyring ?? new PairKeyring(options.identity, { side: "answerer" });
+    this.#keyring = new PairKeyring(options.identity, { side: "answerer" });
     this.#now = options.now ?? Date.now;
   }
 

@@ -8,7 +8,7 @@
  */
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { Admission } from "./sharing-policy.ts";
-import { WRITE_BEHIND_INTERVAL_MS } from "./write-behind.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 /** The part of RecordStore the ledger uses. */
 export interface QuotaStore {
@@ -18,23 +18,37 @@ export interface QuotaStore {
 
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
+interface QuotaUse {
+  day: string;
+  requester: string;
+  count: number;
+}
+
 export class QuotaLedger {
   readonly #store: QuotaStore;
   #day = "";
   #uses = new Map<string, number>();
-  /** Requesters whose count changed since the last write: one write per requester per commit interval. */
-  readonly #dirty = new Set<string>();
-  #flushScheduled = false;
+  /** Counts not written yet: group-committed (node/write-behind.ts), only each requester's latest per day. */
+  readonly #unwritten: WriteBehind<QuotaUse>;
 
   constructor(store: QuotaStore) {
     this.#store = store;
+    this.#unwritten = new WriteBehind<QuotaUse>({
+      write: (uses) => {
+        const latest = new Map(uses.map((use) => [`${use.day}|${use.requester}`, use]));
+        // recordQuotaUse does not wait for the disk; the counts live on in memory meanwhile.
+        for (const { day, requester, count } of latest.values()) store.recordQuotaUse(day, requester, count);
+        return Promise.resolve();
+      },
+      // The store closed first (node stopping): the counts of the last interval are lost, as on a crash.
+      onError: () => undefined,
+    });
   }
 
   /** Counts one query of an admitted requester; QUOTA_EXHAUSTED (nothing counted) once the day's quota is used. */
   charge(admission: Admission, nowMs: number): void {
     const day = utcDay(nowMs);
     if (day !== this.#day) {
-      this.flush(); // The last counts of the previous day go to that day.
       this.#day = day;
       this.#uses = this.#store.quotaUses(day);
     }
@@ -45,25 +59,12 @@ export class QuotaLedger {
       });
     }
     this.#uses.set(admission.requester, used + 1);
-    this.#dirty.add(admission.requester);
-    if (!this.#flushScheduled) {
-      // Group commit (node/write-behind.ts): the counts are written together, at most this long later.
-      this.#flushScheduled = true;
-      setTimeout(() => this.flush(), WRITE_BEHIND_INTERVAL_MS).unref();
-    }
+    this.#unwritten.add({ day, requester: admission.requester, count: used + 1 });
   }
 
-  /** Writes the counts changed since the last write (without waiting for the disk). Never throws. */
-  flush(): void {
-    this.#flushScheduled = false;
-    for (const requester of this.#dirty) {
-      try {
-        this.#store.recordQuotaUse(this.#day, requester, this.#uses.get(requester) ?? 0);
-      } catch {
-        // The store closed first (node stopping): the counts of this last turn are lost, as on a crash.
-      }
-    }
-    this.#dirty.clear();
+  /** Writes the counts not written yet (without waiting for the disk). Never rejects. */
+  flush(): Promise<void> {
+    return this.#unwritten.flush();
   }
 
   /** Queries counted today for a requester (`<country>/<agency>`). */

@@ -55,7 +55,7 @@ describe("SharingPolicy", () => {
 });
 
 describe("QuotaLedger", () => {
-  it("counts per requester and UTC day, refuses past the quota, and starts afresh the next day", () => {
+  it("counts per requester and UTC day, refuses past the quota, and starts afresh the next day", async () => {
     const saved = new Map<string, number>();
     const store = {
       recordQuotaUse: (day: string, requester: string, count: number) => saved.set(`${day}|${requester}`, count),
@@ -72,11 +72,11 @@ describe("QuotaLedger", () => {
     ledger.charge({ requester: "DEU/bka", dailyQuota: 2 }, day1);
     // Counts reach the store once per burst of queries.
     expect(saved.get("2026-11-25|DEU/bka")).toBeUndefined();
-    ledger.flush();
+    await ledger.flush();
     expect(saved.get("2026-11-25|DEU/bka")).toBe(1);
     expect(() => new QuotaLedger(store).charge(admission, day1)).toThrow(expect.objectContaining({ code: ErrorCode.QuotaExhausted }));
     ledger.charge(admission, day1 + 2 * 60_000);
-    ledger.flush();
+    await ledger.flush();
     expect(saved.get("2026-11-26|FRA/border-police")).toBe(1);
   });
 });
