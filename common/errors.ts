@@ -33,6 +33,8 @@ export const ErrorCode = {
   ConfigInvalid: "CONFIG_INVALID",
   KeyFileInvalid: "KEY_FILE_INVALID",
   NotFound: "NOT_FOUND",
+  /** A web console request without a valid session or access token. */
+  Unauthenticated: "UNAUTHENTICATED",
   Unavailable: "UNAVAILABLE",
   DeadlineExceeded: "DEADLINE_EXCEEDED",
   AnswerInvalid: "ANSWER_INVALID",
@@ -100,6 +102,7 @@ const grpcStatusByCode: Record<ErrorCode, GrpcStatus> = {
   CONFIG_INVALID: GrpcStatus.FAILED_PRECONDITION,
   KEY_FILE_INVALID: GrpcStatus.FAILED_PRECONDITION,
   NOT_FOUND: GrpcStatus.NOT_FOUND,
+  UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
   UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   ANSWER_INVALID: GrpcStatus.INTERNAL,

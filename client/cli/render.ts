@@ -1,12 +1,7 @@
-import type { ActionName, CheckResult, CountryCheckResult } from "../border-client.ts";
+import type { CheckResult, CountryCheckResult } from "../border-client.ts";
+import { ACTION_INSTRUCTIONS, officerScreen, summarise } from "../officer-screen.ts";
 
-/** What a border officer is told to do for each requested action. */
-export const ACTION_INSTRUCTIONS: Record<ActionName, string> = {
-  discreet_check: "Discreet check: do not alert the traveller; let them proceed and report the encounter to the owner.",
-  specific_check: "Specific check: examine the traveller, documents and belongings; report findings to the owner.",
-  arrest: "Arrest: detain the traveller under the owner's request and contact the owner immediately.",
-  inform_owner: "Inform owner: process normally; the owner is notified of the encounter.",
-};
+export { ACTION_INSTRUCTIONS, summarise };
 
 const STATUS_LABELS: Record<CountryCheckResult["status"], string> = {
   hit: "HIT",
@@ -27,16 +22,11 @@ function table(rows: string[][]): string {
  * no hit marker, score, reference or matched features; `--json` keeps them for the back office.
  */
 export function renderCheck(result: CheckResult, title: string): string {
-  const discreet = result.results.some((country) => country.hits.some((hit) => hit.action === "discreet_check"));
-  if (discreet) {
-    const actions = new Set(result.results.flatMap((country) => country.hits.map((hit) => hit.action)));
-    return [title, `query ${result.queryId}`, ...[...actions].map((action) => `-> ${ACTION_INSTRUCTIONS[action]}`)].join("\n");
-  }
+  const screen = officerScreen(result);
+  if (screen.discreet) return [title, `query ${screen.queryId}`, ...screen.instructions.map((line) => `-> ${line}`)].join("\n");
   const rows: string[][] = [["COUNTRY", "RESULT", "ACTION", "SCORE", "REFERENCE", "MATCHED", "MS"]];
-  const instructions = new Set<ActionName>();
-  for (const country of result.results) {
+  for (const country of screen.countries) {
     const best = country.hits[0];
-    if (best) instructions.add(best.action);
     rows.push([
       country.country,
       STATUS_LABELS[country.status] + (country.errorCode ? ` (${country.errorCode})` : ""),
@@ -47,21 +37,14 @@ export function renderCheck(result: CheckResult, title: string): string {
       String(country.ms),
     ]);
   }
-  const counts = summarise(result);
-  const lines = [
+  const { counts } = screen;
+  return [
     title,
-    `query ${result.queryId}${result.traceId ? `  trace ${result.traceId}` : ""}`,
+    `query ${screen.queryId}${screen.traceId ? `  trace ${screen.traceId}` : ""}`,
     table(rows),
     `${counts.hit} hit, ${counts.no_hit} no hit, ${counts.refused} refused, ${counts.unavailable} unavailable, ${counts.error} error`,
-  ];
-  for (const action of instructions) lines.push(`-> ${ACTION_INSTRUCTIONS[action]}`);
-  return lines.join("\n");
-}
-
-export function summarise(result: CheckResult): Record<CountryCheckResult["status"], number> {
-  const counts = { hit: 0, no_hit: 0, refused: 0, unavailable: 0, error: 0 };
-  for (const country of result.results) counts[country.status] += 1;
-  return counts;
+    ...screen.instructions.map((line) => `-> ${line}`),
+  ].join("\n");
 }
 
 /** The documented `watchmesh check --json` shape. */

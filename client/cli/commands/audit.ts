@@ -1,4 +1,3 @@
-import path from "node:path";
 import type { Command } from "commander";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
@@ -9,11 +8,13 @@ import {
   DEFAULT_SEAL_EVERY,
   readAuditSnapshot,
   verifyAuditLog,
-  type AuditEntry,
   type AuditVerification,
   type VerifyAuditOptions,
 } from "../../../node/index.ts";
+import { nodeTrail, queryPath, type NodeAuditTrail, type QueryTrail } from "../../audit-trail.ts";
 import { parsePositiveInt } from "./options.ts";
+
+export { queryPath, type NodeAuditTrail, type QueryTrail };
 
 /** Exit code when the log does not verify (0 when it does). */
 export const AUDIT_PROBLEM_EXIT_CODE = 4;
@@ -26,55 +27,6 @@ function summary(result: AuditVerification): string {
   }
   const tail = result.warning ? `; warning: ${result.warning.message}` : "";
   return `audit log verified: ${result.entries} entries, ${result.seals} seals${from}${tail}`;
-}
-
-const QUERY_ID_ATTRIBUTE = "watchmesh.query_id";
-
-/** One node's audit entries for the query; `country` is the directory's name when it is a country code (`<mesh>/nodes/<CCC>`). */
-export interface NodeAuditTrail {
-  dir: string;
-  country?: string;
-  entries: AuditEntry[];
-}
-
-/** What `watchmesh audit trace --json` prints. */
-export interface QueryTrail {
-  queryId: string;
-  /** Null when the span file has no span of the query (or no span file was given). */
-  traceId: string | null;
-  spans: SpanRecord[];
-  nodes: NodeAuditTrail[];
-}
-
-/**
- * The query's path in its trace: the spans carrying its id, their ancestors (in a batch, the client's,
- * coordinator's and node's batch spans carry no single query id) and their descendants.
- */
-export function queryPath(spans: readonly SpanRecord[], queryId: string): { traceId: string | null; spans: SpanRecord[] } {
-  const first = spans.find((span) => span.attributes[QUERY_ID_ATTRIBUTE] === queryId);
-  if (!first) return { traceId: null, spans: [] };
-  const inTrace = spans.filter((span) => span.traceId === first.traceId);
-  const byId = new Map(inTrace.map((span) => [span.spanId, span]));
-  const matching = new Set(inTrace.filter((span) => span.attributes[QUERY_ID_ATTRIBUTE] === queryId).map((span) => span.spanId));
-  /** The span's ancestors in the file, nearest first (the visited set guards against a malformed cycle). */
-  const ancestorsOf = (span: SpanRecord): string[] => {
-    const ids: string[] = [];
-    for (let parent = span.parentSpanId; parent !== undefined && byId.has(parent) && !ids.includes(parent); parent = byId.get(parent)?.parentSpanId) {
-      ids.push(parent);
-    }
-    return ids;
-  };
-  const onPath = new Set<string>();
-  for (const span of inTrace) {
-    const ancestors = ancestorsOf(span);
-    if (matching.has(span.spanId)) {
-      onPath.add(span.spanId);
-      for (const id of ancestors) onPath.add(id);
-    } else if (ancestors.some((id) => matching.has(id))) {
-      onPath.add(span.spanId);
-    }
-  }
-  return { traceId: first.traceId, spans: inTrace.filter((span) => onPath.has(span.spanId)) };
 }
 
 /** An indented tree of span records: name, country and status, duration, service; roots first by start time. */
@@ -103,19 +55,6 @@ export function renderSpanRecordTree(spans: readonly SpanRecord[]): string {
   };
   for (const root of roots.sort((a, b) => a.startTime.localeCompare(b.startTime))) visit(root, 0);
   return lines.join("\n");
-}
-
-function isAuditEntry(value: unknown): value is AuditEntry {
-  if (typeof value !== "object" || value === null) return false;
-  const entry = value as Partial<Record<keyof AuditEntry, unknown>>;
-  return typeof entry.seq === "number" && typeof entry.queryId === "string" && typeof entry.time === "string" && Array.isArray(entry.hitReferences);
-}
-
-async function nodeTrail(dir: string, queryId: string): Promise<NodeAuditTrail> {
-  const snapshot = await readAuditSnapshot(dir);
-  const entries = snapshot.entries.map(({ value }) => value).filter((value): value is AuditEntry => isAuditEntry(value) && value.queryId === queryId);
-  const name = path.basename(path.resolve(dir));
-  return { dir, ...(/^[A-Z]{3}$/.test(name) ? { country: name } : {}), entries };
 }
 
 function renderTrail(trail: QueryTrail, tracesFile: string | undefined): string {
