@@ -18,6 +18,19 @@ export default tseslint.config(
     },
   },
   {
+    // The web console's pages: plain browser ES modules, no types and no build step.
+    files: ["console/static/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: "module",
+      globals: Object.fromEntries(
+        ["window", "document", "fetch", "URLSearchParams", "FormData", "Node", "setTimeout", "clearTimeout", "HTMLElement", "AbortController", "location", "Chart"].map((name) => [name, "readonly"]),
+      ),
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, "no-console": "error" },
+  },
+  {
     // expect.any()/stringMatching() matchers are typed any by vitest.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-unsafe-assignment": "off" },

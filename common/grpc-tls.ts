@@ -34,11 +34,19 @@ async function readPem(path: string, what: string, secret = false): Promise<Buff
   }
 }
 
+/**
+ * A server's PEM certificate chain and private key, the key refused when others can read it: for gRPC
+ * (loadServerTls) and for any other TLS server of the project (the web console's HTTPS).
+ */
+export async function readTlsKeyPair(files: { certFile: string; keyFile: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  const [cert, key] = await Promise.all([readPem(files.certFile, "TLS certificate"), readPem(files.keyFile, "TLS private key", true)]);
+  return { cert, key };
+}
+
 /** TLS server credentials for a node's or coordinator's gRPC port; mutual when a client CA is given. */
 export async function loadServerTls(files: ServerTlsFiles): Promise<ServerCredentials> {
-  const [cert, key, clientCa] = await Promise.all([
-    readPem(files.certFile, "TLS certificate"),
-    readPem(files.keyFile, "TLS private key", true),
+  const [{ cert, key }, clientCa] = await Promise.all([
+    readTlsKeyPair(files),
     files.clientCaFile ? readPem(files.clientCaFile, "client CA bundle") : Promise.resolve(undefined),
   ]);
   try {

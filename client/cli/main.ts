@@ -19,6 +19,7 @@ import { registerNodeCommands } from "./commands/node.ts";
 import { registerNotificationCommands } from "./commands/notifications.ts";
 import { registerFollowupCommands } from "./commands/followup.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
+import { registerConsoleCommands } from "./commands/console.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
 import { registerUpCommand } from "./commands/up.ts";
 
@@ -65,6 +66,7 @@ registerNotificationCommands(program);
 registerFollowupCommands(program, runtime);
 registerAuditCommands(program);
 registerCoordinatorCommands(program, runtime);
+registerConsoleCommands(program, runtime);
 registerKeyCommands(program);
 registerEvalCommand(program);
 registerEvalNamesCommand(program);

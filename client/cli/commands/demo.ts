@@ -7,6 +7,7 @@ import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import type { Logger } from "../../../common/logger.ts";
 import { MESH_SPAN_FILE_NAME } from "../../../common/span-file.ts";
 import { startTelemetry } from "../../../common/telemetry-sdk.ts";
+import { AuditDesk, ConsoleServer, OfficerDesk } from "../../../console/index.ts";
 import { generateSampleRecords, type EntityRecord, type NativeRecord, type PersonRecord } from "../../../node/index.ts";
 import { BorderClient, type CheckResult, type CheckSubject } from "../../border-client.ts";
 import { demoCountries, MAX_DEMO_COUNTRIES } from "../demo-countries.ts";
@@ -90,6 +91,7 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
   const out = (line: string) => process.stdout.write(line + "\n");
   let mesh: Awaited<ReturnType<typeof startLocalMesh>> | undefined;
   let client: BorderClient | undefined;
+  let webConsole: ConsoleServer | undefined;
   try {
     out(`Watchmesh demo: ${countries.length} country nodes (${countries.join(", ")}) on loopback, mesh directory ${dir}`);
     const layout = await initMesh({ dir, countries, borderCountry: BORDER_COUNTRY });
@@ -120,11 +122,8 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
       logger: demoLogger(runtime),
     });
     out(`NATS at ${mesh.natsUrl}; coordinator gRPC at ${mesh.coordinatorAddress}.`);
-    client = await BorderClient.connect({
-      coordinatorAddress: mesh.coordinatorAddress,
-      identity: await loadIdentity(layout.borderKeyFile(BORDER_COUNTRY)),
-      registry: mesh.registry,
-    });
+    const borderIdentity = await loadIdentity(layout.borderKeyFile(BORDER_COUNTRY));
+    client = await BorderClient.connect({ coordinatorAddress: mesh.coordinatorAddress, identity: borderIdentity, registry: mesh.registry });
 
     const totals = { hit: 0, no_hit: 0 };
     let firstHit: CheckResult | undefined;
@@ -180,9 +179,19 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
       const name = person?.names?.[0] ?? "Jean Dupont";
       out(`  npx watchmesh check --mesh ${dir} --name ${JSON.stringify(name)} --dob ${person?.dob || "1980-05-01"}`);
       out(`  npx watchmesh check --mesh ${dir} --name "Jean Dupont" --dob 1980-05-01 --json`);
+      // The web console on the running mesh: border checks signed with the demo's border key, and the
+      // nodes' audit logs with this demo's span file for the audit view.
+      webConsole = await ConsoleServer.start({
+        officer: new OfficerDesk({ client, country: borderIdentity.country, agency: borderIdentity.agency, location: "demo-border-post-1" }),
+        auditor: new AuditDesk({ nodeDirs: countries.map((country) => layout.nodeDataDir(country)), registry: mesh.registry, spanFile }),
+        logger: demoLogger(runtime),
+      });
+      out("");
+      out(`Web console (border check and audit views; the token is printed only here): ${webConsole.loginUrl}`);
       await runtime.untilShutdownSignal();
     }
   } finally {
+    await webConsole?.stop();
     client?.close();
     await mesh?.stop();
     await telemetry.shutdown();
