@@ -31,7 +31,7 @@ export function randomSecret(): string {
 /** Cookie name → value from a Cookie header (first occurrence wins). */
 export function parseCookies(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
-  for (const part of (header ?? "").split(";")) {
+  for (const part of (header ?? "").split(";").map((text) => text.trim())) {
     const index = part.indexOf("=");
     if (index <= 0) continue;
     const name = part.slice(0, index).trim();
