@@ -92,7 +92,7 @@ describe("auditor search input", () => {
   });
 
   it("refuses what it does not understand", () => {
-    for (const params of [
+    const cases: Record<string, string>[] = [
       { requesterCountry: "France" },
       { requesterAgency: "a b" },
       { from: "yesterday" },
@@ -101,7 +101,8 @@ describe("auditor search input", () => {
       { status: "maybe" },
       { queryId: "'; drop" },
       { name: "Jean Dupont" },
-    ]) {
+    ];
+    for (const params of cases) {
       expect(codeOf(() => parseAuditSearch(new URLSearchParams(params))), JSON.stringify(params)).toBe(ErrorCode.InvalidArgument);
     }
   });

@@ -1,0 +1,79 @@
+import type { DestinationStream } from "pino";
+import { createLogger } from "../../common/logger.ts";
+import { AuditDesk, ConsoleServer, OfficerDesk, type ConsoleServerOptions } from "../../console/index.ts";
+import type { NativeRecord } from "../../node/index.ts";
+import type { TestMesh } from "./mesh.ts";
+
+/** Travellers on the test lists: one whose owner asks for a discreet check, one for an arrest. */
+export const DISCREET_TRAVELLER = { name: "Marta Kowalczyk-Brandt", dob: "1984-03-09" };
+export const ARRESTED_TRAVELLER = { name: "Julián Ortega Salvatierra", dob: "1979-11-23", passport: "XDA482915", passportCountry: "ESP" };
+/** On no list. */
+export const UNKNOWN_TRAVELLER = { name: "Ingrid Vestergaard-Holm", dob: "1991-07-14" };
+
+export const CONSOLE_TEST_COUNTRIES = ["DEU", "ESP", "FRA"];
+
+export const CONSOLE_TEST_RECORDS: Record<string, NativeRecord[]> = {
+  DEU: [{ kind: "person", id: "DEU-P-77", names: [DISCREET_TRAVELLER.name], dob: DISCREET_TRAVELLER.dob, nationality: ["DEU"], sex: "F", action: "discreet_check" }],
+  ESP: [
+    {
+      kind: "person",
+      id: "ESP-P-12",
+      names: [ARRESTED_TRAVELLER.name],
+      dob: ARRESTED_TRAVELLER.dob,
+      nationality: ["ESP"],
+      sex: "M",
+      documents: [{ type: "passport", number: ARRESTED_TRAVELLER.passport, country: ARRESTED_TRAVELLER.passportCountry }],
+      action: "arrest",
+    },
+  ],
+};
+
+/** Everything a test traveller is made of: none of it may reach a log line. */
+export const PERSONAL_STRINGS = [
+  DISCREET_TRAVELLER.name,
+  "Kowalczyk",
+  DISCREET_TRAVELLER.dob,
+  ARRESTED_TRAVELLER.name,
+  "Salvatierra",
+  ARRESTED_TRAVELLER.dob,
+  ARRESTED_TRAVELLER.passport,
+  UNKNOWN_TRAVELLER.name,
+  "Vestergaard",
+  UNKNOWN_TRAVELLER.dob,
+  "ERIKSSON",
+  "L898902C3",
+];
+
+/** Log lines collected in memory (every level), to check that nothing personal reaches them. */
+export function memoryLog(): { destination: DestinationStream; text: () => string } {
+  const lines: string[] = [];
+  return { destination: { write: (line: string) => void lines.push(line) }, text: () => lines.join("") };
+}
+
+export interface TestConsole {
+  server: ConsoleServer;
+  officer: OfficerDesk;
+  auditor: AuditDesk;
+  /** The console's log output so far. */
+  logText(): string;
+  stop(): Promise<void>;
+}
+
+/** A console on a test mesh: border checks through the mesh's border client, audit over every node's log. */
+export async function startTestConsole(mesh: TestMesh, options: { spanFile?: string; extra?: Partial<ConsoleServerOptions> } = {}): Promise<TestConsole> {
+  const log = memoryLog();
+  const border = mesh.trust.border;
+  const officer = new OfficerDesk({ client: mesh.client, country: border.country, agency: border.agency, location: "test-post-7" });
+  const auditor = new AuditDesk({
+    nodeDirs: [...mesh.nodes.keys()].sort().map((country) => mesh.dataDir(country)),
+    registry: mesh.trust.registry,
+    ...(options.spanFile ? { spanFile: options.spanFile } : {}),
+  });
+  const server = await ConsoleServer.start({
+    officer,
+    auditor,
+    logger: createLogger({ component: "console", level: "trace", destination: log.destination }),
+    ...options.extra,
+  });
+  return { server, officer, auditor, logText: log.text, stop: () => server.stop() };
+}
