@@ -81,7 +81,7 @@ function renderScreen({ screen, mrz }) {
   } else {
     const counts = screen.counts;
     parts.push(el("ul", { class: "summary", "aria-label": "Summary" },
-      Object.keys(STATUS_LABELS).map((status) => el("li", {}, statusBadge(status, `${counts[status]} ${STATUS_LABELS[status].toLowerCase()}`)))));
+      Object.keys(STATUS_LABELS).map((status) => el("li", {}, statusBadge(counts[status] > 0 ? status : "zero", `${counts[status]} ${STATUS_LABELS[status].toLowerCase()}`)))));
     parts.push(...screen.instructions.map((text) => instruction(text, actionOf(text))));
     const rows = [];
     for (const country of screen.countries) {
@@ -144,11 +144,18 @@ if (views && !views.officer.available) {
     }
   });
 
+  // In the MRZ box Enter starts a new line; Ctrl+Enter checks, as Enter does in the other fields.
+  document.getElementById("mrz").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
   form.addEventListener("reset", () => {
     clearInvalid();
     result.hidden = true;
     resultBody.replaceChildren();
-    // After the form's own reset.
-    setTimeout(() => document.getElementById("name").focus(), 0);
+    document.getElementById("name").focus();
   });
 }
