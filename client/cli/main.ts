@@ -19,6 +19,7 @@ import { registerNodeCommands } from "./commands/node.ts";
 import { registerNotificationCommands } from "./commands/notifications.ts";
 import { registerFollowupCommands } from "./commands/followup.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
+import { registerReportCommand } from "./commands/report.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
 import { registerUpCommand } from "./commands/up.ts";
 
@@ -60,6 +61,7 @@ const program = new Command()
 registerDemoCommand(program, runtime);
 registerUpCommand(program, runtime);
 registerCheckCommand(program, runtime);
+registerReportCommand(program, runtime);
 registerNodeCommands(program, runtime);
 registerNotificationCommands(program);
 registerFollowupCommands(program, runtime);
