@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { credentials as grpcCredentials, Metadata, status as GrpcStatus, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, type ChannelCredentials, type Client } from "@grpc/grpc-js";
 import { SpanKind, context as otelContext, trace } from "@opentelemetry/api";
 import { openAnswer, signQuery } from "../common/envelope.ts";
-import { ERROR_CODE_METADATA_KEY, ErrorCode, isErrorCode, WatchmeshError } from "../common/errors.ts";
+import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import {
   DEFAULT_QUERY_LIFETIME_MS,
@@ -27,7 +27,8 @@ import { PairKeyring } from "../common/pair-tags.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { sha256 } from "../common/signing.ts";
-import { currentTraceId, injectIntoGrpcMetadata, markSpanError, tracer } from "../common/telemetry.ts";
+import { currentTraceId, markSpanError, tracer } from "../common/telemetry.ts";
+import { callCoordinator, type UnaryRpc } from "./coordinator-rpc.ts";
 
 /** Per-country status as shown to officers and in `watchmesh check --json`. */
 export type ResultStatus = "hit" | "no_hit" | "refused" | "unavailable" | "error";
@@ -105,13 +106,6 @@ export interface BorderClientOptions {
   registry: TrustRegistry;
   credentials?: ChannelCredentials;
 }
-
-type UnaryRpc<Response> = (
-  request: unknown,
-  metadata: Metadata,
-  options: { deadline: number },
-  callback: (error: ServiceError | null, response?: Response) => void,
-) => { cancel(): void };
 
 interface CountryResultMessage {
   country: string;
@@ -213,11 +207,12 @@ export class BorderClient {
     try {
       // 0 lets the coordinator apply its own default deadline.
       const deadlineMs = options.deadlineMs ?? 0;
-      const response = await this.#call(
+      const response = await callCoordinator(
         this.#checkRpc,
         { query: envelope, deadlineMs, countries: options.countries ?? [] },
         ctx,
         options.timeoutMs ?? (deadlineMs || MAX_CHECK_DEADLINE_MS) + 5000,
+        this.#options.coordinatorAddress,
         options.signal,
       );
       const asked = options.countries?.length ? options.countries : this.#options.registry.nodeCountries();
@@ -262,11 +257,12 @@ export class BorderClient {
       });
       onProgress?.({ phase: "sending", done: 0, total });
       const deadlineMs = options.deadlineMs ?? 0;
-      const response = await this.#call(
+      const response = await callCoordinator(
         this.#checkBatchRpc,
         { queries: built.map(({ envelope }) => envelope), deadlineMs, countries: options.countries ?? [] },
         ctx,
         options.timeoutMs ?? (deadlineMs || MAX_CHECK_DEADLINE_MS) + 5000,
+        this.#options.coordinatorAddress,
         options.signal,
       );
       const asked = options.countries?.length ? options.countries : this.#options.registry.nodeCountries();
@@ -287,30 +283,6 @@ export class BorderClient {
     } finally {
       span.end();
     }
-  }
-
-  #call<Response>(
-    rpc: UnaryRpc<Response>,
-    request: unknown,
-    ctx: ReturnType<typeof otelContext.active>,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<Response> {
-    return new Promise<Response>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new WatchmeshError(ErrorCode.DeadlineExceeded, "check aborted"));
-        return;
-      }
-      const metadata = new Metadata();
-      injectIntoGrpcMetadata(metadata, ctx);
-      const onAbort = () => call.cancel();
-      const call = rpc(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (error || !response) reject(fromServiceError(error, this.#options.coordinatorAddress));
-        else resolve(response);
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   /** Verifies one query's country results: every country asked gets a line, believed only as far as its signed answer. */
@@ -371,13 +343,4 @@ function completePerson(person: Partial<PersonQuery>): PersonQuery {
     ...(person.dna ? { dna: person.dna } : {}),
     ...(person.face ? { face: person.face } : {}),
   };
-}
-
-function fromServiceError(error: ServiceError | null, address: string): WatchmeshError {
-  if (!error) return new WatchmeshError(ErrorCode.Internal, "empty response from coordinator");
-  const code = error.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
-  if (typeof code === "string" && isErrorCode(code)) return new WatchmeshError(code, error.details || code, { cause: error });
-  if (error.code === GrpcStatus.UNAVAILABLE) return new WatchmeshError(ErrorCode.Unavailable, `coordinator at ${address} is unreachable`, { cause: error });
-  if (error.code === GrpcStatus.DEADLINE_EXCEEDED) return new WatchmeshError(ErrorCode.DeadlineExceeded, `coordinator at ${address} did not answer in time`, { cause: error });
-  return new WatchmeshError(ErrorCode.Internal, `coordinator call failed (gRPC status ${error.code})`, { cause: error });
 }

@@ -129,28 +129,43 @@ export function openQuery(envelope: SignedEnvelope, registry: TrustRegistry, opt
   return { query, digest: options.digest ?? sha256(envelope.payload), ...authenticated };
 }
 
-function checkQuery(query: MatchQuery, signer: ResolvedSigner, nowMs: number, skewMs: number): void {
-  if (query.requestingCountry !== signer.country || query.requestingAgency !== signer.agency) {
+/** The fields every signed request carries (MatchQuery, AggregateQuery), checked the same way. */
+export interface RequestHeader {
+  queryId: string;
+  requestingCountry: string;
+  requestingAgency: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  nonce: Uint8Array;
+}
+
+/** Checks a request's identity (as registered for its signer), id, nonce and lifetime against `nowMs`. */
+export function checkRequestHeader(request: RequestHeader, signer: ResolvedSigner, nowMs: number, skewMs: number): void {
+  if (request.requestingCountry !== signer.country || request.requestingAgency !== signer.agency) {
     throw new WatchmeshError(ErrorCode.SignerMismatch, "query's requesting country/agency differ from the signer's registration");
   }
-  if (!query.queryId || query.queryId.length > 64) {
+  if (!request.queryId || request.queryId.length > 64) {
     throw new WatchmeshError(ErrorCode.MalformedMessage, "query id must be 1..64 characters");
   }
-  if (query.nonce.length < MIN_NONCE_BYTES) {
+  if (request.nonce.length < MIN_NONCE_BYTES) {
     throw new WatchmeshError(ErrorCode.MalformedMessage, `nonce must be at least ${MIN_NONCE_BYTES} bytes`);
   }
-  if (query.expiresAtMs <= query.issuedAtMs) {
+  if (request.expiresAtMs <= request.issuedAtMs) {
     throw new WatchmeshError(ErrorCode.MalformedMessage, "query expires before it is issued");
   }
-  if (query.expiresAtMs - query.issuedAtMs > MAX_QUERY_LIFETIME_MS) {
+  if (request.expiresAtMs - request.issuedAtMs > MAX_QUERY_LIFETIME_MS) {
     throw new WatchmeshError(ErrorCode.QueryLifetimeTooLong, `query lifetime exceeds ${MAX_QUERY_LIFETIME_MS} ms`);
   }
-  if (query.issuedAtMs > nowMs + skewMs) {
+  if (request.issuedAtMs > nowMs + skewMs) {
     throw new WatchmeshError(ErrorCode.QueryNotYetValid, "query is issued in the future beyond the tolerated clock skew");
   }
-  if (query.expiresAtMs + skewMs < nowMs) {
+  if (request.expiresAtMs + skewMs < nowMs) {
     throw new WatchmeshError(ErrorCode.QueryExpired, "query has expired");
   }
+}
+
+function checkQuery(query: MatchQuery, signer: ResolvedSigner, nowMs: number, skewMs: number): void {
+  checkRequestHeader(query, signer, nowMs, skewMs);
   const subjects = (query.person ? 1 : 0) + (query.entity ? 1 : 0);
   if (subjects !== 1) throw new WatchmeshError(ErrorCode.MalformedMessage, "query must carry exactly one subject (person or entity)");
 }
@@ -214,7 +229,7 @@ export function openAnswer(envelope: SignedEnvelope, registry: TrustRegistry, op
   return answer;
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -23,6 +23,8 @@ export const ErrorCode = {
   PolicyPurposeDenied: "POLICY_PURPOSE_DENIED",
   /** The query searches a category (persons, documents, entities, DNA, face) the requester may not search. */
   PolicyCategoryDenied: "POLICY_CATEGORY_DENIED",
+  /** An aggregate query's noise (epsilon) is outside what the node's policy accepts. */
+  PolicyPrivacyDenied: "POLICY_PRIVACY_DENIED",
   /** The requester's daily quota at this node is used up until the next UTC day. */
   QuotaExhausted: "QUOTA_EXHAUSTED",
   /** The requester sends faster than the coordinator's or node's per-requester rate limit allows. */
@@ -94,6 +96,7 @@ const grpcStatusByCode: Record<ErrorCode, GrpcStatus> = {
   POLICY_REQUESTER_DENIED: GrpcStatus.PERMISSION_DENIED,
   POLICY_PURPOSE_DENIED: GrpcStatus.PERMISSION_DENIED,
   POLICY_CATEGORY_DENIED: GrpcStatus.PERMISSION_DENIED,
+  POLICY_PRIVACY_DENIED: GrpcStatus.PERMISSION_DENIED,
   QUOTA_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
   RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   INVALID_RECORD: GrpcStatus.INVALID_ARGUMENT,

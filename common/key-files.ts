@@ -8,6 +8,8 @@ export const MemberRole = {
   Node: "node",
   Border: "border",
   Coordinator: "coordinator",
+  /** Asks federated aggregate queries (proto/watchmesh/v1/aggregate.proto), nothing else. */
+  Analyst: "analyst",
   Root: "root",
 } as const;
 export type MemberRole = (typeof MemberRole)[keyof typeof MemberRole];

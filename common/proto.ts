@@ -15,6 +15,7 @@ export const PROTO_FILES = [
   "watchmesh/v1/notification.proto",
   "watchmesh/v1/batch.proto",
   "watchmesh/v1/followup.proto",
+  "watchmesh/v1/aggregate.proto",
 ] as const;
 
 export const Purpose = {
@@ -183,6 +184,70 @@ export interface BatchAnswer {
   firstIndex: number;
 }
 
+export const AggregateDimension = {
+  Unspecified: "AGGREGATE_DIMENSION_UNSPECIFIED",
+  Month: "AGGREGATE_DIMENSION_MONTH",
+  Category: "AGGREGATE_DIMENSION_CATEGORY",
+  Designation: "AGGREGATE_DIMENSION_DESIGNATION",
+} as const;
+export type AggregateDimension = (typeof AggregateDimension)[keyof typeof AggregateDimension];
+
+export const AggregateMeasure = {
+  Unspecified: "AGGREGATE_MEASURE_UNSPECIFIED",
+  Records: "AGGREGATE_MEASURE_RECORDS",
+  Hits: "AGGREGATE_MEASURE_HITS",
+} as const;
+export type AggregateMeasure = (typeof AggregateMeasure)[keyof typeof AggregateMeasure];
+
+export const AggregateStatus = {
+  Unspecified: "AGGREGATE_STATUS_UNSPECIFIED",
+  Answered: "AGGREGATE_STATUS_ANSWERED",
+  Refused: "AGGREGATE_STATUS_REFUSED",
+  Error: "AGGREGATE_STATUS_ERROR",
+} as const;
+export type AggregateStatus = (typeof AggregateStatus)[keyof typeof AggregateStatus];
+
+/** An analyst's signed question for counts (proto/watchmesh/v1/aggregate.proto). */
+export interface AggregateQuery {
+  queryId: string;
+  requestingCountry: string;
+  requestingAgency: string;
+  purpose: Purpose;
+  legalBasis: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  nonce: Uint8Array;
+  /** "YYYY-MM", inclusive. */
+  fromMonth: string;
+  toMonth: string;
+  groupBy: AggregateDimension[];
+  categories: string[];
+  /** > 0: Laplace noise of scale 1/epsilon per count; 0: exact counts. */
+  epsilon: number;
+}
+
+export interface AggregateCell {
+  measure: AggregateMeasure;
+  month: string;
+  category: string;
+  designation: string;
+  count: number;
+  suppressed: boolean;
+}
+
+export interface AggregateAnswer {
+  queryId: string;
+  respondingCountry: string;
+  status: AggregateStatus;
+  errorCode: string;
+  cells: AggregateCell[];
+  minCellCount: number;
+  epsilon: number;
+  undatedRecords: number;
+  answeredAtMs: number;
+  queryDigest: Uint8Array;
+}
+
 function loadProtoRoot(): protobuf.Root {
   const protoRoot = new protobuf.Root();
   // Imports in the .proto files are relative to PROTO_ROOT_DIR, as with protoc's -I.
@@ -200,6 +265,8 @@ const batchQueryType = root.lookupType("watchmesh.v1.BatchQuery");
 const batchAnswerType = root.lookupType("watchmesh.v1.BatchAnswer");
 const followupRequestType = root.lookupType("watchmesh.v1.FollowupRequest");
 const followupReplyType = root.lookupType("watchmesh.v1.FollowupReply");
+const aggregateQueryType = root.lookupType("watchmesh.v1.AggregateQuery");
+const aggregateAnswerType = root.lookupType("watchmesh.v1.AggregateAnswer");
 
 /** Protobuf wire types and field keys, for the encoders written field by field. */
 const VARINT = 0;
@@ -449,6 +516,22 @@ export function encodeBatchAnswer(batch: BatchAnswer): Uint8Array {
 
 export function decodeBatchAnswer(bytes: Uint8Array): BatchAnswer {
   return decode(batchAnswerType, bytes, "batch answer") as unknown as BatchAnswer;
+}
+
+export function encodeAggregateQuery(query: AggregateQuery): Uint8Array {
+  return encode(aggregateQueryType, query, "aggregate query");
+}
+
+export function decodeAggregateQuery(bytes: Uint8Array): AggregateQuery {
+  return decode(aggregateQueryType, bytes, "aggregate query") as unknown as AggregateQuery;
+}
+
+export function encodeAggregateAnswer(answer: AggregateAnswer): Uint8Array {
+  return encode(aggregateAnswerType, answer, "aggregate answer");
+}
+
+export function decodeAggregateAnswer(bytes: Uint8Array): AggregateAnswer {
+  return decode(aggregateAnswerType, bytes, "aggregate answer") as unknown as AggregateAnswer;
 }
 
 /** One country's line of a CheckResponse, with the node's answer envelope as the exact bytes received. */

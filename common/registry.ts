@@ -18,7 +18,7 @@ const registryKeySchema = z.object({
 const registryMemberSchema = z.object({
   country: z.string().regex(COUNTRY_CODE_PATTERN, "ISO 3166-1 alpha-3 code expected"),
   agency: z.string().min(1).max(64),
-  role: z.enum([MemberRole.Node, MemberRole.Border, MemberRole.Coordinator]),
+  role: z.enum([MemberRole.Node, MemberRole.Border, MemberRole.Coordinator, MemberRole.Analyst]),
   name: z.string().max(200).optional(),
   keys: z.array(registryKeySchema).min(1),
 });

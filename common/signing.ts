@@ -5,6 +5,8 @@ import { sodium } from "./sodium.ts";
 export const SignatureDomain = {
   MatchQuery: "match-query",
   MatchAnswer: "match-answer",
+  AggregateQuery: "aggregate-query",
+  AggregateAnswer: "aggregate-answer",
   Registry: "registry",
   FollowupRequest: "followup-request",
   FollowupReply: "followup-reply",

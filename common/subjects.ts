@@ -70,6 +70,8 @@ export const FOLLOWUP_STREAM = "WATCHMESH_FOLLOWUP";
  * that carry single queries carry them too.
  */
 export const KIND_HEADER = "Watchmesh-Kind";
+/** KIND_HEADER value of a signed AggregateQuery (proto/watchmesh/v1/aggregate.proto). */
+export const AGGREGATE_QUERY_KIND = "aggregate-query";
 /** KIND_HEADER value of a BatchQuery (proto/watchmesh/v1/batch.proto). */
 export const BATCH_QUERY_KIND = "batch-query";
 

@@ -23,6 +23,9 @@ import { initSodium } from "../common/sodium.ts";
 import { MATCH_ALL_SUBJECT, matchCountrySubject } from "../common/subjects.ts";
 import { currentTraceId, markSpanError, tracer } from "../common/telemetry.ts";
 import { ensureNotifyStream, isJetStreamDisabled } from "../common/jetstream.ts";
+import { DEFAULT_AGGREGATE_DEADLINE_MS, openAggregateQuery } from "../common/aggregate-query.ts";
+import { sumByRegion, type RegionTotal } from "../common/aggregate-totals.ts";
+import { AggregateGatherer, type GatheredAggregate } from "./aggregate-gatherer.ts";
 import { BatchGatherer } from "./batch-gatherer.ts";
 import { Gatherer, type GatheredResult } from "./gatherer.ts";
 import { HitNotifier } from "./hit-notifier.ts";
@@ -74,6 +77,15 @@ export interface CheckOutcome {
   results: GatheredResult[];
 }
 
+export interface AggregateOutcome {
+  queryId: string;
+  traceId: string;
+  /** One per asked country, sorted by country. */
+  results: GatheredAggregate[];
+  /** Released cells of the answered countries, summed per region and overall (region ""). */
+  totals: RegionTotal[];
+}
+
 export interface TravellerOutcome {
   queryId: string;
   /** One per asked country, sorted by country. */
@@ -96,6 +108,7 @@ export class Coordinator implements AsyncDisposable {
   readonly #nats: NatsConnection;
   readonly #gatherer: Gatherer;
   readonly #batchGatherer: BatchGatherer;
+  readonly #aggregateGatherer: AggregateGatherer;
   readonly #logger: Logger;
   #grpc: RunningGrpcServer | undefined;
   #notifier: HitNotifier | undefined;
@@ -114,6 +127,7 @@ export class Coordinator implements AsyncDisposable {
     const keyring = options.identity ? new PairKeyring(options.identity, { side: "asker" }) : undefined;
     this.#gatherer = new Gatherer(nats, instanceId, keyring);
     this.#batchGatherer = new BatchGatherer(nats, instanceId, keyring);
+    this.#aggregateGatherer = new AggregateGatherer(nats, instanceId);
   }
 
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
@@ -316,6 +330,58 @@ export class Coordinator implements AsyncDisposable {
     }
   }
 
+  /**
+   * Runs one federated aggregate query: verifies the analyst's signed query, publishes it once, gathers
+   * and verifies the countries' signed counts, and sums the released cells per region. Throws a
+   * WatchmeshError only when the query itself is not acceptable.
+   */
+  async aggregate(envelope: SignedEnvelope, options: CheckOptions = {}): Promise<AggregateOutcome> {
+    if (this.#stopping) throw new WatchmeshError(ErrorCode.Unavailable, "coordinator is shutting down");
+    const parent = options.parentContext ?? otelContext.active();
+    const span = tracer().startSpan("watchmesh.coordinator.aggregate", { kind: SpanKind.SERVER }, parent);
+    const spanContext = trace.setSpan(parent, span);
+    try {
+      const registry = this.#registry;
+      const nowMs = Date.now();
+      const { query, digest } = openAggregateQuery(envelope, registry, { nowMs, clockSkewMs: this.#options.clockSkewMs });
+      this.#rateLimiter.take(envelope.keyId, nowMs);
+      const countries = this.#expectedCountries(registry, options.countries ?? []);
+      const deadlineMs = this.#deadlineMs(options.deadlineMs, DEFAULT_AGGREGATE_DEADLINE_MS);
+      const deadlineAtMs = Math.min(nowMs + deadlineMs, query.expiresAtMs, options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY);
+      span.setAttributes({
+        "watchmesh.query_id": query.queryId,
+        "watchmesh.query_digest": hexDigest(digest).slice(0, 32),
+        "watchmesh.requester_country": query.requestingCountry,
+        "watchmesh.requester_agency": query.requestingAgency,
+        "watchmesh.purpose": query.purpose,
+        "watchmesh.countries_asked": countries.length,
+        "watchmesh.deadline_ms": deadlineMs,
+      });
+      const askAll = (options.countries ?? []).length === 0;
+      const results = await this.#aggregateGatherer.gather({
+        envelopeBytes: encodeEnvelope(envelope),
+        queryDigest: digest,
+        subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject),
+        expectedCountries: countries,
+        deadlineAtMs,
+        parentContext: spanContext,
+        registry,
+      });
+      const answered = results.flatMap((result) => (result.content ? [result.content] : []));
+      span.setAttribute("watchmesh.countries_answered", answered.length);
+      this.#logger.info({ queryId: query.queryId, traceId: currentTraceId(span), asked: countries.length, answered: answered.length }, "aggregate query completed");
+      return { queryId: query.queryId, traceId: currentTraceId(span), results, totals: sumByRegion(answered) };
+    } catch (error) {
+      const failure = WatchmeshError.from(error);
+      this.#rejections.set(failure.code, (this.#rejections.get(failure.code) ?? 0) + 1);
+      markSpanError(span, failure.code);
+      this.#logger.warn({ code: failure.code, traceId: currentTraceId(span) }, "aggregate query rejected");
+      throw failure;
+    } finally {
+      span.end();
+    }
+  }
+
   /** Verifies every query of a batch: count, signatures, one border system for all, distinct ids. */
   #openBatch(envelopes: readonly SignedEnvelope[], registry: TrustRegistry, nowMs: number): { query: MatchQuery; digest: Uint8Array }[] {
     if (envelopes.length === 0) throw new WatchmeshError(ErrorCode.InvalidArgument, "a batch needs at least one query");
@@ -377,6 +443,7 @@ export class Coordinator implements AsyncDisposable {
       await this.#grpc?.stop();
       await this.#gatherer.close();
       await this.#batchGatherer.close();
+      await this.#aggregateGatherer.close();
       await this.#notifier?.close();
       await drainOrClose(this.#nats);
       this.#logger.info("coordinator stopped");

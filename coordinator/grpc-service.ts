@@ -8,6 +8,7 @@ import {
 import { ERROR_CODE_METADATA_KEY, ErrorCode, toGrpcStatus, WatchmeshError } from "../common/errors.ts";
 import { isMalformedRequest, tolerateMalformedRequests, type GrpcServiceBinding, type MalformedRequest } from "../common/grpc-server.ts";
 import { encodeCheckResponse, encodeEnvelope, watchmeshGrpcPackage, type SignedEnvelope } from "../common/proto.ts";
+import { regionOf } from "../common/regions.ts";
 import { contextFromGrpcMetadata } from "../common/telemetry.ts";
 import type { CheckOptions, Coordinator } from "./coordinator.ts";
 import type { GatheredResult } from "./gatherer.ts";
@@ -26,7 +27,7 @@ interface CheckBatchRequestMessage {
   countries: string[];
 }
 
-/** `Coordinator.Check` and `CheckBatch` over gRPC. Query problems become canonical statuses with a stable code in metadata. */
+/** `Coordinator.Check`, `CheckBatch` and `Aggregate` over gRPC. Query problems become canonical statuses with a stable code in metadata. */
 export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBinding {
   const constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as { service: ServiceDefinition };
   const tolerant = tolerateMalformedRequests(constructor.service);
@@ -61,6 +62,34 @@ export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBin
               })),
             }),
           ),
+        (error: unknown) => fail(callback, error),
+      );
+    },
+    Aggregate(call: ServerUnaryCall<CheckRequestMessage | MalformedRequest, unknown>, callback: sendUnaryData<unknown>) {
+      const request = call.request;
+      if (isMalformedRequest(request)) {
+        fail(callback, new WatchmeshError(ErrorCode.MalformedMessage, "request is not an AggregateRequest"));
+        return;
+      }
+      if (!request.query) {
+        fail(callback, new WatchmeshError(ErrorCode.MalformedMessage, "AggregateRequest.query is missing"));
+        return;
+      }
+      coordinator.aggregate(request.query, checkOptions(call, request)).then(
+        (outcome) =>
+          callback(null, {
+            queryId: outcome.queryId,
+            traceId: outcome.traceId,
+            results: outcome.results.map((result) => ({
+              country: result.country,
+              region: regionOf(result.country),
+              status: result.status,
+              answer: result.answer ?? null,
+              elapsedMs: result.elapsedMs,
+              errorCode: result.errorCode,
+            })),
+            totals: outcome.totals,
+          }),
         (error: unknown) => fail(callback, error),
       );
     },

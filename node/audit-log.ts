@@ -36,7 +36,8 @@ const GENESIS_HASH = "0".repeat(64);
 const SEQ_DIGITS = 12;
 const CHECKPOINT_KEY = "checkpoint";
 
-export type AuditStatus = "hit" | "no_hit" | "refused" | "error";
+/** "aggregate": an aggregate query answered with counts (proto/watchmesh/v1/aggregate.proto). */
+export type AuditStatus = "hit" | "no_hit" | "refused" | "error" | "aggregate";
 
 /** What MatchService reports per answered query: only safe, non-personal fields. */
 export interface AuditEntryInput {
@@ -442,6 +443,16 @@ export class AuditLog implements AsyncDisposable {
   /** What is committed so far, for verification while the log stays open. */
   snapshot(): AuditSnapshot {
     return snapshotOf(this.#dbs);
+  }
+
+  /** Commits the entries queued so far (they are otherwise committed within the group-commit interval). */
+  flush(): Promise<void> {
+    return this.#writes.flush();
+  }
+
+  /** Committed entries in sequence order, read lazily (for counting hits in aggregate answers); see `flush`. */
+  entries(): Iterable<AuditEntry> {
+    return this.#dbs.entries.getRange().map(({ value }) => value);
   }
 
   /** Queues one entry; for MatchService's `audit` option. Failures are logged, never thrown. */

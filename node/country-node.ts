@@ -7,6 +7,7 @@ import type { SigningIdentity } from "../common/key-files.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
+import { AggregateService } from "./aggregate-service.ts";
 import { countryNodeGrpcBinding } from "./grpc-service.ts";
 import { MatchService } from "./match-service.ts";
 import type { FaceModelOverrides } from "./matching/face-index.ts";
@@ -164,12 +165,14 @@ export class CountryNode implements AsyncDisposable {
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       onWriteError: (error) => logger.error({ code: WatchmeshError.from(error).code }, "replay nonces not written"),
     });
+    // One budget per requester for match and aggregate queries alike.
+    const rateLimiter = new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_NODE_RATE_PER_SECOND, burst: 2 * DEFAULT_NODE_RATE_PER_SECOND });
     const service = new MatchService({
       identity,
       registry: () => registry.current,
       policy: () => policy.current,
       quotas,
-      rateLimiter: new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_NODE_RATE_PER_SECOND, burst: 2 * DEFAULT_NODE_RATE_PER_SECOND }),
+      rateLimiter,
       ...(nodeMetrics ? { onAnswered: nodeMetrics.onAnswered } : {}),
       matcher: createMatcher(store, { country: identity.country }),
       replayGuard,
@@ -178,11 +181,31 @@ export class CountryNode implements AsyncDisposable {
       audit: (entry) => audit.record(entry),
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
     });
+    const aggregates = new AggregateService({
+      identity,
+      registry: () => registry.current,
+      policy: () => policy.current,
+      records: () => store.records(),
+      recordForReference: (reference) => {
+        const id = store.idForReference(reference);
+        return id === undefined ? undefined : store.get(id);
+      },
+      auditEntries: async () => {
+        await audit.flush();
+        return audit.entries();
+      },
+      quotas,
+      rateLimiter,
+      replayGuard,
+      logger,
+      audit: (entry) => audit.record(entry),
+      ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+    });
     try {
       if (options.grpcAddress !== undefined) {
         grpc = await startGrpcServer({
           address: options.grpcAddress,
-          services: [countryNodeGrpcBinding(service)],
+          services: [countryNodeGrpcBinding(service, aggregates)],
           ...(options.grpcCredentials ? { credentials: options.grpcCredentials } : {}),
         });
       }
@@ -192,7 +215,7 @@ export class CountryNode implements AsyncDisposable {
           name: `watchmesh-node-${identity.country}`,
           ...(options.natsAuth ? { auth: options.natsAuth } : {}),
         });
-        responder = NatsResponder.start({ connection: nats, service, logger });
+        responder = NatsResponder.start({ connection: nats, service, aggregates, logger });
         await nats.flush(); // Subscriptions are registered on the server before start() returns.
         if (options.receiveNotifications ?? true) {
           inbox = await NotificationInbox.start({

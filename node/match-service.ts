@@ -99,7 +99,7 @@ export interface AnsweredEvent {
 }
 
 /** Codes that mean "the asker or the request is not acceptable": answered REFUSED, not ERROR. */
-const REFUSAL_CODES = new Set<string>([
+export const REFUSAL_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.MalformedMessage,
   ErrorCode.PayloadTooLarge,
   ErrorCode.BadSignature,
@@ -114,6 +114,7 @@ const REFUSAL_CODES = new Set<string>([
   ErrorCode.PolicyRequesterDenied,
   ErrorCode.PolicyPurposeDenied,
   ErrorCode.PolicyCategoryDenied,
+  ErrorCode.PolicyPrivacyDenied,
   ErrorCode.QuotaExhausted,
   ErrorCode.RateLimited,
   ErrorCode.InvalidArgument,

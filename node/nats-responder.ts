@@ -4,6 +4,7 @@ import { encodeBatchAnswer, encodeEnvelope } from "../common/proto.ts";
 import type { Logger } from "../common/logger.ts";
 import { settleWithin } from "../common/nats-connection.ts";
 import {
+  AGGREGATE_QUERY_KIND,
   BATCH_QUERY_KIND,
   COORDINATOR_KEY_HEADER,
   DEADLINE_HEADER,
@@ -14,11 +15,14 @@ import {
 } from "../common/subjects.ts";
 import { contextFromNatsHeaders } from "../common/telemetry.ts";
 import { answerBatch } from "./batch-answerer.ts";
+import type { AggregateService } from "./aggregate-service.ts";
 import type { AnswerDelivery, MatchService } from "./match-service.ts";
 
 export interface NatsResponderOptions {
   connection: NatsConnection;
   service: MatchService;
+  /** Answers aggregate queries; without it they go unanswered (the asker sees the country unavailable). */
+  aggregates?: AggregateService | undefined;
   logger: Logger;
 }
 
@@ -26,14 +30,15 @@ export interface NatsResponderOptions {
 const BATCH_STOP_GRACE_MS = 5000;
 
 /**
- * Answers fan-out queries arriving over NATS: single signed queries, and batches (BatchQuery, marked by
- * the Watchmesh-Kind header) answered with one BatchAnswer. All replicas of one country join the same
+ * Answers fan-out queries arriving over NATS: single signed queries, batches (BatchQuery, marked by
+ * the Watchmesh-Kind header) answered with one BatchAnswer, and aggregate queries (same header). All replicas of one country join the same
  * queue group, so each query or batch is answered by exactly one of them.
  */
 export class NatsResponder {
   readonly #subscriptions: Subscription[];
   readonly #connection: NatsConnection;
   readonly #service: MatchService;
+  readonly #aggregates: AggregateService | undefined;
   readonly #logger: Logger;
   /** Batches being answered (a batch yields to the event loop between slices of queries). */
   readonly #batches = new Set<Promise<void>>();
@@ -43,6 +48,7 @@ export class NatsResponder {
   private constructor(options: NatsResponderOptions) {
     this.#connection = options.connection;
     this.#service = options.service;
+    this.#aggregates = options.aggregates;
     this.#logger = options.logger;
     const queue = nodeQueueGroup(options.service.country);
     this.#subscriptions = [MATCH_ALL_SUBJECT, matchCountrySubject(options.service.country)].map((subject) =>
@@ -65,8 +71,13 @@ export class NatsResponder {
     if (deadlineAtMs !== undefined && Date.now() > deadlineAtMs) return; // The asker has stopped waiting.
     // Answers travel back through the coordinator named here (if any), which checks them too.
     const delivery = { relayed: true, relayKeyId: msg.headers?.get(COORDINATOR_KEY_HEADER) || undefined };
-    if (msg.headers?.get(KIND_HEADER) === BATCH_QUERY_KIND) {
+    const kind = msg.headers?.get(KIND_HEADER);
+    if (kind === BATCH_QUERY_KIND) {
       this.#startBatch(msg, deadlineAtMs, delivery);
+      return;
+    }
+    if (kind === AGGREGATE_QUERY_KIND) {
+      this.#startAggregate(msg);
       return;
     }
     const answer = this.#service.answerBytes(msg.data, contextFromNatsHeaders(msg.headers), delivery);
@@ -91,6 +102,16 @@ export class NatsResponder {
         // country unavailable for the batch.
         this.#logger.error({ code: "BATCH_FAILED" }, "batch could not be answered");
       })
+      .finally(() => this.#batches.delete(answering));
+    this.#batches.add(answering);
+  }
+
+  /** Aggregate queries scan the store in slices; tracked like batches so stop() lets them finish. */
+  #startAggregate(msg: Msg): void {
+    if (!this.#aggregates) return;
+    const answering = this.#aggregates
+      .answerBytes(msg.data, contextFromNatsHeaders(msg.headers))
+      .then((answer) => this.#respond(msg, encodeEnvelope(answer)))
       .finally(() => this.#batches.delete(answering));
     this.#batches.add(answering);
   }

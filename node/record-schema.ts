@@ -14,7 +14,11 @@
  * `dna` (Prüm STR profile, see matching/dna.ts) and `face` ({model, vector}, see matching/face-index.ts) are
  * validated and kept as given; matching parses them again.
  * Entity fields: id, type, value (≤ 500 characters), links? (person ids), action?.
- * Both kinds: expiresAt? ("YYYY-MM-DD", a real date from year 2000), the owner's review/expiry date.
+ * Entities of type device_component or precursor may carry designation? (≤ 64 characters; federated
+ * analysis counts it against the vocabulary of common/designations.ts, anything else as "other").
+ * Both kinds: expiresAt? ("YYYY-MM-DD", a real date from year 2000), the owner's review/expiry date;
+ * recordedAt? ("YYYY-MM-DD", a real date from year 1900, not in the future), the day the record was
+ * created or the linked incident happened, by which federated analysis counts records per month.
  * The record is valid up to and including that UTC day: from the next day it no longer matches, and the
  * node's scheduled purge deletes it (expiry-purger.ts). A date already past is accepted — the record
  * never matches and goes at the next purge — so that a full re-export of a country's data does not fail.
@@ -22,6 +26,7 @@
  */
 import { z } from "zod";
 import { COUNTRY_CODE_PATTERN } from "../common/country-codes.ts";
+import { ENTITY_TYPES, isDesignatedCategory, type EntityType } from "../common/designations.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { parseDnaProfile } from "./matching/dna.ts";
 import { normaliseDocumentNumber } from "./matching/documents.ts";
@@ -31,8 +36,7 @@ import { parseFaceTemplate } from "./matching/face-index.ts";
 export const RECORD_ACTIONS = ["discreet_check", "specific_check", "arrest", "inform_owner"] as const;
 export type RecordAction = (typeof RECORD_ACTIONS)[number];
 
-export const ENTITY_TYPES = ["organisation", "phone", "vehicle", "device_component", "precursor", "email"] as const;
-export type EntityType = (typeof ENTITY_TYPES)[number];
+export { ENTITY_TYPES, type EntityType } from "../common/designations.ts";
 
 export const DOCUMENT_TYPES = ["passport", "id_card", "residence_permit", "visa", "other"] as const;
 export type DocumentType = (typeof DOCUMENT_TYPES)[number];
@@ -55,6 +59,8 @@ export const RECORD_LIMITS = {
   minDobYear: 1800,
   /** An earlier expiry date is a typo ("0025" for "2025"), which would otherwise purge the record at once. */
   minExpiryYear: 2000,
+  minRecordedYear: 1900,
+  maxDesignationChars: 64,
 } as const;
 
 export interface RecordDocument {
@@ -83,6 +89,8 @@ export interface PersonRecord {
   face?: unknown;
   /** Review/expiry date "YYYY-MM-DD": valid up to and including that UTC day (see `isExpired`). */
   expiresAt?: string | undefined;
+  /** "YYYY-MM-DD": when the record was created or its incident happened (federated analysis counts by it). */
+  recordedAt?: string | undefined;
 }
 
 export interface EntityRecord {
@@ -95,6 +103,10 @@ export interface EntityRecord {
   action?: RecordAction | undefined;
   /** Review/expiry date "YYYY-MM-DD": valid up to and including that UTC day (see `isExpired`). */
   expiresAt?: string | undefined;
+  /** "YYYY-MM-DD": when the record was created or its incident happened (federated analysis counts by it). */
+  recordedAt?: string | undefined;
+  /** Device components and precursors only: what it is, e.g. "ammonium_nitrate" (common/designations.ts). */
+  designation?: string | undefined;
 }
 
 export type NativeRecord = PersonRecord | EntityRecord;
@@ -176,6 +188,13 @@ const expiresAtSchema = z
   })
   .optional();
 
+const recordedAtSchema = z
+  .string()
+  .refine((day) => isValidCalendarDay(day) && Number(day.slice(0, 4)) >= RECORD_LIMITS.minRecordedYear && isValidPartialDate(day), {
+    error: `must be YYYY-MM-DD, a real calendar date from year ${RECORD_LIMITS.minRecordedYear}, not in the future`,
+  })
+  .optional();
+
 const nameSchema = z
   .string()
   .trim()
@@ -211,6 +230,7 @@ const personSchema: z.ZodType<PersonRecord> = z.strictObject({
   dna: z.unknown().superRefine(refineWith((value) => parseDnaProfile(value))).optional(),
   face: z.unknown().superRefine(refineWith((value) => parseFaceTemplate(value))).optional(),
   expiresAt: expiresAtSchema,
+  recordedAt: recordedAtSchema,
 });
 
 const entitySchema: z.ZodType<EntityRecord> = z
@@ -222,8 +242,19 @@ const entitySchema: z.ZodType<EntityRecord> = z
     links: z.array(idSchema).max(RECORD_LIMITS.maxLinks).default([]),
     action: actionSchema,
     expiresAt: expiresAtSchema,
+    recordedAt: recordedAtSchema,
+    designation: z
+      .string()
+      .trim()
+      .min(1)
+      .max(RECORD_LIMITS.maxDesignationChars)
+      .refine((text) => /\p{L}/u.test(text), { error: "must contain a letter" })
+      .optional(),
   })
   .superRefine((entity, context) => {
+    if (entity.designation !== undefined && !isDesignatedCategory(entity.type)) {
+      context.addIssue({ code: "custom", path: ["designation"], message: "only device_component and precursor entities carry a designation" });
+    }
     // Records hold international phone numbers (+ or 00): a node may hold numbers of any country.
     const problem = problemOf(() => normaliseEntity(entity.type, entity.value));
     if (problem !== undefined) context.addIssue({ code: "custom", path: ["value"], message: problem });

@@ -11,6 +11,8 @@ import { seededRandom } from "../common/seeded-random.ts";
 import { phoneRegion } from "./matching/entities.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { DocumentType, EntityRecord, EntityType, NativeRecord, PersonRecord, RecordAction, RecordDocument, Sex } from "./record-schema.ts";
+import { utcDayOf } from "./record-schema.ts";
+import { SAMPLE_DESIGNATIONS, sampleRecordedAt } from "./sample-timeline.ts";
 import { cultureMixFor, NAME_POOLS, type Culture, type NameForm, type NamePool } from "./sample-names.ts";
 
 export interface SampleOptions {
@@ -19,6 +21,12 @@ export interface SampleOptions {
   persons: number;
   entities: number;
   seed: number;
+  /**
+   * "YYYY-MM-DD" (default: today, UTC): records get a recordedAt in the 12 complete months before it
+   * (sample-timeline.ts). The only input that is not fixed by default, so that the demo's federated
+   * report always covers recent months.
+   */
+  today?: string;
 }
 
 
@@ -357,13 +365,16 @@ function entityRecord(random: Random, country: string, index: number, persons: n
       if (!links.includes(id)) links.push(id);
     }
   }
+  const value = entityValue(random, type, country);
+  const designation = SAMPLE_DESIGNATIONS[value];
   return {
     kind: "entity",
     id: `${country}-E-${pad6(index + 1)}`,
     type,
-    value: entityValue(random, type, country),
+    value,
     links,
     action: actionFor(random),
+    ...(designation === undefined ? {} : { designation }),
   };
 }
 
@@ -397,6 +408,10 @@ export function generateSampleRecords(options: SampleOptions): NativeRecord[] {
   for (let i = 0; i < persons; i++) records.push(personRecord(personRandom, context, i));
   const entityRandom = new Random((countrySeed ^ 0x9e3779b9) >>> 0);
   for (let i = 0; i < entities; i++) records.push(entityRecord(entityRandom, country, i, persons));
+  // Dates come from a stream of their own, so the records' other fields do not depend on them.
+  const timeRandom = new Random((countrySeed ^ 0x85ebca6b) >>> 0);
+  const today = options.today ?? utcDayOf(Date.now());
+  for (const record of records) record.recordedAt = sampleRecordedAt(record, country, today, () => timeRandom.float());
   return records;
 }
 

@@ -10,10 +10,12 @@
  *     "rules": [ { "countries": ["FRA", "DEU"], "agencies": ["*"],
  *                  "purposes": ["border_check", "investigation"],
  *                  "categories": ["person", "document", "entity", "dna", "face"],
- *                  "dailyQuota": 5000 } ] }
+ *                  "dailyQuota": 5000 } ],
+ *     "analysis": { "minCellCount": 5, "maxEpsilon": 1, "requireNoise": false } }
  * The first rule naming the requester's country (or "*") and agency (or "*", the default) decides;
  * no rule means the requester may not query at all. `dailyQuota` counts the requester's admitted
- * queries per UTC day at this node (absent: no limit).
+ * queries per UTC day at this node (absent: no limit). Aggregate queries need purpose "analysis" and
+ * category "statistics"; `analysis` (optional) sets their small-cell threshold k (default 5) and noise.
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
@@ -31,7 +33,8 @@ export const POLICY_PURPOSES = {
   analysis: Purpose.Analysis,
 } as const;
 
-export const POLICY_CATEGORIES = ["person", "document", "entity", "dna", "face"] as const;
+/** "statistics": federated aggregate queries (counts, never records; proto/watchmesh/v1/aggregate.proto). */
+export const POLICY_CATEGORIES = ["person", "document", "entity", "dna", "face", "statistics"] as const;
 export type PolicyCategory = (typeof POLICY_CATEGORIES)[number];
 
 const ruleSchema = z.strictObject({
@@ -42,13 +45,28 @@ const ruleSchema = z.strictObject({
   dailyQuota: z.number().int().nonnegative().optional(),
 });
 
+/** k of the small-cell rule when the policy names none. */
+export const DEFAULT_MIN_CELL_COUNT = 5;
+
+/** Disclosure control of aggregate answers (README "Federated analysis"). */
+const analysisSchema = z.strictObject({
+  /** k: a count between 1 and k-1 is suppressed before it leaves the node. */
+  minCellCount: z.number().int().min(1).max(1000).default(DEFAULT_MIN_CELL_COUNT),
+  /** Largest epsilon this node accepts per query (smaller means more noise). */
+  maxEpsilon: z.number().positive().optional(),
+  /** When true, exact counts (epsilon 0) are refused: every answer is noised. */
+  requireNoise: z.boolean().default(false),
+});
+
 const policySchema = z.strictObject({
   format: z.literal(SHARING_POLICY_FORMAT),
   rules: z.array(ruleSchema),
+  analysis: analysisSchema.optional(),
 });
 
 export type SharingPolicyDocument = z.infer<typeof policySchema>;
 export type SharingRule = z.infer<typeof ruleSchema>;
+export type AnalysisSettings = z.infer<typeof analysisSchema>;
 
 /** What the policy decided for an admitted query: the rule's quota applies to this requester. */
 export interface Admission {
@@ -86,6 +104,11 @@ export class SharingPolicy {
     });
   }
 
+  /** How aggregate answers are protected (defaults when the policy file says nothing). */
+  get analysis(): AnalysisSettings {
+    return this.document.analysis ?? { minCellCount: DEFAULT_MIN_CELL_COUNT, requireNoise: false };
+  }
+
   /** Parses policy JSON text; an invalid document → WatchmeshError(CONFIG_INVALID) naming the field. */
   static parse(text: string): SharingPolicy {
     let input: unknown;
@@ -117,8 +140,13 @@ export class SharingPolicy {
    * Quotas are not counted here (see QuotaLedger): an admitted query returns the quota to count against.
    */
   admit(query: MatchQuery): Admission {
-    const country = query.requestingCountry;
-    const agency = query.requestingAgency;
+    return this.admitRequest(query, queryCategories(query));
+  }
+
+  /** Like `admit`, for any request: its requester, purpose and the categories it needs. */
+  admitRequest(request: Pick<MatchQuery, "requestingCountry" | "requestingAgency" | "purpose">, categories: readonly PolicyCategory[]): Admission {
+    const country = request.requestingCountry;
+    const agency = request.requestingAgency;
     const rule = this.document.rules.find(
       (candidate) =>
         (candidate.countries.includes("*") || candidate.countries.includes(country)) &&
@@ -126,10 +154,10 @@ export class SharingPolicy {
     );
     if (!rule) throw new WatchmeshError(ErrorCode.PolicyRequesterDenied, "this node does not share with the requesting country or agency");
     const purposes = new Set<string>(rule.purposes.map((name) => POLICY_PURPOSES[name]));
-    if (!purposes.has(query.purpose)) {
-      throw new WatchmeshError(ErrorCode.PolicyPurposeDenied, "this node does not share for the query's purpose", { context: { purpose: query.purpose } });
+    if (!purposes.has(request.purpose)) {
+      throw new WatchmeshError(ErrorCode.PolicyPurposeDenied, "this node does not share for the query's purpose", { context: { purpose: request.purpose } });
     }
-    const denied = queryCategories(query).filter((category) => !rule.categories.includes(category));
+    const denied = categories.filter((category) => !rule.categories.includes(category));
     if (denied.length > 0) {
       throw new WatchmeshError(ErrorCode.PolicyCategoryDenied, `this node does not share these categories with the requester: ${denied.join(", ")}`, {
         context: { categories: denied.join(",") },

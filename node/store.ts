@@ -375,6 +375,12 @@ export class RecordStore implements AsyncDisposable {
     return this.#db.records.get(id);
   }
 
+  /** Every stored record, read lazily in id order (for aggregate counts). */
+  records(): Iterable<NativeRecord> {
+    this.#assertOpen();
+    return this.#db.records.getRange().map(({ value }) => value);
+  }
+
   /** Record ids stored under an index key, or under every key of a prefix key (see matching/index-keys.ts). */
   lookup(indexKey: string): string[] {
     this.#assertOpen();

@@ -20,6 +20,7 @@ import { registerNotificationCommands } from "./commands/notifications.ts";
 import { registerFollowupCommands } from "./commands/followup.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerConsoleCommands } from "./commands/console.ts";
+import { registerReportCommand } from "./commands/report.ts";
 import type { CliRuntime } from "./commands/runtime.ts";
 import { registerUpCommand } from "./commands/up.ts";
 
@@ -61,6 +62,7 @@ const program = new Command()
 registerDemoCommand(program, runtime);
 registerUpCommand(program, runtime);
 registerCheckCommand(program, runtime);
+registerReportCommand(program, runtime);
 registerNodeCommands(program, runtime);
 registerNotificationCommands(program);
 registerFollowupCommands(program, runtime);

@@ -22,6 +22,7 @@ import { initSodium } from "../../common/sodium.ts";
  *   keys/<CCC>-node.key        each country node's key (0600)
  *   keys/<CCC>-border.key      the border system's key (0600)
  *   keys/coordinator.key       the coordinator's key (0600): nodes tag their answers for it
+ *   keys/<CCC>-analyst.key     the analyst's key (0600): signs aggregate queries (`watchmesh report`)
  *   nodes/<CCC>/               each node's LMDB store
  *   samples/<CCC>.ndjson       generated sample records
  *   mesh.json                  addresses of a running mesh (written by `up`)
@@ -49,6 +50,9 @@ export class MeshLayout {
   }
   borderKeyFile(country: string): string {
     return path.join(this.dir, "keys", `${country}-border.key`);
+  }
+  analystKeyFile(country: string): string {
+    return path.join(this.dir, "keys", `${country}-analyst.key`);
   }
   nodeDataDir(country: string): string {
     return path.join(this.dir, "nodes", country);
@@ -121,6 +125,9 @@ export async function initMesh(options: InitMeshOptions): Promise<MeshLayout> {
   const coordinator = createIdentity(MemberRole.Coordinator, options.borderCountry, "coordinator");
   await writePrivateKeyFile(layout.coordinatorKeyFile, coordinator);
   members.push(memberFor(publicPart(coordinator), "mesh coordinator"));
+  const analyst = createIdentity(MemberRole.Analyst, options.borderCountry, "analysis-unit");
+  await writePrivateKeyFile(layout.analystKeyFile(options.borderCountry), analyst);
+  members.push(memberFor(publicPart(analyst), `${options.borderCountry} analysis unit`));
 
   const registryText = signRegistry(
     { format: "watchmesh-registry/v1", version: 1, issuedAt: new Date().toISOString(), members },

@@ -63,8 +63,8 @@ describe("private keys", () => {
     const created = await runCli(["keys", "create", "--role", "border", "--country", "DEU", "--agency", "border-police", "--out", path.join(meshDir, "extra-border.key")]);
     expect(created.code, created.stderr).toBe(0);
     const files = await keyFiles(meshDir);
-    // root, two nodes, the border system, the coordinator, and the extra key.
-    expect(files.length).toBe(6);
+    // root, two nodes, the border system, the coordinator, the analyst, and the extra key.
+    expect(files.length).toBe(7);
     for (const file of files) expect(((await stat(file)).mode & 0o777).toString(8), file).toBe("600");
     // Neither command printed the secret it created.
     for (const file of files) {
@@ -90,7 +90,7 @@ describe("private keys", () => {
 
   it("never appear in the logs of a running mesh, at log level trace", async () => {
     const files = await keyFiles(meshDir);
-    expect(files.length, "the previous test created the mesh").toBe(6);
+    expect(files.length, "the previous test created the mesh").toBe(7);
     nats = await startNatsServer();
     const registry = path.join(meshDir, "registry.json");
     const rootKey = path.join(meshDir, "root.pub.json");

@@ -3,21 +3,18 @@ import type { Command } from "commander";
 import { parseQueryText } from "../../../common/query-json.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { isCountryCode } from "../../../common/country-codes.ts";
-import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { MAX_BATCH_QUERIES } from "../../../common/limits.ts";
 import { Purpose } from "../../../common/proto.ts";
-import { TrustRegistry } from "../../../common/registry.ts";
-import { initSodium } from "../../../common/sodium.ts";
 import { BorderClient, type CheckCallOptions, type CheckSubject } from "../../border-client.ts";
 import { readManifest, type Manifest } from "../manifest.ts";
-import { loadIdentity, MeshLayout } from "../mesh-layout.ts";
+import { resolveCoordinatorAccess, type CoordinatorAccessFlags } from "../coordinator-access.ts";
 import { checkJson, renderCheck } from "../render.ts";
 import { runBatchCheck } from "./check-batch.ts";
 import { collect, parseCountryList, parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
 import { addClientTlsOptions, clientTlsFromFlags, type ClientTlsFlags } from "./tls-options.ts";
 
-export interface CheckFlags extends ClientTlsFlags {
+export interface CheckFlags extends ClientTlsFlags, CoordinatorAccessFlags {
   mesh: string;
   query?: string;
   /** A manifest (NDJSON, one JSON query per line) to screen in one batch. */
@@ -117,23 +114,11 @@ export async function runCheck(flags: CheckFlags, runtime: CliRuntime): Promise<
   const output = { json: flags.json ?? false, progress: flags.progress };
   // Nothing to send: report the rejected lines without contacting anybody.
   if (manifest?.travellers.length === 0) return runBatchCheck(undefined, manifest, {}, output);
-  await initSodium();
-  const layout = new MeshLayout(flags.mesh);
-  const needsState = !flags.coordinator || !flags.key;
-  const state = needsState ? await layout.readState() : undefined;
-  const registry = flags.registry
-    ? await TrustRegistry.load(flags.registry, await readPublicKeyFile(flags.rootKey ?? layout.rootPublicKeyFile))
-    : await layout.loadRegistry();
-  const identity = await loadIdentity(flags.key ?? layout.borderKeyFile(state?.borderCountry ?? ""));
+  const access = await resolveCoordinatorAccess(flags, (layout, state) => layout.borderKeyFile(state?.borderCountry ?? ""));
   // The SDK gives the check a real trace id, carried to the coordinator and nodes (and exported when OTEL_* is set).
   const telemetry = runtime.startTelemetry("watchmesh-border-client");
   const tls = await clientTlsFromFlags(flags);
-  const client = await BorderClient.connect({
-    coordinatorAddress: flags.coordinator ?? state?.coordinator ?? "",
-    identity,
-    registry,
-    ...(tls ? { credentials: tls } : {}),
-  });
+  const client = await BorderClient.connect({ ...access, ...(tls ? { credentials: tls } : {}) });
   const callOptions: CheckCallOptions = {
     purpose,
     legalBasis: flags.legalBasis,
