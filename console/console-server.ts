@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { chartLibraryPath } from "../client/report/report-html.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
 import type { AnalystDesk } from "./analyst-api.ts";
@@ -14,6 +15,8 @@ import { StaticFiles } from "./static-files.ts";
 /** How long stop() lets requests in flight finish before it closes their connections. */
 const STOP_GRACE_MS = 5000;
 const LOGIN_PAGE = "/login.html";
+/** Libraries the pages load, served by the console itself from node_modules (no CDN). */
+const CONSOLE_LIBRARIES: Readonly<Record<string, string>> = { "/vendor/chart.umd.min.js": chartLibraryPath() };
 /** Files a person who has not logged in may load: the login page and what it needs. */
 const PUBLIC_FILES = new Set([LOGIN_PAGE, "/login.js", "/console.css", "/favicon.svg"]);
 
@@ -35,7 +38,7 @@ export interface ConsoleServerOptions {
   analyst?: AnalystDesk;
   /** Request log (method, route, status, duration, error code: never bodies, query strings or tokens). */
   logger?: Logger;
-  /** Files to serve; the console's own static folder by default. */
+  /** Files to serve; the console's own static folder and Chart.js by default. */
   staticFiles?: StaticFiles;
 }
 
@@ -43,7 +46,7 @@ type ViewName = "officer" | "analyst" | "auditor";
 
 const UNAVAILABLE_REASONS: Record<ViewName, string> = {
   officer: "this console was started without a border system key (--key or --mesh)",
-  analyst: "this console was started without an analyst key and report source",
+  analyst: "this console was started without an analyst key (--analyst-key or --mesh)",
   auditor: "this console was started without node data directories or a span file (--audit-node, --traces or --mesh)",
 };
 
@@ -66,6 +69,15 @@ interface Route {
 
 function exact(path: string): Route["match"] {
   return (pathname) => (pathname === path ? {} : undefined);
+}
+
+/** Aborted when the browser goes away before its answer: its check or report is cancelled. */
+function abandonedWith(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 function required<T>(desk: T | undefined, view: ViewName): T {
@@ -106,7 +118,7 @@ export class ConsoleServer implements AsyncDisposable {
   }
 
   static async start(options: ConsoleServerOptions = {}): Promise<ConsoleServer> {
-    const instance = new ConsoleServer(options, options.staticFiles ?? (await StaticFiles.load()));
+    const instance = new ConsoleServer(options, options.staticFiles ?? (await StaticFiles.load({ extra: CONSOLE_LIBRARIES })));
     const server = instance.#server;
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
     try {
@@ -202,13 +214,7 @@ export class ConsoleServer implements AsyncDisposable {
         handle: async ({ req, res }) => {
           const desk = officer();
           const body = await readJsonBody(req);
-          // A browser that goes away cancels its check.
-          const abandoned = new AbortController();
-          const onClose = (): void => {
-            if (!res.writableFinished) abandoned.abort();
-          };
-          res.once("close", onClose);
-          sendJson(res, 200, await desk.check(body, { signal: abandoned.signal }));
+          sendJson(res, 200, await desk.check(body, { signal: abandonedWith(res) }));
         },
       },
       {
@@ -243,7 +249,10 @@ export class ConsoleServer implements AsyncDisposable {
         name: "GET /api/analyst/report",
         match: exact("/api/analyst/report"),
         session: true,
-        handle: async ({ res, url }) => sendJson(res, 200, await analyst().report(url.searchParams)),
+        handle: async ({ res, url }) => {
+          const desk = analyst();
+          sendJson(res, 200, await desk.report(url.searchParams, { signal: abandonedWith(res) }));
+        },
       },
     ];
   }

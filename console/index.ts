@@ -13,7 +13,8 @@ export type {
   QueryTimeline,
   TimelineBar,
 } from "./auditor-api.ts";
-export type { AnalystDesk } from "./analyst-api.ts";
+export { ReportDesk, parseReportFilter, DEFAULT_REPORT_MONTHS } from "./analyst-api.ts";
+export type { AnalystDesk, AnalystInfo, ReportDeskOptions, ReportFilter } from "./analyst-api.ts";
 export { SessionAuth, SESSION_COOKIE, parseCookies, sessionCookie, clearedSessionCookie, randomSecret } from "./session-auth.ts";
 export type { SessionAuthOptions } from "./session-auth.ts";
 export { httpStatusFor, readJsonBody, MAX_JSON_BODY_BYTES, SECURITY_HEADERS } from "./http-io.ts";

@@ -2,14 +2,16 @@ import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
+import { AGGREGATE_LIMITS } from "../../../common/aggregate-query.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { loadClientTls, readTlsKeyPair } from "../../../common/grpc-tls.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
 import { initSodium } from "../../../common/sodium.ts";
 import { MESH_SPAN_FILE_NAME } from "../../../common/span-file.ts";
-import { AuditDesk, ConsoleServer, OfficerDesk } from "../../../console/index.ts";
+import { AuditDesk, ConsoleServer, OfficerDesk, ReportDesk } from "../../../console/index.ts";
 import { DEFAULT_SEAL_EVERY } from "../../../node/index.ts";
+import { AnalystClient } from "../../analyst-client.ts";
 import { BorderClient } from "../../border-client.ts";
 import { loadIdentity, MeshLayout } from "../mesh-layout.ts";
 import { collect, parsePositiveInt } from "./options.ts";
@@ -21,6 +23,8 @@ interface ConsoleFlags {
   mesh?: string;
   coordinator?: string;
   key?: string;
+  analystKey?: string;
+  epsilon: number;
   registry?: string;
   rootKey?: string;
   coordinatorCa?: string;
@@ -47,13 +51,22 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseEpsilon(value: string): number {
+  const epsilon = Number(value);
+  if (!Number.isFinite(epsilon) || epsilon < 0 || epsilon > AGGREGATE_LIMITS.maxEpsilon) {
+    throw new InvalidArgumentError(`expected 0 (exact counts) or a number up to ${AGGREGATE_LIMITS.maxEpsilon}`);
+  }
+  return epsilon;
+}
+
 /** One line per view: what the console offers and as whom. */
-export function describeConsole(views: { officer?: OfficerDesk; auditor?: AuditDesk }): string[] {
+export function describeConsole(views: { officer?: OfficerDesk; analyst?: ReportDesk; auditor?: AuditDesk }): string[] {
   const officer = views.officer?.info;
+  const analyst = views.analyst?.info;
   const auditor = views.auditor?.info;
   return [
     officer ? `  border check: signed as ${officer.country}/${officer.agency}${officer.location ? ` at ${officer.location}` : ""}` : "  border check: unavailable (no border key)",
-    "  analysis: unavailable (no report source in this version)",
+    analyst ? `  analysis: reports asked for as ${analyst.country}/${analyst.agency}` : "  analysis: unavailable (no analyst key)",
     auditor
       ? `  audit: ${auditor.nodes.length} node audit log(s)${auditor.traces ? " and the span file" : ""}`
       : "  audit: unavailable (no --audit-node or --traces)",
@@ -77,10 +90,15 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
   const borderCountry = registry?.document.members.find((member) => member.role === "border")?.country;
   const meshBorderKey = layout && borderCountry && existsSync(layout.borderKeyFile(borderCountry)) ? layout.borderKeyFile(borderCountry) : undefined;
   const keyFile = flags.key ?? meshBorderKey;
+  // The analyst view: the analysis unit's key and the same coordinator.
+  const meshAnalystKey = layout && borderCountry && existsSync(layout.analystKeyFile(borderCountry)) ? layout.analystKeyFile(borderCountry) : undefined;
+  const analystKeyFile = flags.analystKey ?? meshAnalystKey;
   let coordinatorAddress = flags.coordinator;
-  if (keyFile && !coordinatorAddress && layout) coordinatorAddress = (await layout.readState()).coordinator;
-  if (keyFile && !coordinatorAddress) throw new WatchmeshError(ErrorCode.ConfigInvalid, "the border check needs --coordinator (or --mesh with a running mesh)");
-  if ((keyFile || flags.auditNode.length > 0) && !registry) throw new WatchmeshError(ErrorCode.ConfigInvalid, "--registry and --root-key are needed (or --mesh)");
+  if ((keyFile || analystKeyFile) && !coordinatorAddress && layout) coordinatorAddress = (await layout.readState()).coordinator;
+  if ((keyFile || analystKeyFile) && !coordinatorAddress) {
+    throw new WatchmeshError(ErrorCode.ConfigInvalid, "the border check and analysis views need --coordinator (or --mesh with a running mesh)");
+  }
+  if ((keyFile || analystKeyFile || flags.auditNode.length > 0) && !registry) throw new WatchmeshError(ErrorCode.ConfigInvalid, "--registry and --root-key are needed (or --mesh)");
 
   // The auditor view: node data directories and the span file.
   const auditNodes = flags.auditNode.length > 0 || !layout || !registry
@@ -88,8 +106,8 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
     : registry.nodeCountries().map((country) => layout.nodeDataDir(country)).filter((dir) => existsSync(dir));
   const meshTraces = layout ? path.join(layout.dir, MESH_SPAN_FILE_NAME) : undefined;
   const traces = flags.traces ?? (meshTraces && existsSync(meshTraces) ? meshTraces : undefined);
-  if (!keyFile && auditNodes.length === 0 && traces === undefined) {
-    throw new WatchmeshError(ErrorCode.ConfigInvalid, "nothing to serve: give --mesh, a border key (--key) or audit data (--audit-node, --traces)");
+  if (!keyFile && !analystKeyFile && auditNodes.length === 0 && traces === undefined) {
+    throw new WatchmeshError(ErrorCode.ConfigInvalid, "nothing to serve: give --mesh, a border key (--key), an analyst key (--analyst-key) or audit data (--audit-node, --traces)");
   }
 
   const coordinatorTls = flags.coordinatorCa
@@ -102,6 +120,7 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
   const tls = flags.tlsCert && flags.tlsKey ? await readTlsKeyPair({ certFile: flags.tlsCert, keyFile: flags.tlsKey }) : undefined;
   const telemetry = runtime.startTelemetry("watchmesh-console");
   let client: BorderClient | undefined;
+  let analystClient: AnalystClient | undefined;
   let server: ConsoleServer | undefined;
   try {
     let officer: OfficerDesk | undefined;
@@ -116,6 +135,12 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
         ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}),
       });
     }
+    let analyst: ReportDesk | undefined;
+    if (analystKeyFile && coordinatorAddress && registry) {
+      const identity = await loadIdentity(analystKeyFile);
+      analystClient = await AnalystClient.connect({ coordinatorAddress, identity, registry, ...(coordinatorTls ? { credentials: coordinatorTls } : {}) });
+      analyst = new ReportDesk({ client: analystClient, country: identity.country, agency: identity.agency, countries: registry.nodeCountries(), epsilon: flags.epsilon });
+    }
     const auditor = registry && (auditNodes.length > 0 || traces !== undefined)
       ? new AuditDesk({ nodeDirs: auditNodes, registry, sealEvery: flags.sealEvery, ...(traces ? { spanFile: traces } : {}) })
       : undefined;
@@ -124,28 +149,32 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
       port: flags.port,
       ...(tls ? { tls } : {}),
       ...(officer ? { officer } : {}),
+      ...(analyst ? { analyst } : {}),
       ...(auditor ? { auditor } : {}),
       logger: runtime.serviceLogger("console"),
     });
     process.stdout.write(
-      [`Watchmesh console at ${server.url}`, ...describeConsole({ ...(officer ? { officer } : {}), ...(auditor ? { auditor } : {}) }), `Open (the token is printed only here): ${server.loginUrl}`, ""].join("\n"),
+      [`Watchmesh console at ${server.url}`, ...describeConsole({ ...(officer ? { officer } : {}), ...(analyst ? { analyst } : {}), ...(auditor ? { auditor } : {}) }), `Open (the token is printed only here): ${server.loginUrl}`, ""].join("\n"),
     );
     await runtime.untilShutdownSignal();
   } finally {
     await server?.stop();
     client?.close();
+    analystClient?.close();
     await telemetry.shutdown();
   }
 }
 
 export function registerConsoleCommands(program: Command, runtime: CliRuntime): void {
-  const consoleCommand = program.command("console").description("the web console: border checks, regional report, audit trails");
+  const consoleCommand = program.command("console").description("the web console: border checks, the regional report, audit trails");
   consoleCommand
     .command("serve")
     .description("serve the web console until Ctrl-C; prints its URL with a one-time access token")
     .option("--mesh <dir>", "a local mesh directory (`watchmesh up`/`demo --dir`): its border key, registry, coordinator, node audit logs and span file")
     .option("--coordinator <host:port>", "coordinator address (default: the --mesh's running coordinator)")
     .option("--key <file>", "the border system's private key (role border, 0600): enables the border check view")
+    .option("--analyst-key <file>", "an analysis unit's private key (role analyst, 0600): enables the regional report view (default with --mesh: the mesh's)")
+    .option("--epsilon <e>", "ask countries for noised report counts (differential privacy); 0 for exact, small-cell-suppressed counts", parseEpsilon, 0)
     .option("--registry <file>", "signed trust registry (default: the --mesh's)")
     .option("--root-key <file>", "registry root public key file (default: the --mesh's)")
     .option("--coordinator-ca <file>", "call the coordinator over TLS, trusting this PEM CA bundle")

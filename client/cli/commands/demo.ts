@@ -7,8 +7,9 @@ import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import type { Logger } from "../../../common/logger.ts";
 import { MESH_SPAN_FILE_NAME } from "../../../common/span-file.ts";
 import { startTelemetry } from "../../../common/telemetry-sdk.ts";
-import { AuditDesk, ConsoleServer, OfficerDesk } from "../../../console/index.ts";
+import { AuditDesk, ConsoleServer, OfficerDesk, ReportDesk } from "../../../console/index.ts";
 import { generateSampleRecords, type EntityRecord, type NativeRecord, type PersonRecord } from "../../../node/index.ts";
+import { AnalystClient } from "../../analyst-client.ts";
 import { BorderClient, type CheckResult, type CheckSubject } from "../../border-client.ts";
 import { demoCountries, MAX_DEMO_COUNTRIES } from "../demo-countries.ts";
 import { prepareSampleData, sampleSeed, startLocalMesh } from "../local-mesh.ts";
@@ -92,6 +93,7 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
   let mesh: Awaited<ReturnType<typeof startLocalMesh>> | undefined;
   let client: BorderClient | undefined;
   let webConsole: ConsoleServer | undefined;
+  let analystClient: AnalystClient | undefined;
   try {
     out(`Watchmesh demo: ${countries.length} country nodes (${countries.join(", ")}) on loopback, mesh directory ${dir}`);
     const layout = await initMesh({ dir, countries, borderCountry: BORDER_COUNTRY });
@@ -179,19 +181,23 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
       const name = person?.names?.[0] ?? "Jean Dupont";
       out(`  npx watchmesh check --mesh ${dir} --name ${JSON.stringify(name)} --dob ${person?.dob || "1980-05-01"}`);
       out(`  npx watchmesh check --mesh ${dir} --name "Jean Dupont" --dob 1980-05-01 --json`);
-      // The web console on the running mesh: border checks signed with the demo's border key, and the
-      // nodes' audit logs with this demo's span file for the audit view.
+      // The web console on the running mesh: border checks signed with the demo's border key, regional
+      // reports with its analyst key, and the nodes' audit logs with this demo's span file.
+      const analystIdentity = await loadIdentity(layout.analystKeyFile(BORDER_COUNTRY));
+      analystClient = await AnalystClient.connect({ coordinatorAddress: mesh.coordinatorAddress, identity: analystIdentity, registry: mesh.registry });
       webConsole = await ConsoleServer.start({
         officer: new OfficerDesk({ client, country: borderIdentity.country, agency: borderIdentity.agency, location: "demo-border-post-1" }),
+        analyst: new ReportDesk({ client: analystClient, country: analystIdentity.country, agency: analystIdentity.agency, countries: mesh.registry.nodeCountries() }),
         auditor: new AuditDesk({ nodeDirs: countries.map((country) => layout.nodeDataDir(country)), registry: mesh.registry, spanFile }),
         logger: demoLogger(runtime),
       });
       out("");
-      out(`Web console (border check and audit views; the token is printed only here): ${webConsole.loginUrl}`);
+      out(`Web console (border check, analysis and audit views; the token is printed only here): ${webConsole.loginUrl}`);
       await runtime.untilShutdownSignal();
     }
   } finally {
     await webConsole?.stop();
+    analystClient?.close();
     client?.close();
     await mesh?.stop();
     await telemetry.shutdown();
