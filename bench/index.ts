@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <name> [--json] [options]`: benchmark scripts that print figures beside a raw
- * baseline measured in the same run. Names: fanout, batch, node, crypto, face-eval.
+ * baseline measured in the same run. Names: fanout, batch, node, crypto, face-eval, aggregate.
  */
+import { runAggregateBench } from "./aggregate.ts";
 import { runBatchBench } from "./batch.ts";
 import { runCryptoBench } from "./crypto.ts";
 import { runFaceEval } from "./face-eval.ts";
@@ -14,6 +15,7 @@ const benches: Record<string, (args: string[], json: boolean) => Promise<void>> 
   node: runNodeBench,
   crypto: runCryptoBench,
   "face-eval": runFaceEval,
+  aggregate: runAggregateBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

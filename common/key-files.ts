@@ -21,7 +21,7 @@ const privateKeyFileSchema = z.object({
   keyId: z.string().min(1),
   country: z.string().regex(COUNTRY_CODE_PATTERN).or(z.literal("")),
   agency: z.string(),
-  role: z.enum(["node", "border", "coordinator", "root"]),
+  role: z.enum(Object.values(MemberRole) as [MemberRole, ...MemberRole[]]),
   publicKey: base64,
   secretKey: base64,
 });
@@ -31,7 +31,7 @@ const publicKeyFileSchema = z.object({
   keyId: z.string().min(1),
   country: z.string(),
   agency: z.string(),
-  role: z.enum(["node", "border", "coordinator", "root"]),
+  role: z.enum(Object.values(MemberRole) as [MemberRole, ...MemberRole[]]),
   publicKey: base64,
 });
 

@@ -19,12 +19,13 @@
  * Every change (record, its index entries, face key, counters) is one LMDB transaction, so a crash
  * leaves either the old or the new state. Matching reads only `index`, `face-keys` and the candidate
  * records: never a scan. The purge of expired records reads the `exp:` keys below today as one range.
+ * Aggregate queries (federated analysis) do scan every record, in slices (`records()`).
  *
  * Face templates are also held in a `FaceIndex` (matching/face-index.ts), files `face-<model>.usearch`
  * in the same directory. It follows LMDB after each commit (add / remove by face key) and is written
  * to disk on `flush()` (the importer calls it at the end) and `close()`, not per batch. It is a cache
  * of LMDB: its dirty marker is written before any commit that may touch a face, so after a crash
- * `open()` rebuilds it from the records — the one place the store scans all records.
+ * `open()` rebuilds it from the records.
  *
  * One process at a time owns the face index: a node serving queries does not see faces imported by
  * another process into the same directory until it restarts.

@@ -53,15 +53,21 @@ function emergingTable(model: ReportModel): string {
 <tbody>${rows}</tbody></table>`;
 }
 
+/** A released sum, marked when some country suppressed its cell: "<k" alone, or "12+" beside released counts. */
+function countText(count: number, suppressed: number): string {
+  if (suppressed === 0) return String(count);
+  return count === 0 ? `<abbr title="suppressed: between 1 and k-1 at ${suppressed} ${suppressed === 1 ? "country" : "countries"}">&lt;k</abbr>` : `<abbr title="plus suppressed cells at ${suppressed} ${suppressed === 1 ? "country" : "countries"}">${count}+</abbr>`;
+}
+
 function itemsTable(model: ReportModel): string {
   const head = model.period.months.map((month) => `<th scope="col">${escapeHtml(month)}</th>`).join("");
   const rows = model.items
     .map(
       (item) =>
-        `<tr><td>${escapeHtml(regionLabel(item.region))}</td><td>${escapeHtml(item.measure)}</td><td>${escapeHtml(label(item))}</td>${item.counts.map((count) => `<td class="n">${count}</td>`).join("")}<td class="n">${item.total}</td><td class="n">${item.suppressedCells}</td></tr>`,
+        `<tr><td>${escapeHtml(regionLabel(item.region))}</td><td>${escapeHtml(item.measure)}</td><td>${escapeHtml(label(item))}</td>${item.counts.map((count, index) => `<td class="n">${countText(count, item.suppressedByMonth[index] ?? 0)}</td>`).join("")}<td class="n">${item.total}</td><td class="n">${item.suppressedCells}</td></tr>`,
     )
     .join("\n");
-  return `<table><caption>Counts per region, item and month (suppressed cells are not in the sums)</caption>
+  return `<table><caption>Counts per region, item and month (&lt;k: suppressed at every country that has it; 12+: more in cells some country suppressed)</caption>
 <thead><tr><th scope="col">Region</th><th scope="col">Measure</th><th scope="col">Item</th>${head}<th scope="col">Total</th><th scope="col">Suppressed cells</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
 }

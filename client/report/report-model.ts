@@ -54,6 +54,8 @@ export interface ReportItem {
   total: number;
   counts: number[];
   suppressedCells: number;
+  /** Per month: cells of this item some country suppressed (their counts, 1 to k-1 each, are not in `counts`). */
+  suppressedByMonth: number[];
   /** Latest month against the one before (the last two months of the period). */
   trend: { previous: number; latest: number; change: number | null; pValue: number; emerging: boolean };
 }
@@ -112,6 +114,7 @@ export function buildReport(result: AggregateResult, options: ReportOptions = {}
         total: 0,
         counts: months.map(() => 0),
         suppressedCells: 0,
+        suppressedByMonth: months.map(() => 0),
         previousSuppressed: 0,
         trend: { previous: 0, latest: 0, change: null, pValue: 1, emerging: false },
       };
@@ -119,6 +122,7 @@ export function buildReport(result: AggregateResult, options: ReportOptions = {}
       if (cell.suppressed) {
         series.suppressedCells += 1;
         item.suppressedCells += 1;
+        item.suppressedByMonth[index] = (item.suppressedByMonth[index] ?? 0) + 1;
         // At most k-1 hides in a suppressed cell: the trend test assumes the most for the month before.
         if (months.length >= 2 && cell.month === previousMonth(result.toMonth)) item.previousSuppressed += Math.max(0, line.minCellCount - 1);
         continue;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAnswer, signQuery } from "../../common/envelope.ts";
 import { ErrorCode } from "../../common/errors.ts";
@@ -10,15 +10,45 @@ import { createIdentity, MemberRole, publicPart } from "../../common/key-files.t
 import { MAX_ENVELOPE_WIRE_BYTES } from "../../common/limits.ts";
 import { silentLogger } from "../../common/logger.ts";
 import { connectNats } from "../../common/nats-connection.ts";
-import { AnswerStatus, decodeEnvelope, encodeEnvelope, type MatchAnswer } from "../../common/proto.ts";
+import {
+  AggregateDimension,
+  AggregateStatus,
+  AnswerStatus,
+  decodeEnvelope,
+  encodeEnvelope,
+  Purpose,
+  type AggregateAnswer,
+  type AggregateQuery,
+  type MatchAnswer,
+} from "../../common/proto.ts";
 import { signRegistry, TrustRegistry } from "../../common/registry.ts";
 import { sha256 } from "../../common/signing.ts";
-import { matchCountrySubject } from "../../common/subjects.ts";
+import { AGGREGATE_QUERY_KIND, KIND_HEADER, matchCountrySubject } from "../../common/subjects.ts";
+import { openAggregateAnswer, signAggregateQuery } from "../../common/aggregate-query.ts";
 import type { PersonRecord, StoreStats } from "../../node/index.ts";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 import { makeQuery, personSubject } from "../helpers/queries.ts";
 
 const suspect: PersonRecord = { kind: "person", id: "DEU-P-1", names: ["Jean Dupont"], dob: "1980-05-01", documents: [], action: "arrest" };
+
+function aggregateQuery(): AggregateQuery {
+  const month = new Date().toISOString().slice(0, 7);
+  return {
+    queryId: crypto.randomUUID(),
+    requestingCountry: mesh.trust.analyst.country,
+    requestingAgency: mesh.trust.analyst.agency,
+    purpose: Purpose.Analysis,
+    legalBasis: "test",
+    issuedAtMs: Date.now(),
+    expiresAtMs: Date.now() + 60_000,
+    nonce: new Uint8Array(randomBytes(16)),
+    fromMonth: month,
+    toMonth: month,
+    groupBy: [AggregateDimension.Month],
+    categories: [],
+    epsilon: 0,
+  };
+}
 
 let mesh: TestMesh;
 let connection: NatsConnection;
@@ -74,6 +104,34 @@ describe("bad input and abuse", () => {
     expect(mesh.nodes.get("DEU")?.store.stats()).toEqual(before);
     expect(mesh.nodes.get("DEU")?.store.get("DEU-P-1")).toMatchObject(suspect);
     expect((await sendQuery({})).status).toBe(AnswerStatus.Hit);
+  });
+
+  it("answers bad aggregate queries with signed refusals and leaves the store untouched", async () => {
+    const headers = natsHeaders();
+    headers.set(KIND_HEADER, AGGREGATE_QUERY_KIND);
+    const ask = async (bytes: Uint8Array): Promise<AggregateAnswer> => {
+      const reply = await connection.request(matchCountrySubject("DEU"), bytes, { timeout: 5000, headers });
+      return openAggregateAnswer(decodeEnvelope(reply.data), mesh.trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(bytes) });
+    };
+    const askQuery = async (overrides: Partial<AggregateQuery>, signer = mesh.trust.analyst): Promise<AggregateAnswer> => {
+      const envelope = signAggregateQuery({ ...aggregateQuery(), ...overrides }, signer);
+      const reply = await connection.request(matchCountrySubject("DEU"), encodeEnvelope(envelope), { timeout: 5000, headers });
+      return openAggregateAnswer(decodeEnvelope(reply.data), mesh.trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: sha256(envelope.payload) });
+    };
+    const refused = (answer: AggregateAnswer, code: string) => expect(answer).toMatchObject({ status: AggregateStatus.Refused, errorCode: code, cells: [] });
+
+    refused(await ask(new Uint8Array(randomBytes(200))), ErrorCode.MalformedMessage);
+    refused(await ask(new Uint8Array(MAX_ENVELOPE_WIRE_BYTES + 4096).fill(7)), ErrorCode.PayloadTooLarge);
+    // A border system's key may check travellers but not ask for statistics.
+    refused(await askQuery({ requestingAgency: mesh.trust.border.agency }, mesh.trust.border), ErrorCode.RoleNotAllowed);
+    refused(await askQuery({ fromMonth: "2026-13" }), ErrorCode.InvalidArgument);
+    refused(await askQuery({ fromMonth: "2000-01", toMonth: "2026-01" }), ErrorCode.InvalidArgument);
+    refused(await askQuery({ purpose: Purpose.BorderCheck }), ErrorCode.InvalidArgument);
+    refused(await askQuery({ epsilon: Number.NaN }), ErrorCode.InvalidArgument);
+    refused(await askQuery({ categories: ["weapons"] }), ErrorCode.InvalidArgument);
+    refused(await askQuery({ expiresAtMs: Date.now() - 120_000, issuedAtMs: Date.now() - 180_000 }), ErrorCode.QueryExpired);
+    expect((await askQuery({})).status).toBe(AggregateStatus.Answered);
+    expect(mesh.nodes.get("DEU")?.store.stats()).toEqual(before);
   });
 
   it("rejects unknown country codes at the coordinator with a typed error", async () => {

@@ -13,6 +13,7 @@ import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { AnalystClient } from "../../client/analyst-client.ts";
 import { BorderClient } from "../../client/border-client.ts";
 import { collectFollowupReplies, requestFollowup } from "../../client/followup-client.ts";
 import { ensureFollowupStream, ensureNotifyStream, consumeDurably } from "../../common/jetstream.ts";
@@ -459,6 +460,17 @@ describe("deploy/nats/accounts.conf: JetStream rights on a running hub server", 
     expect(consumer.ack_floor.stream_seq).toBe(consumer.delivered.stream_seq);
 
     // It was delivered into node-DEU's own inbox, which no other user may read (next tests).
+  });
+
+  it("aggregate queries travel with the hub's rights: the coordinator publishes, node-DEU answers its signed counts", async () => {
+    const analyst = await AnalystClient.connect({ coordinatorAddress: `127.0.0.1:${coordinator.grpcPort}`, identity: trust.analyst, registry: trust.registry });
+    try {
+      const month = new Date().toISOString().slice(0, 7);
+      const result = await analyst.aggregate({ fromMonth: month, toMonth: month });
+      expect(result.countries.map((line) => `${line.country}:${line.status}`)).toEqual(["DEU:answered"]);
+    } finally {
+      analyst.close();
+    }
   });
 
   it("node-DEU cannot read, create, pull from or ack another country's consumers, nor manage the streams", async () => {

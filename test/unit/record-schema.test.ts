@@ -54,6 +54,16 @@ describe("parseRecordLine: valid lines", () => {
     expect(() => parseRecordLine(line({ ...person, face: { model: "arcface-r100-v1", vector: [0.1, 0.2] } }))).toThrow(/face/);
   });
 
+  it("keeps recordedAt on both kinds and a designation on device components and precursors", () => {
+    const precursor = { kind: "entity", id: "E9", type: "precursor", value: "Lot 7", designation: "ammonium_nitrate", recordedAt: "2025-04-30" };
+    expect(parseRecordLine(line(precursor))).toMatchObject({ designation: "ammonium_nitrate", recordedAt: "2025-04-30" });
+    expect(parseRecordLine(line({ ...person, recordedAt: "2020-02-29" }))).toMatchObject({ recordedAt: "2020-02-29" });
+    expect(() => parseRecordLine(line({ ...person, recordedAt: "2021-02-29" }))).toThrow(/recordedAt/);
+    expect(() => parseRecordLine(line({ ...person, recordedAt: "2999-01-01" }))).toThrow(/not in the future/);
+    expect(() => parseRecordLine(line({ ...precursor, type: "phone", value: "+33 6 12 34 56 78" }))).toThrow(/designation/);
+    expect(() => parseRecordLine(line({ ...precursor, designation: "x".repeat(65) }))).toThrow(/designation/);
+  });
+
   it("accepts partial dates of birth", () => {
     for (const dob of ["1980", "1980-05", "1980-05-01", "2000-02-29"]) {
       expect(parseRecordLine(line({ ...person, dob }))).toMatchObject({ dob });

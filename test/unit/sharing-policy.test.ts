@@ -33,6 +33,25 @@ describe("SharingPolicy", () => {
     expect(() => strict.admit(makeQuery())).toThrow(expect.objectContaining({ code: ErrorCode.PolicyRequesterDenied }));
   });
 
+  it("admits aggregate queries only under purpose analysis and category statistics, and reads the analysis settings", () => {
+    const analysis = SharingPolicy.parse(
+      JSON.stringify({
+        format: "watchmesh-sharing-policy/v1",
+        rules: [{ countries: ["*"], purposes: ["analysis"], categories: ["statistics"] }],
+        analysis: { minCellCount: 10, maxEpsilon: 1 },
+      }),
+    );
+    const request = { requestingCountry: "FRA", requestingAgency: "analysis-unit", purpose: Purpose.Analysis };
+    expect(analysis.admitRequest(request, ["statistics"])).toEqual({ requester: "FRA/analysis-unit", dailyQuota: undefined });
+    expect(analysis.analysis).toEqual({ minCellCount: 10, maxEpsilon: 1, requireNoise: false });
+    // The policy above allows no statistics: its rules list other categories.
+    expect(() => policy.admitRequest({ ...request, purpose: Purpose.Investigation }, ["statistics"])).toThrow(expect.objectContaining({ code: ErrorCode.PolicyCategoryDenied }));
+    expect(policy.analysis).toEqual({ minCellCount: 5, requireNoise: false });
+    expect(() => SharingPolicy.parse(JSON.stringify({ format: "watchmesh-sharing-policy/v1", rules: [], analysis: { minCellCount: 0 } }))).toThrow(
+      expect.objectContaining({ code: ErrorCode.ConfigInvalid, message: expect.stringContaining("analysis.minCellCount") }),
+    );
+  });
+
   it("rejects an invalid policy file with CONFIG_INVALID naming the field", () => {
     const bad = (document: unknown) => () => SharingPolicy.parse(JSON.stringify(document));
     expect(bad({ format: "watchmesh-sharing-policy/v1", rules: [{ countries: ["FRANCE"], purposes: ["border_check"], categories: ["person"] }] })).toThrow(

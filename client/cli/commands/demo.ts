@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
@@ -13,7 +13,13 @@ import { AnalystClient } from "../../analyst-client.ts";
 import { BorderClient, type CheckResult, type CheckSubject } from "../../border-client.ts";
 import { demoCountries, MAX_DEMO_COUNTRIES } from "../demo-countries.ts";
 import { prepareSampleData, sampleSeed, startLocalMesh } from "../local-mesh.ts";
-import { initMesh, loadIdentity } from "../mesh-layout.ts";
+import { initMesh, loadIdentity, type MeshLayout } from "../mesh-layout.ts";
+import { AnalystClient } from "../../analyst-client.ts";
+import { renderReportHtml } from "../../report/report-html.ts";
+import { buildReport, type ReportModel } from "../../report/report-model.ts";
+import { previousMonth } from "../../../common/aggregate-query.ts";
+import { SAMPLE_MONTHS } from "../../../node/sample-timeline.ts";
+import { firstOfMonths, renderReportSummary } from "./report.ts";
 import { renderCheck, summarise } from "../render.ts";
 import { parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
@@ -160,6 +166,13 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     out(`== Hit notifications received by the records' owners (durable, JetStream): ${[...notified].map(([country, count]) => `${country} ${count}`).join(", ") || "none"}`);
     out(`   (list them with: watchmesh notifications list --data <node data dir>)`);
     out("");
+    out("");
+    const report = await runDemoReport(mesh, layout, dir, removeDir);
+    out(renderReportSummary(report.model, report.file));
+    if (report.model.countries.some((line) => line.status !== "answered")) {
+      throw new WatchmeshError(ErrorCode.Internal, "the demo expected every country to answer the aggregate query");
+    }
+    out("");
     out(`Demo finished: ${totals.hit} country hit(s) and ${totals.no_hit} country no-hit(s), every answer authenticated (hits signed, the rest pair-tagged) and verified by the border client.`);
     // Checked when the demo runs its own NATS (with JetStream); a given server may have none.
     if (!runtime.natsUrl && received() !== totals.hit) {
@@ -205,6 +218,35 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
   }
 }
 
+/**
+ * The analyst's federated report over the sample data's 12 complete months: every node counts its own
+ * records, suppresses small cells and signs the counts; the analyst client verifies and sums them. The
+ * HTML report is written into a kept mesh directory.
+ */
+async function runDemoReport(
+  mesh: Awaited<ReturnType<typeof startLocalMesh>>,
+  layout: MeshLayout,
+  dir: string,
+  temporary: boolean,
+): Promise<{ model: ReportModel; file: string | undefined }> {
+  const analyst = await AnalystClient.connect({
+    coordinatorAddress: mesh.coordinatorAddress,
+    identity: await loadIdentity(layout.analystKeyFile(BORDER_COUNTRY)),
+    registry: mesh.registry,
+  });
+  try {
+    const toMonth = previousMonth(new Date().toISOString().slice(0, 7));
+    const result = await analyst.aggregate({ fromMonth: firstOfMonths(toMonth, SAMPLE_MONTHS), toMonth });
+    const model = buildReport(result);
+    if (temporary) return { model, file: undefined };
+    const file = path.join(dir, "report.html");
+    await writeFile(file, renderReportHtml(model));
+    return { model, file };
+  } finally {
+    analyst.close();
+  }
+}
+
 function demoLogger(runtime: CliRuntime): Logger {
   return runtime.serviceLogger("demo", "warn");
 }
@@ -212,10 +254,10 @@ function demoLogger(runtime: CliRuntime): Logger {
 export function registerDemoCommand(program: Command, runtime: CliRuntime): void {
   program
     .command("demo")
-    .description("run a local mesh on loopback with sample data, run border checks, print results and a trace")
+    .description("run a local mesh on loopback with sample data, run border checks, print results, a trace and a federated regional report")
     .option("--countries <n>", "number of country nodes", parsePositiveInt, 5)
     .option("--persons <n>", "sample persons per country", parsePositiveInt, 3000)
-    .option("--entities <n>", "sample entities per country", parsePositiveInt, 1000)
+    .option("--entities <n>", "sample entities per country", parsePositiveInt, 4000)
     .option("--dir <dir>", "keep the mesh in this (new) directory instead of a temporary one")
     .option("--keep", "leave the mesh running until Ctrl-C")
     .option("--no-progress", "no progress bar")

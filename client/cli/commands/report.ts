@@ -86,7 +86,8 @@ export function renderReportSummary(model: ReportModel, out: string | undefined)
 async function runReport(flags: ReportFlags, runtime: CliRuntime): Promise<void> {
   if (!flags.out && !flags.json) throw new WatchmeshError(ErrorCode.InvalidArgument, "give --out report.html, --json, or both");
   const region = flags.region === undefined ? undefined : canonicalRegion(flags.region);
-  const toMonth = flags.to ?? new Date().toISOString().slice(0, 7);
+  // Complete months by default: a month still running would look like a fall.
+  const toMonth = flags.to ?? previousMonth(new Date().toISOString().slice(0, 7));
   const fromMonth = flags.from ?? firstOfMonths(toMonth, 12);
   const access = await resolveCoordinatorAccess(flags, (layout, state) => layout.analystKeyFile(state?.borderCountry ?? ""));
   const telemetry = runtime.startTelemetry("watchmesh-analyst-client");
@@ -125,7 +126,7 @@ export function registerReportCommand(program: Command, runtime: CliRuntime): vo
     .option("--root-key <file>", "registry root public key file (default: the local mesh's)")
     .option("--region <name>", `only countries of this region: ${REGIONS.join(", ")}`)
     .option("--from <YYYY-MM>", "first month (default: 11 months before --to)", parseMonth)
-    .option("--to <YYYY-MM>", "last month, whose change against the month before is tested (default: this month)", parseMonth)
+    .option("--to <YYYY-MM>", "last month, whose change against the month before is tested (default: last month, the latest complete one)", parseMonth)
     .option("--categories <list>", `comma-separated record categories (default all: ${RECORD_CATEGORIES.join(", ")})`, parseCategories)
     .option("--epsilon <e>", "ask for noised counts (differential privacy, per country and query); 0 for exact counts", parseEpsilon, 0)
     .option("--alpha <p>", "significance level of the month-over-month trend test", parseAlpha, 0.05)
