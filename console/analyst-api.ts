@@ -5,7 +5,7 @@ import { RECORD_CATEGORIES } from "../common/designations.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { regionOf } from "../common/regions.ts";
 
-/** Months a report covers when the analyst does not say (this month and the eleven before). */
+/** Months a report covers when the analyst does not say: the last complete month and the eleven before, as `watchmesh report`. */
 export const DEFAULT_REPORT_MONTHS = 12;
 
 /**
@@ -40,6 +40,10 @@ function invalid(message: string): WatchmeshError {
   return new WatchmeshError(ErrorCode.InvalidArgument, message);
 }
 
+function lastCompleteMonth(now: Date): string {
+  return previousMonth(now.toISOString().slice(0, 7));
+}
+
 function firstOfMonths(to: string, count: number): string {
   let from = to;
   for (let i = 1; i < count; i += 1) from = previousMonth(from);
@@ -51,7 +55,7 @@ export function parseReportFilter(params: URLSearchParams, regions: readonly str
   const known = new Set(["region", "from", "to", "categories"]);
   for (const key of params.keys()) if (!known.has(key)) throw invalid(`unknown report parameter ${key}`);
   const get = (key: string): string | undefined => params.get(key)?.trim() || undefined;
-  const filter: ReportFilter = { fromMonth: "", toMonth: get("to") ?? now.toISOString().slice(0, 7) };
+  const filter: ReportFilter = { fromMonth: "", toMonth: get("to") ?? lastCompleteMonth(now) };
   const region = get("region");
   if (region !== undefined) {
     const found = regions.find((name) => name.toLowerCase() === region.toLowerCase());
@@ -96,7 +100,7 @@ export class ReportDesk implements AnalystDesk {
   }
 
   get info(): AnalystInfo {
-    const to = (this.#options.now?.() ?? new Date()).toISOString().slice(0, 7);
+    const to = lastCompleteMonth(this.#options.now?.() ?? new Date());
     return {
       country: this.#options.country,
       agency: this.#options.agency,

@@ -14,7 +14,6 @@ import { BorderClient, type CheckResult, type CheckSubject } from "../../border-
 import { demoCountries, MAX_DEMO_COUNTRIES } from "../demo-countries.ts";
 import { prepareSampleData, sampleSeed, startLocalMesh } from "../local-mesh.ts";
 import { initMesh, loadIdentity, type MeshLayout } from "../mesh-layout.ts";
-import { AnalystClient } from "../../analyst-client.ts";
 import { renderReportHtml } from "../../report/report-html.ts";
 import { buildReport, type ReportModel } from "../../report/report-model.ts";
 import { previousMonth } from "../../../common/aggregate-query.ts";
