@@ -119,10 +119,10 @@ function renderReport(model) {
     el("h3", {}, "Counts"),
     model.items.length === 0
       ? el("p", {}, "No count was released for these filters (cells below a country's threshold are suppressed).")
-      : scrollable("Counts per item and month", table("Counts per region, item and month (suppressed cells are not in the sums)",
+      : el("details", { open: model.items.length <= 12 }, el("summary", {}, `Counts per region, item and month (${model.items.length} rows)`), scrollable("Counts per item and month", table("Counts per region, item and month (suppressed cells are not in the sums)",
           ["Item", "Region", "Measure", ...model.period.months, "Total", "Suppressed cells"],
           model.items.map((item) => [itemLabel(item), regionLabel(item.region), item.measure, ...item.counts.map(String), String(item.total), String(item.suppressedCells)]),
-          new Set(Array.from({ length: model.period.months.length + 2 }, (_, index) => index + 3)))),
+          new Set(Array.from({ length: model.period.months.length + 2 }, (_, index) => index + 3))))),
     el("h3", {}, "Countries asked"),
     table("Countries asked", ["Country", "Region", "Answer", "k", "Suppressed cells"],
       model.countries.map((line) => [line.country, line.region, `${line.status}${line.errorCode ? ` (${line.errorCode})` : ""}`, line.status === "answered" ? String(line.minCellCount) : "", String(line.suppressedCells)]),

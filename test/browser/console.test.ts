@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTION_INSTRUCTIONS } from "../../client/officer-screen.ts";
 import { createLogger } from "../../common/logger.ts";
+import { ConsoleServer } from "../../console/index.ts";
 import { startTelemetry, type RunningTelemetry } from "../../common/telemetry-sdk.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import {
@@ -18,6 +19,8 @@ import {
   CONSOLE_TEST_RECORDS,
   DISCREET_TRAVELLER,
   memoryLog,
+  REPORT_MONTH,
+  REPORT_MONTH_BEFORE,
   PERSONAL_STRINGS,
   startTestConsole,
   UNKNOWN_TRAVELLER,
@@ -114,7 +117,7 @@ describe("web console in a browser", () => {
     await page.getByRole("heading", { level: 1, name: "Watchmesh console" }).waitFor();
     expect(page.url()).toBe(testConsole.server.url);
     await page.getByRole("link", { name: "Border check" }).first().waitFor();
-    expect(await page.locator("#cards").textContent()).toContain("Unavailable: this console was started without an analyst key");
+    expect(await page.locator("#cards").getByRole("link").allTextContents()).toEqual(["Border check", "Analysis", "Audit"]);
   });
 
   it("checks a traveller by keyboard; a discreet check shows the instruction and nothing else", async () => {
@@ -238,11 +241,62 @@ describe("web console in a browser", () => {
     await screenshot("auditor");
   });
 
-  it("shows the analyst view as unavailable, not broken", async () => {
+  it("shows the regional report for the chosen region, period and categories, as charts and tables", async () => {
     await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Analysis" }).click();
-    await page.getByRole("heading", { name: "The regional report is unavailable" }).waitFor();
-    expect(await page.getByRole("link", { name: "Analysis (unavailable)" }).count()).toBe(1);
+    const region = page.getByLabel("Region", { exact: true });
+    await region.waitFor();
+    expect(await region.locator("option").allTextContents()).toEqual(["All regions", "Europe"]);
+    expect(await page.getByLabel("To month").inputValue()).toBe(REPORT_MONTH);
+    await region.selectOption("Europe");
+    await page.getByLabel("From month").fill(REPORT_MONTH_BEFORE);
+    await page.getByRole("checkbox", { name: "Precursors" }).check();
+    const answered = page.waitForResponse((response) => response.url().includes("/api/analyst/report?"));
+    await page.getByRole("button", { name: "Show report" }).press("Enter");
+    expect((await answered).status()).toBe(200);
+    const heading = page.getByRole("heading", { name: `Regional report: Europe, ${REPORT_MONTH_BEFORE} to ${REPORT_MONTH}` });
+    await heading.waitFor();
+    expect(await focusedId()).toBe("report-heading");
+    expect(await page.getByRole("list", { name: "About this report" }).textContent()).toContain("Countries answering: 3 of 3");
+
+    // The charts are drawn by Chart.js, served by the console itself, and described in text.
+    expect(await page.evaluate<string>("typeof window.Chart")).toBe("function");
+    expect(await page.getByRole("img", { name: "Records per month by region" }).count()).toBe(1);
+    expect(await page.evaluate<number>('document.getElementById("chart-records").width')).toBeGreaterThan(100);
+    expect(await page.locator("#chart-records-summary").textContent()).toBe(`Europe: ${REPORT_MONTH_BEFORE} 6, ${REPORT_MONTH} 19`);
+
+    expect(await page.getByRole("table", { name: /Counts per region, item and month/ }).count()).toBe(1);
+    const rows = await page.evaluate<string[][]>(
+      '[...document.querySelectorAll(".table-scroll tbody tr")].map((row) => [...row.cells].map((cell) => cell.textContent))',
+    );
+    expect(rows).toEqual([
+      ["precursor: ammonium nitrate", "Europe", "records", "6", "14", "20", "0"],
+      ["precursor: hydrogen peroxide", "Europe", "records", "0", "5", "5", "0"],
+    ]);
+    const countries = await page.getByRole("table", { name: "Countries asked" }).locator("tbody tr td:nth-child(3)").allTextContents();
+    expect(countries).toEqual(["answered", "answered", "answered"]);
     await screenshot("analyst");
+
+    // A period the other way round is refused with the field named.
+    await page.getByLabel("From month").fill(REPORT_MONTH);
+    await page.getByLabel("To month").fill(REPORT_MONTH_BEFORE);
+    await page.getByRole("button", { name: "Show report" }).click();
+    expect(await page.getByRole("alert").textContent()).toMatch(/from is after to.*\[INVALID_ARGUMENT\]/);
+  });
+
+  it("shows a view the console has no key or data for as unavailable, not broken", async () => {
+    const bare = await ConsoleServer.start({});
+    try {
+      const other = await browser.newPage();
+      await other.goto(bare.loginUrl);
+      await other.getByRole("heading", { level: 1, name: "Watchmesh console" }).waitFor();
+      await other.getByRole("link", { name: "Border check (unavailable)" }).click();
+      await other.getByRole("heading", { name: "The border check is unavailable" }).waitFor();
+      expect(await other.getByRole("main").textContent()).toContain("started without a border system key");
+      expect(await other.getByRole("textbox").count()).toBe(0);
+      await other.close();
+    } finally {
+      await bare.stop();
+    }
   });
 
   it("logs out: the session is gone", async () => {

@@ -1,6 +1,8 @@
 import type { DestinationStream } from "pino";
+import { AnalystClient } from "../../client/analyst-client.ts";
+import { previousMonth } from "../../common/aggregate-query.ts";
 import { createLogger } from "../../common/logger.ts";
-import { AuditDesk, ConsoleServer, OfficerDesk, type ConsoleServerOptions } from "../../console/index.ts";
+import { AuditDesk, ConsoleServer, OfficerDesk, ReportDesk, type ConsoleServerOptions } from "../../console/index.ts";
 import type { NativeRecord } from "../../node/index.ts";
 import type { TestMesh } from "./mesh.ts";
 
@@ -12,9 +14,30 @@ export const UNKNOWN_TRAVELLER = { name: "Ingrid Vestergaard-Holm", dob: "1991-0
 
 export const CONSOLE_TEST_COUNTRIES = ["DEU", "ESP", "FRA"];
 
+/** The regional report's default period ends with the last complete month. */
+export const REPORT_MONTH = previousMonth(new Date().toISOString().slice(0, 7));
+export const REPORT_MONTH_BEFORE = previousMonth(REPORT_MONTH);
+
+/** Dated precursor records (no personal data), enough to pass the nodes' small-cell threshold of 5. */
+function precursors(country: string, month: string, count: number, designation: string): NativeRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    kind: "entity",
+    id: `${country}-PRE-${month}-${designation}-${i}`,
+    type: "precursor",
+    value: `Lot ${country} ${month} ${designation} ${i}`,
+    designation,
+    recordedAt: `${month}-02`,
+  }));
+}
+
 export const CONSOLE_TEST_RECORDS: Record<string, NativeRecord[]> = {
-  DEU: [{ kind: "person", id: "DEU-P-77", names: [DISCREET_TRAVELLER.name], dob: DISCREET_TRAVELLER.dob, nationality: ["DEU"], sex: "F", action: "discreet_check" }],
+  DEU: [
+    { kind: "person", id: "DEU-P-77", names: [DISCREET_TRAVELLER.name], dob: DISCREET_TRAVELLER.dob, nationality: ["DEU"], sex: "F", action: "discreet_check" },
+    ...precursors("DEU", REPORT_MONTH_BEFORE, 6, "ammonium_nitrate"),
+    ...precursors("DEU", REPORT_MONTH, 14, "ammonium_nitrate"),
+  ],
   ESP: [
+    ...precursors("ESP", REPORT_MONTH, 5, "hydrogen_peroxide"),
     {
       kind: "person",
       id: "ESP-P-12",
@@ -53,13 +76,17 @@ export function memoryLog(): { destination: DestinationStream; text: () => strin
 export interface TestConsole {
   server: ConsoleServer;
   officer: OfficerDesk;
+  analyst: ReportDesk;
   auditor: AuditDesk;
   /** The console's log output so far. */
   logText(): string;
   stop(): Promise<void>;
 }
 
-/** A console on a test mesh: border checks through the mesh's border client, audit over every node's log. */
+/**
+ * A console on a test mesh: border checks through the mesh's border client, regional reports with the
+ * mesh's analyst key, audit over every node's log.
+ */
 export async function startTestConsole(mesh: TestMesh, options: { spanFile?: string; extra?: Partial<ConsoleServerOptions> } = {}): Promise<TestConsole> {
   const log = memoryLog();
   const border = mesh.trust.border;
@@ -69,11 +96,30 @@ export async function startTestConsole(mesh: TestMesh, options: { spanFile?: str
     registry: mesh.trust.registry,
     ...(options.spanFile ? { spanFile: options.spanFile } : {}),
   });
-  const server = await ConsoleServer.start({
+  const analystClient = await AnalystClient.connect({ coordinatorAddress: `127.0.0.1:${mesh.coordinator.grpcPort}`, identity: mesh.trust.analyst, registry: mesh.trust.registry });
+  const analyst = new ReportDesk({ client: analystClient, country: mesh.trust.analyst.country, agency: mesh.trust.analyst.agency, countries: mesh.trust.registry.nodeCountries() });
+  let server: ConsoleServer;
+  try {
+    server = await ConsoleServer.start({
+      officer,
+      analyst,
+      auditor,
+      logger: createLogger({ component: "console", level: "trace", destination: log.destination }),
+      ...options.extra,
+    });
+  } catch (error) {
+    analystClient.close();
+    throw error;
+  }
+  return {
+    server,
     officer,
+    analyst,
     auditor,
-    logger: createLogger({ component: "console", level: "trace", destination: log.destination }),
-    ...options.extra,
-  });
-  return { server, officer, auditor, logText: log.text, stop: () => server.stop() };
+    logText: log.text,
+    stop: async () => {
+      await server.stop();
+      analystClient.close();
+    },
+  };
 }

@@ -6,6 +6,8 @@ import {
   CONSOLE_TEST_COUNTRIES,
   CONSOLE_TEST_RECORDS,
   DISCREET_TRAVELLER,
+  REPORT_MONTH,
+  REPORT_MONTH_BEFORE,
   PERSONAL_STRINGS,
   startTestConsole,
   UNKNOWN_TRAVELLER,
@@ -78,7 +80,11 @@ describe("web console API", () => {
     expect(session.status).toBe(200);
     expect(session.headers.get("cache-control")).toBe("no-store");
     const views = ((await session.json()) as { views: Record<string, { available: boolean }> }).views;
-    expect(views).toMatchObject({ officer: { available: true, country: "FRA", agency: "border-police", location: "test-post-7" }, auditor: { available: true }, analyst: { available: false } });
+    expect(views).toMatchObject({
+      officer: { available: true, country: "FRA", agency: "border-police", location: "test-post-7" },
+      auditor: { available: true },
+      analyst: { available: true, country: "FRA", agency: "analysis-unit", regions: ["Europe"], to: REPORT_MONTH },
+    });
 
     const login = await request("/api/login", { method: "POST", json: { token: "nope" }, headers: { cookie: "" } });
     expect(login.status).toBe(401);
@@ -210,6 +216,36 @@ describe("web console API", () => {
     expect(verification.nodes.every((node) => node.entries >= 4)).toBe(true);
   });
 
+  it("builds the regional report for the analyst's filters, from every country's verified counts", async () => {
+    const response = await request(`/api/analyst/report?region=europe&from=${REPORT_MONTH_BEFORE}&to=${REPORT_MONTH}&categories=precursor`);
+    expect(response.status).toBe(200);
+    const model = (await response.json()) as {
+      format: string;
+      filter: { region: string; categories: string[] };
+      period: { months: string[] };
+      countries: { country: string; status: string }[];
+      items: { region: string; measure: string; category: string; designation: string; counts: number[]; total: number }[];
+    };
+    expect(model.format).toBe("watchmesh-report/v1");
+    expect(model.filter).toEqual({ region: "Europe", categories: ["precursor"] });
+    expect(model.period.months).toEqual([REPORT_MONTH_BEFORE, REPORT_MONTH]);
+    expect(model.countries.map((line) => [line.country, line.status])).toEqual([["DEU", "answered"], ["ESP", "answered"], ["FRA", "answered"]]);
+    const records = model.items.filter((item) => item.measure === "records");
+    expect(records.map((item) => [item.designation, item.counts])).toEqual([["ammonium_nitrate", [6, 14]], ["hydrogen_peroxide", [0, 5]]]);
+    expect(model.items.every((item) => item.category === "precursor")).toBe(true);
+
+    // The default period: twelve months ending with the last complete one.
+    const byDefault = (await (await request("/api/analyst/report")).json()) as { period: { months: string[] } };
+    expect(byDefault.period.months).toHaveLength(12);
+    expect(byDefault.period.months.at(-1)).toBe(REPORT_MONTH);
+
+    for (const query of ["region=Atlantis", `from=${REPORT_MONTH}&to=${REPORT_MONTH_BEFORE}`, "from=2026-13", "categories=weapons", "name=x", "from=1990-01&to=2026-01"]) {
+      const bad = await request(`/api/analyst/report?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect((await errorOf(bad)).code).toBe("INVALID_ARGUMENT");
+    }
+  });
+
   it("shows views it has no key or data for as unavailable", async () => {
     const bare = await ConsoleServer.start({});
     try {
@@ -239,6 +275,7 @@ describe("web console API", () => {
     expect(log).toContain('"route":"POST /api/officer/check"');
     expect(log).toContain('"code":"INVALID_MRZ"');
     expect(log).toContain('"route":"GET /api/auditor/queries/:queryId"');
+    expect(log).toContain('"route":"GET /api/analyst/report"');
     for (const personal of PERSONAL_STRINGS) expect(log).not.toContain(personal);
     expect(log).not.toContain(testConsole.server.auth.token);
     expect(log).not.toContain(cookie.split("=")[1]);
