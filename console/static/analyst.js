@@ -47,11 +47,13 @@ function scrollable(label, child) {
   return el("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, child);
 }
 
-function chartFigure(id, caption, summary) {
+function chartFigure(id, caption, summary, empty) {
   return el("figure", { class: "chart" },
     el("figcaption", { id: `${id}-caption` }, caption),
-    el("div", { class: "chart-box" }, el("canvas", { id, role: "img", "aria-labelledby": `${id}-caption`, "aria-describedby": `${id}-summary` })),
-    el("p", { class: "visually-hidden", id: `${id}-summary` }, summary));
+    summary
+      ? [el("div", { class: "chart-box" }, el("canvas", { id, role: "img", "aria-labelledby": `${id}-caption`, "aria-describedby": `${id}-summary` })),
+         el("p", { class: "visually-hidden", id: `${id}-summary` }, summary)]
+      : el("p", { class: "notice" }, empty));
 }
 
 function lineChart(model, id, measure) {
@@ -113,8 +115,8 @@ function renderReport(model) {
           model.emerging.map((item) => [itemLabel(item), regionLabel(item.region), item.measure, String(item.trend.previous), String(item.trend.latest), percent(item.trend.change), item.trend.pValue.toPrecision(2)]),
           new Set([3, 4, 5, 6])),
     el("div", { class: "charts" },
-      chartFigure("chart-records", "Records per month by region", seriesSummary(model, "records")),
-      chartFigure("chart-hits", "Hits per month by region", seriesSummary(model, "hits")),
+      chartFigure("chart-records", "Records per month by region", seriesSummary(model, "records"), "No records released for these filters."),
+      chartFigure("chart-hits", "Hits per month by region", seriesSummary(model, "hits"), "No hits released for these filters in this period."),
       top.length > 0 ? chartFigure("chart-designations", "Precursors and device components recorded in the period (top 12)", top.map(([label, total]) => `${label} ${total}`).join(", ")) : null),
     el("h3", {}, "Counts"),
     model.items.length === 0
@@ -130,7 +132,9 @@ function renderReport(model) {
   ];
   reportBody.replaceChildren(...parts);
   if (window.Chart) {
-    charts.push(lineChart(model, "chart-records", "records"), lineChart(model, "chart-hits", "hits"));
+    for (const measure of ["records", "hits"]) {
+      if (document.getElementById(`chart-${measure}`)) charts.push(lineChart(model, `chart-${measure}`, measure));
+    }
     if (top.length > 0) charts.push(designationChart(model, "chart-designations", top));
   }
 }
