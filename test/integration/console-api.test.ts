@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readTlsKeyPair } from "../../common/grpc-tls.ts";
 import { ACTION_INSTRUCTIONS } from "../../client/officer-screen.ts";
 import { ConsoleServer, SESSION_COOKIE } from "../../console/index.ts";
 import {
@@ -14,6 +17,8 @@ import {
   type TestConsole,
 } from "../helpers/console.ts";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { makeTempDir } from "../helpers/temp-dir.ts";
+import { makeTestCertificates } from "../helpers/tls.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let mesh: TestMesh;
@@ -263,6 +268,28 @@ describe("web console API", () => {
       expect((await errorOf(check)).code).toBe("UNAVAILABLE");
     } finally {
       await bare.stop();
+    }
+  });
+
+  it("serves HTTPS with a Secure session cookie when given a certificate", async () => {
+    const dir = await makeTempDir();
+    const certificates = makeTestCertificates(dir.path);
+    const secure = await ConsoleServer.start({ tls: await readTlsKeyPair({ certFile: certificates.serverCert, keyFile: certificates.serverKey }) });
+    try {
+      expect(secure.url).toBe(`https://127.0.0.1:${secure.port}/`);
+      const answer = await new Promise<{ status: number | undefined; cookie: string }>((resolve, reject) => {
+        const req = httpsRequest(secure.loginUrl, { ca: readFileSync(certificates.caCert) }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode, cookie: res.headers["set-cookie"]?.[0] ?? "" });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(answer.status).toBe(303);
+      expect(answer.cookie).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+    } finally {
+      await secure.stop();
+      await dir.remove();
     }
   });
 

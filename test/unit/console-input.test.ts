@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import type { SpanRecord } from "../../common/span-file.ts";
+import { parseReportFilter } from "../../console/analyst-api.ts";
 import { buildTimeline, parseAuditSearch } from "../../console/auditor-api.ts";
 import { httpStatusFor, readJsonBody } from "../../console/http-io.ts";
 import { parseOfficerRequest } from "../../console/officer-api.ts";
@@ -209,5 +210,34 @@ describe("JSON request bodies", () => {
     expect(httpStatusFor(ErrorCode.PayloadTooLarge)).toBe(413);
     expect(httpStatusFor(ErrorCode.Unavailable)).toBe(503);
     expect(httpStatusFor(ErrorCode.Internal)).toBe(500);
+  });
+});
+
+describe("analyst report filters", () => {
+  const now = new Date("2026-12-03T10:00:00Z");
+  it("defaults to the twelve months ending with the last complete one, and takes region, period and categories", () => {
+    expect(parseReportFilter(new URLSearchParams(), ["Africa", "Europe"], now)).toEqual({ fromMonth: "2025-12", toMonth: "2026-11" });
+    expect(parseReportFilter(new URLSearchParams({ region: "europe", from: "2026-01", to: "2026-03", categories: "precursor, person,precursor" }), ["Africa", "Europe"], now)).toEqual({
+      region: "Europe",
+      fromMonth: "2026-01",
+      toMonth: "2026-03",
+      categories: ["precursor", "person"],
+    });
+    expect(parseReportFilter(new URLSearchParams({ to: "2026-05", region: "", categories: "" }), ["Europe"], now)).toEqual({ fromMonth: "2025-06", toMonth: "2026-05" });
+  });
+
+  it("refuses regions without members, bad months, reversed or too long periods, unknown categories and parameters", () => {
+    const cases: Record<string, string>[] = [
+      { region: "Asia" },
+      { from: "2026-1" },
+      { to: "2026-13" },
+      { from: "2026-05", to: "2026-04" },
+      { from: "2000-01", to: "2026-01" },
+      { categories: "person,weapons" },
+      { country: "DEU" },
+    ];
+    for (const params of cases) {
+      expect(codeOf(() => parseReportFilter(new URLSearchParams(params), ["Europe"], now)), JSON.stringify(params)).toBe(ErrorCode.InvalidArgument);
+    }
   });
 });

@@ -98,7 +98,7 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
   if ((keyFile || analystKeyFile) && !coordinatorAddress) {
     throw new WatchmeshError(ErrorCode.ConfigInvalid, "the border check and analysis views need --coordinator (or --mesh with a running mesh)");
   }
-  if ((keyFile || analystKeyFile || flags.auditNode.length > 0) && !registry) throw new WatchmeshError(ErrorCode.ConfigInvalid, "--registry and --root-key are needed (or --mesh)");
+
 
   // The auditor view: node data directories and the span file.
   const auditNodes = flags.auditNode.length > 0 || !layout || !registry
@@ -109,6 +109,8 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
   if (!keyFile && !analystKeyFile && auditNodes.length === 0 && traces === undefined) {
     throw new WatchmeshError(ErrorCode.ConfigInvalid, "nothing to serve: give --mesh, a border key (--key), an analyst key (--analyst-key) or audit data (--audit-node, --traces)");
   }
+  // Every view checks signatures against the registry: answers, counts, audit seals.
+  if (!registry) throw new WatchmeshError(ErrorCode.ConfigInvalid, "--registry and --root-key are needed (or --mesh)");
 
   const coordinatorTls = flags.coordinatorCa
     ? await loadClientTls({
@@ -124,7 +126,7 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
   let server: ConsoleServer | undefined;
   try {
     let officer: OfficerDesk | undefined;
-    if (keyFile && coordinatorAddress && registry) {
+    if (keyFile && coordinatorAddress) {
       const identity = await loadIdentity(keyFile);
       client = await BorderClient.connect({ coordinatorAddress, identity, registry, ...(coordinatorTls ? { credentials: coordinatorTls } : {}) });
       officer = new OfficerDesk({
@@ -136,12 +138,12 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
       });
     }
     let analyst: ReportDesk | undefined;
-    if (analystKeyFile && coordinatorAddress && registry) {
+    if (analystKeyFile && coordinatorAddress) {
       const identity = await loadIdentity(analystKeyFile);
       analystClient = await AnalystClient.connect({ coordinatorAddress, identity, registry, ...(coordinatorTls ? { credentials: coordinatorTls } : {}) });
       analyst = new ReportDesk({ client: analystClient, country: identity.country, agency: identity.agency, countries: registry.nodeCountries(), epsilon: flags.epsilon });
     }
-    const auditor = registry && (auditNodes.length > 0 || traces !== undefined)
+    const auditor = auditNodes.length > 0 || traces !== undefined
       ? new AuditDesk({ nodeDirs: auditNodes, registry, sealEvery: flags.sealEvery, ...(traces ? { spanFile: traces } : {}) })
       : undefined;
     server = await ConsoleServer.start({
