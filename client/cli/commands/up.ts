@@ -53,7 +53,8 @@ export function registerUpCommand(program: Command, runtime: CliRuntime): void {
       });
       process.stdout.write(
         `mesh up: ${countries.length} nodes, NATS ${mesh.natsUrl}, coordinator ${mesh.coordinatorAddress}, spans to ${spanFile}\n` +
-          `try: npx watchmesh check --mesh ${path.relative(process.cwd(), flags.dir) || "."} --name "Jean Dupont" --dob 1980-05-01\n`,
+          `try: npx watchmesh check --mesh ${path.relative(process.cwd(), flags.dir) || "."} --name "Jean Dupont" --dob 1980-05-01\n` +
+          `web console: npx watchmesh console serve --mesh ${path.relative(process.cwd(), flags.dir) || "."}\n`,
       );
       await runtime.untilShutdownSignal();
       await mesh.stop();
