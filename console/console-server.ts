@@ -231,8 +231,8 @@ export class ConsoleServer implements AsyncDisposable {
         method: "GET",
         name: "GET /api/auditor/queries/:queryId",
         match: (pathname) => {
-          const found = /^\/api\/auditor\/queries\/([^/]+)$/.exec(pathname);
-          return found?.[1] === undefined ? undefined : { queryId: decodeURIComponent(found[1]) };
+          const found = /^\/api\/auditor\/queries\/([\w-]+)$/.exec(pathname);
+          return found?.[1] === undefined ? undefined : { queryId: found[1] };
         },
         session: true,
         handle: async ({ res, params }) => sendJson(res, 200, await auditor().timeline(params["queryId"] ?? "")),

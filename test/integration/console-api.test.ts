@@ -215,6 +215,10 @@ describe("web console API", () => {
     expect(timeline.bars.map((bar) => [bar.country, bar.status, bar.source])).toEqual([["DEU", "no_hit", "audit"], ["ESP", "hit", "audit"], ["FRA", "no_hit", "audit"]]);
     const missing = await request("/api/auditor/queries/00000000-0000-4000-8000-000000000000");
     expect(missing.status).toBe(404);
+    expect((await errorOf(missing)).code).toBe("NOT_FOUND");
+    for (const path of ["/api/auditor/queries/%E0%A4%A", "/api/auditor/queries/a%2Fb", "/api/auditor/queries/x/y"]) {
+      expect((await request(path)).status, path).toBe(404);
+    }
 
     const verification = (await (await request("/api/auditor/verification")).json()) as { nodes: { country: string; ok: boolean; entries: number }[] };
     expect(verification.nodes.map((node) => [node.country, node.ok])).toEqual([["DEU", true], ["ESP", true], ["FRA", true]]);
