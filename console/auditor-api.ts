@@ -11,7 +11,8 @@ export const DEFAULT_MAX_SEARCH_RESULTS = 200;
 const COUNTRY = /^[A-Z]{3}$/;
 const AGENCY = /^[\w.-]{1,64}$/;
 const QUERY_ID = /^[\w-]{1,64}$/;
-const STATUSES = ["hit", "no_hit", "refused", "error"] as const;
+/** Audit statuses a search can ask for; "aggregate": counts released to an analyst. */
+const STATUSES = ["hit", "no_hit", "refused", "error", "aggregate"] as const;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?$/;
 
@@ -175,7 +176,7 @@ export function buildTimeline(queryId: string, spans: readonly SpanRecord[], nod
     } else if (span.name.startsWith("watchmesh.coordinator.")) {
       bars.push({ label: "coordinator", kind: "coordinator", status: spanOutcome(span), startMs, durationMs: span.durationMs, source: "span" });
     } else if (span.name.startsWith("watchmesh.client.")) {
-      bars.push({ label: "border client", kind: "client", status: spanOutcome(span), startMs, durationMs: span.durationMs, source: "span" });
+      bars.push({ label: span.name === "watchmesh.client.aggregate" ? "analyst client" : "border client", kind: "client", status: spanOutcome(span), startMs, durationMs: span.durationMs, source: "span" });
     }
   }
   for (const node of nodes) {

@@ -95,6 +95,7 @@ export class AggregateService {
       } catch (error) {
         const refusal = WatchmeshError.from(error, ErrorCode.MalformedMessage);
         markSpanError(span, refusal.code);
+        span.setAttribute("watchmesh.status", REFUSAL_CODES.has(refusal.code) ? "refused" : "error");
         return this.#refuse(digest, refusal, opened);
       }
       const { query } = opened;
@@ -109,7 +110,7 @@ export class AggregateService {
         const undated = await countRecords(this.#options.records(), counts, utcDayOf(this.#now()));
         await countHits(await this.#options.auditEntries(), counts, this.#options.recordForReference);
         const released = releaseCells(counts, disclosure);
-        span.setAttributes({ "watchmesh.cells_released": released.cells.length, "watchmesh.cells_suppressed": released.suppressedCells });
+        span.setAttributes({ "watchmesh.status": "aggregate", "watchmesh.cells_released": released.cells.length, "watchmesh.cells_suppressed": released.suppressedCells });
         this.#options.logger.info({ queryId: query.queryId, requester: query.requestingCountry, cells: released.cells.length, suppressed: released.suppressedCells }, "aggregate query answered");
         return this.#sign(
           {
@@ -127,6 +128,7 @@ export class AggregateService {
       } catch (error) {
         const failure = WatchmeshError.from(error);
         markSpanError(span, failure.code);
+        span.setAttribute("watchmesh.status", "error");
         this.#options.logger.error({ queryId: query.queryId, code: failure.code }, "aggregate query failed");
         return this.#sign({ ...emptyAnswer(query.queryId, digest), status: AggregateStatus.Error, errorCode: failure.code }, opened);
       }

@@ -56,7 +56,7 @@ export function errorBox(error) {
   return el("div", { class: "error", role: "alert" }, message, " ", el("span", { class: "meta" }, `[${code}]`));
 }
 
-export const STATUS_LABELS = { hit: "HIT", no_hit: "No hit", refused: "Refused", unavailable: "Unavailable", error: "Error" };
+export const STATUS_LABELS = { hit: "HIT", no_hit: "No hit", refused: "Refused", unavailable: "Unavailable", error: "Error", aggregate: "Counts released" };
 export const ACTION_LABELS = { discreet_check: "Discreet check", specific_check: "Specific check", arrest: "Arrest", inform_owner: "Inform owner" };
 
 export function statusBadge(status, text = STATUS_LABELS[status] ?? status) {

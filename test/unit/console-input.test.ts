@@ -157,6 +157,25 @@ describe("query timeline", () => {
     ]);
   });
 
+  it("shows an aggregate query as the analyst's: client, coordinator and the countries that released counts", () => {
+    const timeline = buildTimeline(
+      "q-9",
+      [
+        span({ name: "watchmesh.client.aggregate", startTime: "2026-12-03T10:00:00.000Z", durationMs: 50 }),
+        span({ name: "watchmesh.coordinator.aggregate", startTime: "2026-12-03T10:00:00.004Z", durationMs: 40 }),
+        span({ name: "watchmesh.node.aggregate", startTime: "2026-12-03T10:00:00.006Z", durationMs: 30, attributes: { "watchmesh.country": "DEU", "watchmesh.status": "aggregate" } }),
+      ],
+      [],
+      "a".repeat(32),
+    );
+    expect(timeline.bars.map((bar) => [bar.label, bar.status])).toEqual([
+      ["analyst client", "ok"],
+      ["coordinator", "ok"],
+      ["DEU", "aggregate"],
+    ]);
+    expect(parseAuditSearch(new URLSearchParams({ status: "aggregate" }))).toMatchObject({ status: "aggregate" });
+  });
+
   it("places a country without a span at its audit entry's time", () => {
     const timeline = buildTimeline(
       "q-1",
