@@ -4,10 +4,12 @@ import { MemberRole } from "./key-files.ts";
 import {
   DEFAULT_CLOCK_SKEW_MS,
   MAX_ENVELOPE_BYTES,
+  MAX_ENVELOPE_WIRE_BYTES,
   MAX_QUERY_LIFETIME_MS,
   MIN_NONCE_BYTES,
 } from "./limits.ts";
 import {
+  decodeEnvelope,
   decodeMatchAnswer,
   decodeMatchQuery,
   encodeMatchAnswer,
@@ -19,6 +21,15 @@ import {
 import type { PairKeyring } from "./pair-tags.ts";
 import type { ResolvedSigner, TrustRegistry } from "./registry.ts";
 import { SignatureDomain, sha256, signDetached, verifyDetached } from "./signing.ts";
+
+/**
+ * Decodes an envelope as read off the wire: PAYLOAD_TOO_LARGE above MAX_ENVELOPE_WIRE_BYTES (before
+ * decoding anything), MALFORMED_MESSAGE when it is not a SignedEnvelope.
+ */
+export function decodeWireEnvelope(bytes: Uint8Array): SignedEnvelope {
+  if (bytes.length > MAX_ENVELOPE_WIRE_BYTES) throw new WatchmeshError(ErrorCode.PayloadTooLarge, "envelope too large");
+  return decodeEnvelope(bytes);
+}
 
 export function signEnvelope(domain: SignatureDomain, payload: Uint8Array, identity: SigningIdentity): SignedEnvelope {
   return { payload, keyId: identity.keyId, signature: signDetached(domain, payload, identity.secretKey) };

@@ -3,7 +3,7 @@ import { isAuditEntry, queryPath, type NodeAuditTrail } from "../client/audit-tr
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { readSpanFile, type SpanRecord } from "../common/span-file.ts";
-import { readAuditSnapshot, verifyAuditLog, type AuditEntry, type AuditProblem } from "../node/index.ts";
+import { readAuditSnapshot, verifyAuditLog, type AuditEntry, type AuditVerification } from "../node/index.ts";
 
 /** Queries a search returns at most (the most recent first). */
 export const DEFAULT_MAX_SEARCH_RESULTS = 200;
@@ -123,15 +123,9 @@ export interface QueryTimeline {
   nodes: NodeAuditTrail[];
 }
 
-export interface NodeVerification {
+export interface NodeVerification extends AuditVerification {
   dir: string;
   country?: string;
-  ok: boolean;
-  entries: number;
-  seals: number;
-  checkpointSeq?: number;
-  firstProblem?: AuditProblem;
-  warning?: AuditProblem;
   /** The log could not be read at all (e.g. no audit log in the directory). */
   error?: { code: ErrorCode; message: string };
 }

@@ -1,11 +1,10 @@
 import { SpanKind, type Context } from "@opentelemetry/api";
 import { openAggregateQuery, signAggregateAnswer, type OpenedAggregateQuery } from "../common/aggregate-query.ts";
-import { hexDigest } from "../common/envelope.ts";
+import { decodeWireEnvelope, hexDigest } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
-import { MAX_ENVELOPE_WIRE_BYTES } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
-import { AggregateStatus, decodeEnvelope, type AggregateAnswer, type SignedEnvelope } from "../common/proto.ts";
+import { AggregateStatus, type AggregateAnswer, type SignedEnvelope } from "../common/proto.ts";
 import type { RateLimiter } from "../common/rate-limiter.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { sha256 } from "../common/signing.ts";
@@ -62,12 +61,9 @@ export class AggregateService {
 
   /** Answers raw envelope bytes as received from NATS. */
   async answerBytes(bytes: Uint8Array, parent?: Context): Promise<SignedEnvelope> {
-    if (bytes.length > MAX_ENVELOPE_WIRE_BYTES) {
-      return this.#refuse(sha256(bytes), new WatchmeshError(ErrorCode.PayloadTooLarge, "envelope too large"));
-    }
     let envelope: SignedEnvelope;
     try {
-      envelope = decodeEnvelope(bytes);
+      envelope = decodeWireEnvelope(bytes);
     } catch (error) {
       return this.#refuse(sha256(bytes), WatchmeshError.from(error, ErrorCode.MalformedMessage));
     }

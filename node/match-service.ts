@@ -1,12 +1,11 @@
 import { SpanKind, type Context } from "@opentelemetry/api";
-import { hexDigest, openQuery, requireSignature, sealAnswer, type OpenedQuery } from "../common/envelope.ts";
+import { decodeWireEnvelope, hexDigest, openQuery, requireSignature, sealAnswer, type OpenedQuery } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { MemberRole, type SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
-import { MAX_ENVELOPE_WIRE_BYTES, MAX_HITS_PER_ANSWER } from "../common/limits.ts";
+import { MAX_HITS_PER_ANSWER } from "../common/limits.ts";
 import {
   AnswerStatus,
-  decodeEnvelope,
   type Hit,
   type MatchAnswer,
   type MatchQuery,
@@ -154,12 +153,9 @@ export class MatchService {
 
   /** Answers raw envelope bytes as received from NATS. */
   answerBytes(bytes: Uint8Array, parent?: Context, delivery: AnswerDelivery = DIRECT): SignedEnvelope {
-    if (bytes.length > MAX_ENVELOPE_WIRE_BYTES) {
-      return this.#refuse(sha256(bytes), "", new WatchmeshError(ErrorCode.PayloadTooLarge, "envelope too large"), process.hrtime.bigint(), delivery);
-    }
     let envelope: SignedEnvelope;
     try {
-      envelope = decodeEnvelope(bytes);
+      envelope = decodeWireEnvelope(bytes);
     } catch (error) {
       return this.#refuse(sha256(bytes), "", WatchmeshError.from(error, ErrorCode.MalformedMessage), process.hrtime.bigint(), delivery);
     }

@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { AGGREGATE_LIMITS } from "../../../common/aggregate-query.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { loadClientTls, readTlsKeyPair } from "../../../common/grpc-tls.ts";
 import { readPublicKeyFile } from "../../../common/key-files.ts";
@@ -14,7 +13,7 @@ import { DEFAULT_SEAL_EVERY } from "../../../node/index.ts";
 import { AnalystClient } from "../../analyst-client.ts";
 import { BorderClient } from "../../border-client.ts";
 import { loadIdentity, MeshLayout } from "../mesh-layout.ts";
-import { collect, parsePositiveInt } from "./options.ts";
+import { collect, parseEpsilon, parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
 
 export const DEFAULT_CONSOLE_PORT = 8470;
@@ -49,14 +48,6 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
   return port;
-}
-
-function parseEpsilon(value: string): number {
-  const epsilon = Number(value);
-  if (!Number.isFinite(epsilon) || epsilon < 0 || epsilon > AGGREGATE_LIMITS.maxEpsilon) {
-    throw new InvalidArgumentError(`expected 0 (exact counts) or a number up to ${AGGREGATE_LIMITS.maxEpsilon}`);
-  }
-  return epsilon;
 }
 
 /** One line per view: what the console offers and as whom. */

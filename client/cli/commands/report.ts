@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { InvalidArgumentError, type Command } from "commander";
-import { AGGREGATE_LIMITS, isMonth, previousMonth } from "../../../common/aggregate-query.ts";
+import { isMonth, previousMonth } from "../../../common/aggregate-query.ts";
 import { RECORD_CATEGORIES } from "../../../common/designations.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
 import { regionOf, REGIONS } from "../../../common/regions.ts";
@@ -8,7 +8,7 @@ import { AnalystClient } from "../../analyst-client.ts";
 import { renderReportHtml } from "../../report/report-html.ts";
 import { buildReport, type ReportItem, type ReportModel } from "../../report/report-model.ts";
 import { resolveCoordinatorAccess, type CoordinatorAccessFlags } from "../coordinator-access.ts";
-import { parseCountryList, parsePositiveInt } from "./options.ts";
+import { parseCountryList, parseEpsilon, parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
 import { addClientTlsOptions, clientTlsFromFlags, type ClientTlsFlags } from "./tls-options.ts";
 
@@ -42,14 +42,6 @@ function parseCategories(value: string): string[] {
   const bad = categories.find((category) => !(RECORD_CATEGORIES as readonly string[]).includes(category));
   if (bad !== undefined) throw new InvalidArgumentError(`${bad} is not one of ${RECORD_CATEGORIES.join(", ")}`);
   return categories;
-}
-
-function parseEpsilon(value: string): number {
-  const epsilon = Number(value);
-  if (!Number.isFinite(epsilon) || epsilon < 0 || epsilon > AGGREGATE_LIMITS.maxEpsilon) {
-    throw new InvalidArgumentError(`expected 0 (exact counts) or a number up to ${AGGREGATE_LIMITS.maxEpsilon}`);
-  }
-  return epsilon;
 }
 
 function parseAlpha(value: string): number {
