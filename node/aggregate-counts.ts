@@ -45,13 +45,17 @@ export class CellCounts {
     return this.#categories.has(category);
   }
 
-  /** Adds one to the cell of a record or hit (which `counts` accepted). */
+  /** Adds one to the cell of a record or hit (which `counts` accepted). Allocates only for a new cell. */
   add(measure: AggregateMeasure, month: string, category: string, designation: string): void {
-    const key = this.keyFor(measure, month, category, designation);
-    const id = cellId(key);
+    const id = cellId({
+      measure,
+      month: this.#groupBy.has(AggregateDimension.Month) ? month : "",
+      category: this.#groupBy.has(AggregateDimension.Category) ? category : "",
+      designation: this.#groupBy.has(AggregateDimension.Designation) ? designation : "",
+    });
     const entry = this.#counts.get(id);
     if (entry) entry.count += 1;
-    else this.#counts.set(id, { key, count: 1 });
+    else this.#counts.set(id, { key: this.keyFor(measure, month, category, designation), count: 1 });
   }
 
   /** The count of a cell (0 when nothing fell in it). */
