@@ -193,6 +193,7 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
       const name = person?.names?.[0] ?? "Jean Dupont";
       out(`  npx watchmesh check --mesh ${dir} --name ${JSON.stringify(name)} --dob ${person?.dob || "1980-05-01"}`);
       out(`  npx watchmesh check --mesh ${dir} --name "Jean Dupont" --dob 1980-05-01 --json`);
+      out(`  npx watchmesh report --mesh ${dir} --region Europe --out report.html`);
       // The web console on the running mesh: border checks signed with the demo's border key, regional
       // reports with its analyst key, and the nodes' audit logs with this demo's span file.
       const analystIdentity = await loadIdentity(layout.analystKeyFile(BORDER_COUNTRY));
