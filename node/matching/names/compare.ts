@@ -8,7 +8,8 @@
  * a query token left unmatched costs its full weight, a record token (a dropped middle name or
  * patronymic) a fraction, so "Jean Dupont" finds "Jean Pierre Dupont" but not the other way round.
  */
-import { analyseName, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { analyseName, sharedTokenId, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { BoundedCache } from "./bounded-cache.ts";
 import { NAME_MATCH_THRESHOLD } from "./constants.ts";
 import { compareLatinVariants, latinVariant } from "./latin.ts";
 import type { TokenScript } from "./script.ts";
@@ -69,6 +70,24 @@ function tokenForm(t: AnalysedToken): Form {
   return t;
 }
 
+/**
+ * Scores of token pairs already compared, by the identity of the two shared tokens (see
+ * sharedTokenId): names repeat, so the same pairs recur across queries and candidates, and a
+ * cross-script pair costs a forward pass of the learned model. Two generations of this many entries.
+ */
+const TOKEN_PAIR_CACHE_SIZE = 100_000;
+const tokenPairScores = new BoundedCache<number, number>(TOKEN_PAIR_CACHE_SIZE);
+/** Token ids below this fit two to a cache key as an exact integer (2^26 × 2^26 < 2^53). */
+const PAIR_KEY_BASE = 2 ** 26;
+
+/** compareForms of two tokens, remembered for shared tokens. */
+function tokenPairScore(a: AnalysedToken, b: AnalysedToken): number {
+  const ia = sharedTokenId(a);
+  const ib = sharedTokenId(b);
+  if (ia === undefined || ib === undefined || ia >= PAIR_KEY_BASE || ib >= PAIR_KEY_BASE) return compareForms(a, b);
+  return tokenPairScores.getOrCompute(ia * PAIR_KEY_BASE + ib, () => compareForms(a, b));
+}
+
 /** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
 function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
   const first = tokens[0];
@@ -121,7 +140,7 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   const candidates: Match[] = [];
   for (let i = 0; i < q.length; i++) {
     for (let j = 0; j < r.length; j++) {
-      const s = compareForms(tokenForm(q[i]!), tokenForm(r[j]!));
+      const s = tokenPairScore(q[i]!, r[j]!);
       // A Latin token with a typing error may still count, at its lower score; cross-script scores are
       // calibrated at the name threshold and keep it.
       const bothLatin = !isModelled(q[i]!.script) && !isModelled(r[j]!.script);
@@ -223,6 +242,8 @@ export function compareAnalysed(query: readonly AnalysedName[], record: readonly
     for (const rn of record) {
       const c = compareAnalysedName(qn, rn);
       if (c.score > best.score) best = c;
+      // No comparison scores above 1, and only a higher score replaces the best: the rest cannot change it.
+      if (best.score >= 1) return best;
     }
   }
   return best;
