@@ -66,10 +66,6 @@ function compareForms(a: Form, b: Form): number {
   return Math.max(unitsVsLatin(a.units, a.script, b.latin[0] ?? ""), unitsVsLatin(b.units, b.script, a.latin[0] ?? ""));
 }
 
-function tokenForm(t: AnalysedToken): Form {
-  return t;
-}
-
 /**
  * Scores of token pairs already compared, by the identity of the two shared tokens (see
  * sharedTokenId): names repeat, so the same pairs recur across queries and candidates, and a
@@ -102,6 +98,37 @@ function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
     return { script: first.script, units, latin: [latin], ascii, variant: latinVariant(ascii) };
   }
   return undefined;
+}
+
+/**
+ * Best compareForms of a merged run of tokens (and, with `swapped`, of a two-token run in the other
+ * order) against one token; 0 when no run form exists (mixed scripts). Remembered like tokenPairScore,
+ * by the identities of the tokens, so the run's forms are neither rebuilt nor rescored.
+ */
+function mergedRunScore(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
+  const key = mergedRunKey(run, other, swapped);
+  const compute = (): number => {
+    const forms = [mergedForm(run), swapped && run.length === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
+    let best = 0;
+    for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other));
+    return best;
+  };
+  return key === undefined ? compute() : mergedRunScores.getOrCompute(key, compute);
+}
+
+const mergedRunScores = new BoundedCache<string, number>(TOKEN_PAIR_CACHE_SIZE);
+
+/** `<s|f><id>,<id>…><other id>`, or undefined when a token is not a shared one. */
+function mergedRunKey(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): string | undefined {
+  const otherId = sharedTokenId(other);
+  if (otherId === undefined) return undefined;
+  let key = swapped ? "s" : "f";
+  for (const [k, token] of run.entries()) {
+    const id = sharedTokenId(token);
+    if (id === undefined) return undefined;
+    key += k === 0 ? String(id) : `,${id}`;
+  }
+  return `${key}>${otherId}`;
 }
 
 /** Single-token comparison (as eval-names uses it): e.g. a foreign-script token against a Latin one. */
@@ -180,11 +207,9 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
           const idx = Array.from({ length: len }, (_, k) => start + k);
           if (idx.some((k) => usedSide[k] === 1)) break;
           const run = idx.map((k) => side[k]!);
-          const forms = [mergedForm(run), len === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
           for (let j = 0; j < other.length; j++) {
             if (usedOther[j] === 1) continue;
-            let best = 0;
-            for (const f of forms) if (f !== undefined) best = Math.max(best, compareForms(f, tokenForm(other[j]!)));
+            const best = mergedRunScore(run, other[j]!, true);
             if (best >= NAME_MATCH_THRESHOLD) {
               merged.push(side === q ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
             }
@@ -206,8 +231,7 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
         for (const k of [m[own][0]! - 1, m[own][m[own].length - 1]! + 1]) {
           if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
           const idx = [...m[own], k].sort((x, y) => x - y);
-          const form = mergedForm(idx.map((i) => tokens[i]!));
-          const s = form === undefined ? 0 : compareForms(form, tokenForm(partner));
+          const s = mergedRunScore(idx.map((i) => tokens[i]!), partner, false);
           if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
             m[own] = idx;
             m.score = s;
