@@ -9,7 +9,7 @@
  * patronymic) a fraction, so "Jean Dupont" finds "Jean Pierre Dupont" but not the other way round.
  */
 import { analyseName, sharedTokenId, type AnalysedName, type AnalysedToken } from "./analyse.ts";
-import { BoundedCache } from "./bounded-cache.ts";
+import { ScoreMemo } from "./score-memo.ts";
 import { NAME_MATCH_THRESHOLD } from "./constants.ts";
 import { compareLatinVariants, latinVariant } from "./latin.ts";
 import type { TokenScript } from "./script.ts";
@@ -69,19 +69,16 @@ function compareForms(a: Form, b: Form): number {
 /**
  * Scores of token pairs already compared, by the identity of the two shared tokens (see
  * sharedTokenId): names repeat, so the same pairs recur across queries and candidates, and a
- * cross-script pair costs a forward pass of the learned model. Two generations of this many entries.
+ * cross-script pair costs a forward pass of the learned model. 2^17 entries (5 MB), no garbage.
  */
-const TOKEN_PAIR_CACHE_SIZE = 100_000;
-const tokenPairScores = new BoundedCache<number, number>(TOKEN_PAIR_CACHE_SIZE);
-/** Token ids below this fit two to a cache key as an exact integer (2^26 × 2^26 < 2^53). */
-const PAIR_KEY_BASE = 2 ** 26;
+const tokenPairScores = new ScoreMemo(17);
 
 /** compareForms of two tokens, remembered for shared tokens. */
 function tokenPairScore(a: AnalysedToken, b: AnalysedToken): number {
   const ia = sharedTokenId(a);
   const ib = sharedTokenId(b);
-  if (ia === undefined || ib === undefined || ia >= PAIR_KEY_BASE || ib >= PAIR_KEY_BASE) return compareForms(a, b);
-  return tokenPairScores.getOrCompute(ia * PAIR_KEY_BASE + ib, () => compareForms(a, b));
+  if (ia === undefined || ib === undefined) return compareForms(a, b);
+  return tokenPairScores.getOrCompute(ia, ib, -1, -1, () => compareForms(a, b));
 }
 
 /** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
@@ -106,30 +103,21 @@ function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
  * by the identities of the tokens, so the run's forms are neither rebuilt nor rescored.
  */
 function mergedRunScore(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
-  const key = mergedRunKey(run, other, swapped);
   const compute = (): number => {
     const forms = [mergedForm(run), swapped && run.length === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
     let best = 0;
     for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other));
     return best;
   };
-  return key === undefined ? compute() : mergedRunScores.getOrCompute(key, compute);
-}
-
-const mergedRunScores = new BoundedCache<string, number>(TOKEN_PAIR_CACHE_SIZE);
-
-/** `<s|f><id>,<id>…><other id>`, or undefined when a token is not a shared one. */
-function mergedRunKey(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): string | undefined {
   const otherId = sharedTokenId(other);
-  if (otherId === undefined) return undefined;
-  let key = swapped ? "s" : "f";
-  for (const [k, token] of run.entries()) {
-    const id = sharedTokenId(token);
-    if (id === undefined) return undefined;
-    key += k === 0 ? String(id) : `,${id}`;
-  }
-  return `${key}>${otherId}`;
+  const ids = run.map((token) => sharedTokenId(token));
+  if (otherId === undefined || run.length < 2 || run.length > MAX_MERGE || ids.includes(undefined)) return compute();
+  const [first = -1, second = -1, third = -1] = ids as number[];
+  // Token ids stay far below 2^52, so doubling one to carry the flag keeps the key exact.
+  return mergedRunScores.getOrCompute(first, second, third, otherId * 2 + (swapped ? 1 : 0), compute);
 }
+
+const mergedRunScores = new ScoreMemo(16);
 
 /** Single-token comparison (as eval-names uses it): e.g. a foreign-script token against a Latin one. */
 export function compareNameTokens(a: string, b: string): number {
