@@ -358,12 +358,12 @@ export class MatchingEngine implements Matcher {
     const max = this.#maxRecordsPerKey;
     const lists: string[][] = [];
     for (const key of keys) {
-      // Most keys of a query hold nobody: a count (one native call, prefix ranges included) is cheaper
-      // than a read, and a key too common to use is skipped without reading it.
-      const count = options.knownCounts?.get(key) ?? this.#store.keyCount(key);
-      if (count === 0 || count > max) continue;
-      const ids = this.#store.lookup(key);
-      if (ids.length > 0) lists.push(ids);
+      const known = options.knownCounts?.get(key);
+      if (known !== undefined && (known === 0 || known > max)) continue;
+      // A key too common to use is skipped after reading one id more than the limit, never all of them;
+      // most keys of a query hold nobody, which the store answers with one plain get.
+      const ids = known === undefined ? this.#store.lookupUpTo(key, max + 1) : this.#store.lookup(key);
+      if (ids.length > 0 && ids.length <= max) lists.push(ids);
     }
     lists.sort((a, b) => a.length - b.length);
     for (const ids of lists) {
