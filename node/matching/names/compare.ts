@@ -103,18 +103,19 @@ function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
  * by the identities of the tokens, so the run's forms are neither rebuilt nor rescored.
  */
 function mergedRunScore(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
-  const compute = (): number => {
-    const forms = [mergedForm(run), swapped && run.length === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
-    let best = 0;
-    for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other));
-    return best;
-  };
   const otherId = sharedTokenId(other);
   const ids = run.map((token) => sharedTokenId(token));
-  if (otherId === undefined || run.length < 2 || run.length > MAX_MERGE || ids.includes(undefined)) return compute();
+  if (otherId === undefined || run.length < 2 || run.length > MAX_MERGE || ids.includes(undefined)) return scoreMergedRun(run, other, swapped);
   const [first = -1, second = -1, third = -1] = ids as number[];
   // Token ids stay far below 2^52, so doubling one to carry the flag keeps the key exact.
-  return mergedRunScores.getOrCompute(first, second, third, otherId * 2 + (swapped ? 1 : 0), compute);
+  return mergedRunScores.getOrCompute(first, second, third, otherId * 2 + (swapped ? 1 : 0), () => scoreMergedRun(run, other, swapped));
+}
+
+function scoreMergedRun(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
+  const forms = [mergedForm(run), swapped && run.length === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
+  let best = 0;
+  for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other));
+  return best;
 }
 
 const mergedRunScores = new ScoreMemo(16);
@@ -135,10 +136,13 @@ interface Match {
   score: number;
 }
 
-function sum(values: Iterable<number>): number {
-  let s = 0;
-  for (const v of values) s += v;
-  return s;
+/** One alignment in progress: the two names' tokens, which of them are used, the matches so far. */
+interface Alignment {
+  q: readonly AnalysedToken[];
+  r: readonly AnalysedToken[];
+  usedQ: Uint8Array;
+  usedR: Uint8Array;
+  matches: Match[];
 }
 
 /** Order-free alignment of one query name with one record name. */
@@ -147,9 +151,6 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   const r = record.tokens;
   const result: NameComparison = { score: 0, matchedQueryTokens: 0, queryTokens: q.length, recordTokens: r.length };
   if (q.length === 0 || r.length === 0) return result;
-  const usedQ = new Uint8Array(q.length);
-  const usedR = new Uint8Array(r.length);
-  const matches: Match[] = [];
 
   // 1. Single tokens, best pairs first (greedy on a tiny matrix).
   const candidates: Match[] = [];
@@ -162,19 +163,29 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
       if (s >= (bothLatin ? LATIN_TOKEN_THRESHOLD : NAME_MATCH_THRESHOLD)) candidates.push({ q: [i], r: [j], score: s });
     }
   }
-  take(candidates);
+  // No token agreed and both names have several: steps 2 and 3 below need a matched token or a
+  // one-token side, so nothing can align and the score is 0 (most candidates of a query end here).
+  if (candidates.length === 0 && q.length > 1 && r.length > 1) return result;
+  const alignment: Alignment = { q, r, usedQ: new Uint8Array(q.length), usedR: new Uint8Array(r.length), matches: [] };
+  const { usedQ, usedR, matches } = alignment;
+  take(alignment, candidates);
   // 2. Runs of adjacent unmatched tokens on one side merged against one unmatched token on the other.
   // Merging only helps when the sides split the name into different numbers of tokens; skipping it
   // otherwise keeps the comparison of unrelated names cheap.
   // It is also skipped when no single token agreed and both sides have several: such names are unrelated.
   const worthMerging = matches.length > 0 || q.length === 1 || r.length === 1;
-  if (worthMerging && q.length !== r.length && usedQ.includes(0) && usedR.includes(0)) take(mergedCandidates());
+  if (worthMerging && q.length !== r.length && usedQ.includes(0) && usedR.includes(0)) take(alignment, mergedCandidates(alignment));
   // 3. A token left over next to a matched one may be part of it: "عبد" + "الرحمن" ~ "abdelrahman".
-  if (usedQ.includes(0) || usedR.includes(0)) extendMatches();
+  if (usedQ.includes(0) || usedR.includes(0)) extendMatches(alignment);
 
-  const totalQ = sum(q.map((t) => t.weight));
+  let totalQ = 0;
+  for (const t of q) totalQ += t.weight;
   let matchedWeight = 0;
-  for (const m of matches) matchedWeight += m.score * sum(m.q.map((i) => q[i]!.weight));
+  for (const m of matches) {
+    let weight = 0;
+    for (const i of m.q) weight += q[i]!.weight;
+    matchedWeight += m.score * weight;
+  }
   let unmatchedR = 0;
   for (let j = 0; j < r.length; j++) if (usedR[j] === 0) unmatchedR += r[j]!.weight;
   // A name made only of particles cannot match anything.
@@ -182,63 +193,63 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   result.score = matchedWeight / (totalQ + RECORD_PENALTY * Math.min(unmatchedR, RECORD_PENALTY_CAP));
   result.matchedQueryTokens = matches.reduce((n, m) => n + m.q.length, 0);
   return result;
+}
 
-  /** Runs of 2..MAX_MERGE adjacent unused tokens on one side against one unused token on the other. */
-  function mergedCandidates(): Match[] {
-    const merged: Match[] = [];
-    for (const [side, other, usedSide, usedOther] of [
-      [q, r, usedQ, usedR],
-      [r, q, usedR, usedQ],
+/** Runs of 2..MAX_MERGE adjacent unused tokens on one side against one unused token on the other. */
+function mergedCandidates({ q, r, usedQ, usedR }: Alignment): Match[] {
+  const merged: Match[] = [];
+  for (const [side, other, usedSide, usedOther] of [
+    [q, r, usedQ, usedR],
+    [r, q, usedR, usedQ],
+  ] as const) {
+    for (let start = 0; start < side.length; start++) {
+      for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
+        const idx = Array.from({ length: len }, (_, k) => start + k);
+        if (idx.some((k) => usedSide[k] === 1)) break;
+        const run = idx.map((k) => side[k]!);
+        for (let j = 0; j < other.length; j++) {
+          if (usedOther[j] === 1) continue;
+          const best = mergedRunScore(run, other[j]!, true);
+          if (best >= NAME_MATCH_THRESHOLD) {
+            merged.push(side === q ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
+          }
+        }
+      }
+    }
+  }
+  return merged;
+}
+
+function extendMatches({ q, r, usedQ, usedR, matches }: Alignment): void {
+  for (const m of matches) {
+    for (const [own, other, used, tokens, partners] of [
+      ["q", "r", usedQ, q, r],
+      ["r", "q", usedR, r, q],
     ] as const) {
-      for (let start = 0; start < side.length; start++) {
-        for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
-          const idx = Array.from({ length: len }, (_, k) => start + k);
-          if (idx.some((k) => usedSide[k] === 1)) break;
-          const run = idx.map((k) => side[k]!);
-          for (let j = 0; j < other.length; j++) {
-            if (usedOther[j] === 1) continue;
-            const best = mergedRunScore(run, other[j]!, true);
-            if (best >= NAME_MATCH_THRESHOLD) {
-              merged.push(side === q ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
-            }
-          }
-        }
-      }
-    }
-    return merged;
-  }
-
-  function extendMatches(): void {
-    for (const m of matches) {
-      for (const [own, other, used, tokens, partners] of [
-        ["q", "r", usedQ, q, r],
-        ["r", "q", usedR, r, q],
-      ] as const) {
-        if (m[other].length !== 1) continue;
-        const partner = partners[m[other][0]!]!;
-        for (const k of [m[own][0]! - 1, m[own][m[own].length - 1]! + 1]) {
-          if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
-          const idx = [...m[own], k].sort((x, y) => x - y);
-          const s = mergedRunScore(idx.map((i) => tokens[i]!), partner, false);
-          if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
-            m[own] = idx;
-            m.score = s;
-            used[k] = 1;
-          }
+      if (m[other].length !== 1) continue;
+      const partner = partners[m[other][0]!]!;
+      for (const k of [m[own][0]! - 1, m[own][m[own].length - 1]! + 1]) {
+        if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
+        const idx = [...m[own], k].sort((x, y) => x - y);
+        const s = mergedRunScore(idx.map((i) => tokens[i]!), partner, false);
+        if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
+          m[own] = idx;
+          m.score = s;
+          used[k] = 1;
         }
       }
     }
   }
+}
 
-  function take(candidates: Match[]): void {
-    // Best scores first; a merged run beats its parts at a similar score.
-    candidates.sort((a, b) => b.score * (b.q.length + b.r.length) - a.score * (a.q.length + a.r.length));
-    for (const c of candidates) {
-      if (c.q.some((i) => usedQ[i] === 1) || c.r.some((j) => usedR[j] === 1)) continue;
-      for (const i of c.q) usedQ[i] = 1;
-      for (const j of c.r) usedR[j] = 1;
-      matches.push(c);
-    }
+function take({ usedQ, usedR, matches }: Alignment, candidates: Match[]): void {
+  // Best scores first; a merged run beats its parts at a similar score.
+  candidates.sort((a, b) => b.score * (b.q.length + b.r.length) - a.score * (a.q.length + a.r.length));
+  for (const c of candidates) {
+    if (c.q.some((i) => usedQ[i] === 1) || c.r.some((j) => usedR[j] === 1)) continue;
+    for (const i of c.q) usedQ[i] = 1;
+    for (const j of c.r) usedR[j] = 1;
+    matches.push(c);
   }
 }
 
