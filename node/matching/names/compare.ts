@@ -78,7 +78,11 @@ function tokenPairScore(a: AnalysedToken, b: AnalysedToken): number {
   const ia = sharedTokenId(a);
   const ib = sharedTokenId(b);
   if (ia === undefined || ib === undefined) return compareForms(a, b);
-  return tokenPairScores.getOrCompute(ia, ib, -1, -1, () => compareForms(a, b));
+  const cached = tokenPairScores.get(ia, ib, -1, -1);
+  if (cached !== undefined) return cached;
+  const score = compareForms(a, b);
+  tokenPairScores.set(ia, ib, -1, -1, score);
+  return score;
 }
 
 /** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
@@ -104,11 +108,18 @@ function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
  */
 function mergedRunScore(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
   const otherId = sharedTokenId(other);
-  const ids = run.map((token) => sharedTokenId(token));
-  if (otherId === undefined || run.length < 2 || run.length > MAX_MERGE || ids.includes(undefined)) return scoreMergedRun(run, other, swapped);
-  const [first = -1, second = -1, third = -1] = ids as number[];
+  if (otherId === undefined || run.length < 2 || run.length > MAX_MERGE) return scoreMergedRun(run, other, swapped);
+  const first = sharedTokenId(run[0]!);
+  const second = sharedTokenId(run[1]!);
+  const third = run.length === 3 ? sharedTokenId(run[2]!) : -1;
+  if (first === undefined || second === undefined || third === undefined) return scoreMergedRun(run, other, swapped);
   // Token ids stay far below 2^52, so doubling one to carry the flag keeps the key exact.
-  return mergedRunScores.getOrCompute(first, second, third, otherId * 2 + (swapped ? 1 : 0), () => scoreMergedRun(run, other, swapped));
+  const last = otherId * 2 + (swapped ? 1 : 0);
+  const cached = mergedRunScores.get(first, second, third, last);
+  if (cached !== undefined) return cached;
+  const score = scoreMergedRun(run, other, swapped);
+  mergedRunScores.set(first, second, third, last, score);
+  return score;
 }
 
 function scoreMergedRun(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
@@ -140,8 +151,9 @@ interface Match {
 interface Alignment {
   q: readonly AnalysedToken[];
   r: readonly AnalysedToken[];
-  usedQ: Uint8Array;
-  usedR: Uint8Array;
+  /** 1 for a used token, else 0 (plain arrays: a typed array costs far more to make for a few tokens). */
+  usedQ: number[];
+  usedR: number[];
   matches: Match[];
 }
 
@@ -166,7 +178,7 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   // No token agreed and both names have several: steps 2 and 3 below need a matched token or a
   // one-token side, so nothing can align and the score is 0 (most candidates of a query end here).
   if (candidates.length === 0 && q.length > 1 && r.length > 1) return result;
-  const alignment: Alignment = { q, r, usedQ: new Uint8Array(q.length), usedR: new Uint8Array(r.length), matches: [] };
+  const alignment: Alignment = { q, r, usedQ: new Array<number>(q.length).fill(0), usedR: new Array<number>(r.length).fill(0), matches: [] };
   const { usedQ, usedR, matches } = alignment;
   take(alignment, candidates);
   // 2. Runs of adjacent unmatched tokens on one side merged against one unmatched token on the other.
@@ -198,46 +210,70 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
 /** Runs of 2..MAX_MERGE adjacent unused tokens on one side against one unused token on the other. */
 function mergedCandidates({ q, r, usedQ, usedR }: Alignment): Match[] {
   const merged: Match[] = [];
-  for (const [side, other, usedSide, usedOther] of [
-    [q, r, usedQ, usedR],
-    [r, q, usedR, usedQ],
-  ] as const) {
-    for (let start = 0; start < side.length; start++) {
-      for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
-        const idx = Array.from({ length: len }, (_, k) => start + k);
-        if (idx.some((k) => usedSide[k] === 1)) break;
-        const run = idx.map((k) => side[k]!);
-        for (let j = 0; j < other.length; j++) {
-          if (usedOther[j] === 1) continue;
-          const best = mergedRunScore(run, other[j]!, true);
-          if (best >= NAME_MATCH_THRESHOLD) {
-            merged.push(side === q ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
-          }
+  mergedRuns(q, r, usedQ, usedR, true, merged);
+  mergedRuns(r, q, usedR, usedQ, false, merged);
+  return merged;
+}
+
+/** mergedCandidates for runs on one side (`sideIsQuery`: the query's), appended to `merged`. */
+function mergedRuns(
+  side: readonly AnalysedToken[],
+  other: readonly AnalysedToken[],
+  usedSide: readonly number[],
+  usedOther: readonly number[],
+  sideIsQuery: boolean,
+  merged: Match[],
+): void {
+  for (let start = 0; start < side.length; start++) {
+    if (usedSide[start] === 1) continue;
+    for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
+      // The run grows by one token per step: a used token ends every longer run from this start.
+      if (usedSide[start + len - 1] === 1) break;
+      const run = side.slice(start, start + len);
+      for (let j = 0; j < other.length; j++) {
+        if (usedOther[j] === 1) continue;
+        const best = mergedRunScore(run, other[j]!, true);
+        if (best >= NAME_MATCH_THRESHOLD) {
+          const idx = Array.from({ length: len }, (_, k) => start + k);
+          merged.push(sideIsQuery ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
         }
       }
     }
   }
-  return merged;
 }
 
-function extendMatches({ q, r, usedQ, usedR, matches }: Alignment): void {
-  for (const m of matches) {
-    for (const [own, other, used, tokens, partners] of [
-      ["q", "r", usedQ, q, r],
-      ["r", "q", usedR, r, q],
-    ] as const) {
-      if (m[other].length !== 1) continue;
-      const partner = partners[m[other][0]!]!;
-      for (const k of [m[own][0]! - 1, m[own][m[own].length - 1]! + 1]) {
-        if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
-        const idx = [...m[own], k].sort((x, y) => x - y);
-        const s = mergedRunScore(idx.map((i) => tokens[i]!), partner, false);
-        if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
-          m[own] = idx;
-          m.score = s;
-          used[k] = 1;
-        }
-      }
+function extendMatches(alignment: Alignment): void {
+  for (const m of alignment.matches) {
+    extendMatch(m, "q", "r", alignment.usedQ, alignment.q, alignment.r);
+    extendMatch(m, "r", "q", alignment.usedR, alignment.r, alignment.q);
+  }
+}
+
+/**
+ * Grows one side (`own`) of a match by an unused neighbouring token, first the one before it, then the
+ * one after, when the merged run still matches the other side's single token about as well.
+ */
+function extendMatch(
+  m: Match,
+  own: "q" | "r",
+  other: "q" | "r",
+  used: number[],
+  tokens: readonly AnalysedToken[],
+  partners: readonly AnalysedToken[],
+): void {
+  if (m[other].length !== 1) return;
+  const partner = partners[m[other][0]!]!;
+  const before = m[own][0]! - 1;
+  const after = m[own][m[own].length - 1]! + 1;
+  for (const k of [before, after]) {
+    if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
+    // The match's indices are ascending and adjacent, so the neighbour goes first or last.
+    const idx = k < m[own][0]! ? [k, ...m[own]] : [...m[own], k];
+    const s = mergedRunScore(idx.map((i) => tokens[i]!), partner, false);
+    if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
+      m[own] = idx;
+      m.score = s;
+      used[k] = 1;
     }
   }
 }

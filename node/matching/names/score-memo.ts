@@ -30,15 +30,27 @@ export class ScoreMemo {
    * number from −1 to 2^53; pass −1 for parts a key does not use.
    */
   getOrCompute(a: number, b: number, c: number, d: number, compute: () => number): number {
-    const slot = this.#slot(a, b, c, d);
-    if (this.#a[slot] === a && this.#b[slot] === b && this.#c[slot] === c && this.#d[slot] === d) return this.#scores[slot]!;
+    const cached = this.get(a, b, c, d);
+    if (cached !== undefined) return cached;
     const score = compute();
+    this.set(a, b, c, d, score);
+    return score;
+  }
+
+  /** The remembered score of key (a, b, c, d), if its slot still holds it (no callback to allocate). */
+  get(a: number, b: number, c: number, d: number): number | undefined {
+    const slot = this.#slot(a, b, c, d);
+    return this.#a[slot] === a && this.#b[slot] === b && this.#c[slot] === c && this.#d[slot] === d ? this.#scores[slot] : undefined;
+  }
+
+  /** Remembers the score of key (a, b, c, d), replacing whatever held its slot. */
+  set(a: number, b: number, c: number, d: number, score: number): void {
+    const slot = this.#slot(a, b, c, d);
     this.#a[slot] = a;
     this.#b[slot] = b;
     this.#c[slot] = c;
     this.#d[slot] = d;
     this.#scores[slot] = score;
-    return score;
   }
 
   #slot(a: number, b: number, c: number, d: number): number {
