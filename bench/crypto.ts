@@ -1,15 +1,16 @@
 /**
  * Per-message cost of authentication on the hot path, per library: pair tags (BLAKE2b-128 keyed with
  * crypto_kx keys, libsodium-wrappers — what the fan-out uses), the same MAC built from node:crypto's
- * HMAC-SHA256 for comparison, Ed25519 sign/verify in libsodium-wrappers and node:crypto (kept for hits,
- * audit seals and registry), and the one-off pair key derivation. Then what one federated check costs
- * each party with pair tags against signatures everywhere, at the given number of countries.
+ * HMAC-SHA256 for comparison, Ed25519 sign/verify in libsodium-wrappers and node:crypto and as Watchmesh
+ * signs (signDetached: node:crypto with libsodium keys) — kept for hits, audit seals and registry — and
+ * the one-off pair key derivation. Then what one federated check costs each party with pair tags
+ * against signatures everywhere, at the given number of countries.
  */
 import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { createIdentity, MemberRole } from "../common/key-files.ts";
 import { PairKeyring } from "../common/pair-tags.ts";
 import type { ResolvedSigner } from "../common/registry.ts";
-import { initSodium } from "../common/sodium.ts";
+import { initSodium, sodium } from "../common/sodium.ts";
 import { generateKeyPair, SignatureDomain, signDetached, verifyDetached } from "../common/signing.ts";
 import { argValue, printFigures, round } from "./stats.ts";
 
@@ -52,7 +53,9 @@ export async function runCryptoBench(args: string[], json: boolean): Promise<voi
     "pair tag check, libsodium BLAKE2b-128": perOpMicros(iterations, () => borderKeyring.verifyTagFrom(signer(node), answerTag, SignatureDomain.MatchAnswer, answer)),
     "same MAC with node:crypto HMAC-SHA256": perOpMicros(iterations, () => createHmac("sha256", hmacKey).update(prefix).update(answer).digest()),
     "pair keys derived once per pair (crypto_kx)": perOpMicros(Math.ceil(iterations / 20), () => new PairKeyring(node, { side: "answerer" }).tagRecordFor(signer(border), SignatureDomain.MatchAnswer, answer)),
-    "ed25519 sign, libsodium-wrappers": perOpMicros(Math.ceil(iterations / 4), () => signDetached(SignatureDomain.MatchAnswer, answer, pair.secretKey)),
+    "ed25519 sign, libsodium-wrappers": perOpMicros(Math.ceil(iterations / 4), () => sodium().crypto_sign_detached(answer, pair.secretKey)),
+    // What Watchmesh signs with (common/signing.ts): node:crypto with the libsodium key, the same bytes.
+    "ed25519 sign, signDetached": perOpMicros(Math.ceil(iterations / 4), () => signDetached(SignatureDomain.MatchAnswer, answer, pair.secretKey)),
     "ed25519 verify, libsodium-wrappers": perOpMicros(Math.ceil(iterations / 4), () => verifyDetached(SignatureDomain.MatchAnswer, answer, signature, pair.publicKey)),
     "ed25519 sign, node:crypto": perOpMicros(Math.ceil(iterations / 4), () => nodeSign(null, answer, nodeKeys.privateKey)),
     "ed25519 verify, node:crypto": perOpMicros(Math.ceil(iterations / 4), () => nodeVerify(null, answer, nodeKeys.publicKey, nodeSignature)),
@@ -60,7 +63,7 @@ export async function runCryptoBench(args: string[], json: boolean): Promise<voi
   const queryTag = figures["query tag make, libsodium BLAKE2b-128"];
   const tag = figures["pair tag make, libsodium BLAKE2b-128"];
   const check = figures["pair tag check, libsodium BLAKE2b-128"];
-  const sign = figures["ed25519 sign, libsodium-wrappers"];
+  const sign = figures["ed25519 sign, signDetached"];
   const verify = figures["ed25519 verify, libsodium-wrappers"];
   // One check, one hit: the border system signs once and tags per country; each node checks one tag and
   // tags its answer twice (requester, coordinator), the hit also signs; coordinator and border system

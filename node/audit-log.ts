@@ -391,6 +391,17 @@ export interface AuditPurgeResult {
  * and written in that order with the seals, one transaction per commit interval (at most 100 ms later;
  * a crash loses at most that tail, which the verifier reports as unsealed); a failed write is logged.
  */
+const noop = (): void => undefined;
+
+/** A callback that passes on only its first call. */
+function firstOnly(callback: (error: unknown) => void): (error: unknown) => void {
+  let called = false;
+  return (error) => {
+    if (!called) callback(error);
+    called = true;
+  };
+}
+
 export class AuditLog implements AsyncDisposable {
   readonly #dbs: AuditDatabases;
   readonly #options: AuditLogOptions;
@@ -455,16 +466,37 @@ export class AuditLog implements AsyncDisposable {
     return this.#dbs.entries.getRange().map(({ value }) => value);
   }
 
-  /** Queues one entry; for MatchService's `audit` option. Failures are logged, never thrown. */
+  /**
+   * Queues one entry; for MatchService's `audit` option. Failures are logged, never thrown. Unlike
+   * `append` it makes no promise: a node records every answer, and nobody waits for these.
+   */
   record(input: AuditEntryInput): void {
-    this.append(input).catch((error: unknown) => {
-      this.#options.logger.error({ code: WatchmeshError.from(error).code }, "audit entry not written");
-    });
+    if (this.#closing) {
+      this.#notWritten(new WatchmeshError(ErrorCode.Unavailable, "audit log is closed"));
+      return;
+    }
+    const entry = this.#chain(input);
+    // One failed batch rejects the entry and the seal it triggered: logged once, as for one append.
+    const reject = firstOnly((error) => this.#notWritten(error));
+    this.#writes.add({ write: { kind: "entry", entry }, resolve: noop, reject });
+    if (entry.seq - this.#lastSealSeq >= this.#sealEvery) this.#writes.add({ write: this.#nextSeal(), resolve: noop, reject });
+  }
+
+  #notWritten(error: unknown): void {
+    this.#options.logger.error({ code: WatchmeshError.from(error).code }, "audit entry not written");
   }
 
   /** Appends one entry; resolves once it (and any seal it triggered) is committed to disk. */
   append(input: AuditEntryInput): Promise<AuditEntry> {
     if (this.#closing) return Promise.reject(new WatchmeshError(ErrorCode.Unavailable, "audit log is closed"));
+    const entry = this.#chain(input);
+    const written = this.#queue({ kind: "entry", entry });
+    const sealed = entry.seq - this.#lastSealSeq >= this.#sealEvery ? this.#queue(this.#nextSeal()) : Promise.resolve();
+    return Promise.all([written, sealed]).then(() => entry);
+  }
+
+  /** The next entry of the chain for `input`, made the head (in memory; written by the next commit). */
+  #chain(input: AuditEntryInput): AuditEntry {
     const unhashed: Omit<AuditEntry, "hash"> = {
       seq: this.#head.seq + 1,
       time: new Date(input.atMs).toISOString(),
@@ -480,9 +512,7 @@ export class AuditLog implements AsyncDisposable {
     };
     const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
     this.#head = { seq: entry.seq, hash: entry.hash };
-    const written = this.#queue({ kind: "entry", entry });
-    const sealed = entry.seq - this.#lastSealSeq >= this.#sealEvery ? this.#queue(this.#nextSeal()) : Promise.resolve();
-    return Promise.all([written, sealed]).then(() => entry);
+    return entry;
   }
 
   /** Seals the last entry now (if not sealed yet); resolves once written. */

@@ -15,13 +15,14 @@ export type DobAgreement =
   /** Both known and incompatible: counts against a match. */
   | "disjoint";
 
-interface ParsedDob {
+export interface ParsedDob {
   year: number;
   month?: number;
   day?: number;
 }
 
-function parseDob(value: string | undefined): ParsedDob | undefined {
+/** A date of birth as compareParsedDob reads it; undefined when missing or not YYYY[-MM[-DD]]. */
+export function parseDob(value: string | undefined): ParsedDob | undefined {
   if (!value) return undefined;
   const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value);
   if (!match) return undefined;
@@ -33,8 +34,11 @@ function parseDob(value: string | undefined): ParsedDob | undefined {
 }
 
 export function compareDob(query: string | undefined, record: string | undefined): DobAgreement {
-  const a = parseDob(query);
-  const b = parseDob(record);
+  return compareParsedDob(parseDob(query), parseDob(record));
+}
+
+/** compareDob on dates parsed once (a query's date is compared with every candidate's). */
+export function compareParsedDob(a: ParsedDob | undefined, b: ParsedDob | undefined): DobAgreement {
   if (!a || !b) return "missing";
   const yearOnly = a.month === undefined || b.month === undefined;
   if (yearOnly) {

@@ -32,7 +32,7 @@ import {
 } from "../record-schema.ts";
 import type { RecordStore } from "../store.ts";
 import { isCommonNameToken } from "./common-names.ts";
-import { compareDob, type DobAgreement } from "./dates.ts";
+import { compareParsedDob, parseDob, type DobAgreement, type ParsedDob } from "./dates.ts";
 import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
 import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
@@ -101,6 +101,16 @@ interface CandidateOptions {
   seen?: Set<string>;
   /** The UTC day deciding which records have expired (default: today by the engine's clock). */
   today?: string;
+}
+
+/** What a name query brings to each candidate, worked out once per query. */
+interface NameQuery {
+  query: PersonQuery;
+  names: readonly AnalysedName[];
+  dob: ParsedDob | undefined;
+  nationalities: ReadonlySet<string>;
+  /** Sizes of the query's date-free keys (see #isRareFullName). */
+  undatedCounts: ReadonlyMap<string, number>;
 }
 
 interface Evidence {
@@ -272,30 +282,29 @@ export class MatchingEngine implements Matcher {
     const seen = new Set<string>();
     const today = utcDayOf(this.#now());
     // The query's names are analysed once; each candidate's names are compared against that.
-    const analysed = names.map((name) => analyseName(name));
+    const asked: NameQuery = {
+      query,
+      names: names.map((name) => analyseName(name)),
+      dob: parseDob(query.dob),
+      nationalities,
+      undatedCounts,
+    };
     let found = false;
     for (const record of this.#candidates([...paired, ...rareUndated], { knownCounts: undatedCounts, seen, today })) {
-      found = this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits) || found;
+      found = this.#considerByName(asked, record, hits) || found;
     }
     if (found) return;
     for (const record of this.#candidates(single, { knownCounts: undatedCounts, seen, today })) {
-      this.#considerByName(query, analysed, nationalities, record, undatedCounts, hits);
+      this.#considerByName(asked, record, hits);
     }
   }
 
   /** Weighs one candidate found by name; true when it is a hit. */
-  #considerByName(
-    query: PersonQuery,
-    names: readonly AnalysedName[],
-    nationalities: ReadonlySet<string>,
-    record: NativeRecord,
-    undatedCounts: ReadonlyMap<string, number>,
-    hits: Hits,
-  ): boolean {
+  #considerByName({ query, names, dob: queryDob, nationalities, undatedCounts }: NameQuery, record: NativeRecord, hits: Hits): boolean {
     if (record.kind !== "person") return false;
-    const dob = compareDob(query.dob, record.dob);
-    if (dob === "disjoint") return false;
     if (query.sex && record.sex && query.sex !== "X" && record.sex !== "X" && query.sex !== record.sex) return false;
+    const dob = compareParsedDob(queryDob, parseDob(record.dob));
+    if (dob === "disjoint") return false;
     const comparison = compareAnalysed(names, record.names.map((name) => analyseName(name)));
     if (comparison.score < NAME_MATCH_THRESHOLD) return false;
     const features = ["name"];
@@ -358,12 +367,12 @@ export class MatchingEngine implements Matcher {
     const max = this.#maxRecordsPerKey;
     const lists: string[][] = [];
     for (const key of keys) {
-      // Most keys of a query hold nobody: a count (one native call, prefix ranges included) is cheaper
-      // than a read, and a key too common to use is skipped without reading it.
-      const count = options.knownCounts?.get(key) ?? this.#store.keyCount(key);
-      if (count === 0 || count > max) continue;
-      const ids = this.#store.lookup(key);
-      if (ids.length > 0) lists.push(ids);
+      const known = options.knownCounts?.get(key);
+      if (known !== undefined && (known === 0 || known > max)) continue;
+      // A key too common to use is skipped after reading one id more than the limit, never all of them;
+      // most keys of a query hold nobody, which the store answers with one plain get.
+      const ids = known === undefined ? this.#store.lookupUpTo(key, max + 1) : this.#store.lookup(key);
+      if (ids.length > 0 && ids.length <= max) lists.push(ids);
     }
     lists.sort((a, b) => a.length - b.length);
     for (const ids of lists) {

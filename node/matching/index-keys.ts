@@ -166,8 +166,11 @@ export function queryNameKeys(
       for (const date of dates) dated.add(`sd:${code}:${date}`);
     }
   }
-  const bounded = (keys: Set<string>) => [...keys].map((key) => boundedKey("", key)).filter(defined);
-  return { dated: bounded(dated), undated: bounded(undated) };
+  return { dated: boundedKeys(dated), undated: boundedKeys(undated) };
+}
+
+function boundedKeys(keys: ReadonlySet<string>): string[] {
+  return [...keys].map((key) => boundedKey("", key)).filter(defined);
 }
 
 /** `doc:<ISSUER>:<reading>` keys of a document with a known issuer. */

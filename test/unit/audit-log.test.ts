@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { open } from "lmdb";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { signQuery } from "../../common/envelope.ts";
 import { ErrorCode } from "../../common/errors.ts";
 import { createIdentity, MemberRole, type SigningIdentity } from "../../common/key-files.ts";
@@ -247,6 +247,25 @@ describe("AuditLog", () => {
     await expect(second.append({ ...input(4), queryId: "q-intruder" })).rejects.toThrow(/already taken/);
     const stored = (await readAuditSnapshot(f.dir)).entries.map(({ value }) => value as AuditEntry);
     expect(stored.at(-1)).toEqual(mine);
+  });
+
+  it("logs a recorded entry that could not be written, once, without throwing", async () => {
+    const f = await fixture();
+    const first = await openLog(f);
+    await Promise.all([1, 2, 3].map((n) => first.append(input(n))));
+    const logger = silentLogger();
+    const errors = vi.spyOn(logger, "error");
+    // A second writer on the same log: its entry 4 collides with the first writer's and is refused.
+    const second = await AuditLog.open({ dataDir: f.dir, identity: f.identity, logger });
+    cleanups.push(() => second.close());
+    await first.append(input(4));
+    expect(() => second.record({ ...input(4), queryId: "q-intruder" })).not.toThrow();
+    await vi.waitFor(() => expect(errors).toHaveBeenCalledTimes(1));
+    expect(errors).toHaveBeenCalledWith({ code: ErrorCode.Internal }, "audit entry not written");
+    await second.close();
+    second.record(input(5));
+    expect(errors).toHaveBeenCalledTimes(2);
+    expect(errors).toHaveBeenLastCalledWith({ code: ErrorCode.Unavailable }, "audit entry not written");
   });
 
   it("applies the configured retention when opened, keeping the rest verifiable", async () => {

@@ -72,6 +72,20 @@ describe("RecordStore", () => {
     expect(store.keyCount(fullDateKey)).toBe(1); // an ordinary key is still read exactly
   });
 
+  it("reads at most the asked number of ids under a key or prefix key", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    await store.upsert({ ...jean, id: "FRA-P-000124" });
+    await store.upsert({ ...jean, id: "FRA-P-000125", dob: "1980-11-30" });
+    const fullDateKey = recordNameKeys(jean.names, jean.dob).find((key) => key.startsWith("pd:")) ?? "";
+    expect(store.lookupUpTo(fullDateKey, 10).sort()).toEqual(["FRA-P-000123", "FRA-P-000124"]);
+    expect(store.lookupUpTo(fullDateKey, 1)).toHaveLength(1);
+    expect(store.lookupUpTo(fullDateKey.replace(/1980-05-01$/, "1999-01-01"), 10)).toEqual([]);
+    const year1980 = prefixKey(fullDateKey.replace(/1980-05-01$/, "1980-"));
+    expect(store.lookupUpTo(year1980, 10).sort()).toEqual(["FRA-P-000123", "FRA-P-000124", "FRA-P-000125"]);
+    expect(store.lookupUpTo(year1980, 2)).toHaveLength(2);
+  });
+
   it("reports unchanged for an identical record and writes nothing", async () => {
     const store = await openStore();
     await store.upsert(jean);

@@ -91,7 +91,20 @@ function freezeToken(token: AnalysedToken | undefined): AnalysedToken | undefine
   if (token === undefined) return undefined;
   Object.freeze(token.units);
   Object.freeze(token.latin);
+  sharedTokenIds.set(token, nextSharedTokenId++);
   return Object.freeze(token);
+}
+
+/**
+ * A number for each token `analyseToken` hands out (shared and frozen, so it never changes): lets a
+ * comparison remember its result by the identity of the two tokens. Tokens made elsewhere (e.g. read
+ * back from JSON) have none.
+ */
+const sharedTokenIds = new WeakMap<AnalysedToken, number>();
+let nextSharedTokenId = 0;
+
+export function sharedTokenId(token: AnalysedToken): number | undefined {
+  return sharedTokenIds.get(token);
 }
 
 function analyseTokenUncached(raw: string): AnalysedToken | undefined {

@@ -8,7 +8,8 @@
  * a query token left unmatched costs its full weight, a record token (a dropped middle name or
  * patronymic) a fraction, so "Jean Dupont" finds "Jean Pierre Dupont" but not the other way round.
  */
-import { analyseName, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { analyseName, sharedTokenId, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { ScoreMemo } from "./score-memo.ts";
 import { NAME_MATCH_THRESHOLD } from "./constants.ts";
 import { compareLatinVariants, latinVariant } from "./latin.ts";
 import type { TokenScript } from "./script.ts";
@@ -65,8 +66,23 @@ function compareForms(a: Form, b: Form): number {
   return Math.max(unitsVsLatin(a.units, a.script, b.latin[0] ?? ""), unitsVsLatin(b.units, b.script, a.latin[0] ?? ""));
 }
 
-function tokenForm(t: AnalysedToken): Form {
-  return t;
+/**
+ * Scores of token pairs already compared, by the identity of the two shared tokens (see
+ * sharedTokenId): names repeat, so the same pairs recur across queries and candidates, and a
+ * cross-script pair costs a forward pass of the learned model. 2^17 entries (5 MB), no garbage.
+ */
+const tokenPairScores = new ScoreMemo(17);
+
+/** compareForms of two tokens, remembered for shared tokens. */
+function tokenPairScore(a: AnalysedToken, b: AnalysedToken): number {
+  const ia = sharedTokenId(a);
+  const ib = sharedTokenId(b);
+  if (ia === undefined || ib === undefined) return compareForms(a, b);
+  const cached = tokenPairScores.get(ia, ib, -1, -1);
+  if (cached !== undefined) return cached;
+  const score = compareForms(a, b);
+  tokenPairScores.set(ia, ib, -1, -1, score);
+  return score;
 }
 
 /** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
@@ -85,6 +101,36 @@ function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
   return undefined;
 }
 
+/**
+ * Best compareForms of a merged run of tokens (and, with `swapped`, of a two-token run in the other
+ * order) against one token; 0 when no run form exists (mixed scripts). Remembered like tokenPairScore,
+ * by the identities of the tokens, so the run's forms are neither rebuilt nor rescored.
+ */
+function mergedRunScore(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
+  const otherId = sharedTokenId(other);
+  if (otherId === undefined || run.length < 2 || run.length > MAX_MERGE) return scoreMergedRun(run, other, swapped);
+  const first = sharedTokenId(run[0]!);
+  const second = sharedTokenId(run[1]!);
+  const third = run.length === 3 ? sharedTokenId(run[2]!) : -1;
+  if (first === undefined || second === undefined || third === undefined) return scoreMergedRun(run, other, swapped);
+  // Token ids stay far below 2^52, so doubling one to carry the flag keeps the key exact.
+  const last = otherId * 2 + (swapped ? 1 : 0);
+  const cached = mergedRunScores.get(first, second, third, last);
+  if (cached !== undefined) return cached;
+  const score = scoreMergedRun(run, other, swapped);
+  mergedRunScores.set(first, second, third, last, score);
+  return score;
+}
+
+function scoreMergedRun(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
+  const forms = [mergedForm(run), swapped && run.length === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
+  let best = 0;
+  for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other));
+  return best;
+}
+
+const mergedRunScores = new ScoreMemo(16);
+
 /** Single-token comparison (as eval-names uses it): e.g. a foreign-script token against a Latin one. */
 export function compareNameTokens(a: string, b: string): number {
   const ta = analyseName(a).tokens;
@@ -101,10 +147,14 @@ interface Match {
   score: number;
 }
 
-function sum(values: Iterable<number>): number {
-  let s = 0;
-  for (const v of values) s += v;
-  return s;
+/** One alignment in progress: the two names' tokens, which of them are used, the matches so far. */
+interface Alignment {
+  q: readonly AnalysedToken[];
+  r: readonly AnalysedToken[];
+  /** 1 for a used token, else 0 (plain arrays: a typed array costs far more to make for a few tokens). */
+  usedQ: number[];
+  usedR: number[];
+  matches: Match[];
 }
 
 /** Order-free alignment of one query name with one record name. */
@@ -113,34 +163,41 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   const r = record.tokens;
   const result: NameComparison = { score: 0, matchedQueryTokens: 0, queryTokens: q.length, recordTokens: r.length };
   if (q.length === 0 || r.length === 0) return result;
-  const usedQ = new Uint8Array(q.length);
-  const usedR = new Uint8Array(r.length);
-  const matches: Match[] = [];
 
   // 1. Single tokens, best pairs first (greedy on a tiny matrix).
   const candidates: Match[] = [];
   for (let i = 0; i < q.length; i++) {
     for (let j = 0; j < r.length; j++) {
-      const s = compareForms(tokenForm(q[i]!), tokenForm(r[j]!));
+      const s = tokenPairScore(q[i]!, r[j]!);
       // A Latin token with a typing error may still count, at its lower score; cross-script scores are
       // calibrated at the name threshold and keep it.
       const bothLatin = !isModelled(q[i]!.script) && !isModelled(r[j]!.script);
       if (s >= (bothLatin ? LATIN_TOKEN_THRESHOLD : NAME_MATCH_THRESHOLD)) candidates.push({ q: [i], r: [j], score: s });
     }
   }
-  take(candidates);
+  // No token agreed and both names have several: steps 2 and 3 below need a matched token or a
+  // one-token side, so nothing can align and the score is 0 (most candidates of a query end here).
+  if (candidates.length === 0 && q.length > 1 && r.length > 1) return result;
+  const alignment: Alignment = { q, r, usedQ: new Array<number>(q.length).fill(0), usedR: new Array<number>(r.length).fill(0), matches: [] };
+  const { usedQ, usedR, matches } = alignment;
+  take(alignment, candidates);
   // 2. Runs of adjacent unmatched tokens on one side merged against one unmatched token on the other.
   // Merging only helps when the sides split the name into different numbers of tokens; skipping it
   // otherwise keeps the comparison of unrelated names cheap.
   // It is also skipped when no single token agreed and both sides have several: such names are unrelated.
   const worthMerging = matches.length > 0 || q.length === 1 || r.length === 1;
-  if (worthMerging && q.length !== r.length && usedQ.includes(0) && usedR.includes(0)) take(mergedCandidates());
+  if (worthMerging && q.length !== r.length && usedQ.includes(0) && usedR.includes(0)) take(alignment, mergedCandidates(alignment));
   // 3. A token left over next to a matched one may be part of it: "عبد" + "الرحمن" ~ "abdelrahman".
-  if (usedQ.includes(0) || usedR.includes(0)) extendMatches();
+  if (usedQ.includes(0) || usedR.includes(0)) extendMatches(alignment);
 
-  const totalQ = sum(q.map((t) => t.weight));
+  let totalQ = 0;
+  for (const t of q) totalQ += t.weight;
   let matchedWeight = 0;
-  for (const m of matches) matchedWeight += m.score * sum(m.q.map((i) => q[i]!.weight));
+  for (const m of matches) {
+    let weight = 0;
+    for (const i of m.q) weight += q[i]!.weight;
+    matchedWeight += m.score * weight;
+  }
   let unmatchedR = 0;
   for (let j = 0; j < r.length; j++) if (usedR[j] === 0) unmatchedR += r[j]!.weight;
   // A name made only of particles cannot match anything.
@@ -148,66 +205,87 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   result.score = matchedWeight / (totalQ + RECORD_PENALTY * Math.min(unmatchedR, RECORD_PENALTY_CAP));
   result.matchedQueryTokens = matches.reduce((n, m) => n + m.q.length, 0);
   return result;
+}
 
-  /** Runs of 2..MAX_MERGE adjacent unused tokens on one side against one unused token on the other. */
-  function mergedCandidates(): Match[] {
-    const merged: Match[] = [];
-    for (const [side, other, usedSide, usedOther] of [
-      [q, r, usedQ, usedR],
-      [r, q, usedR, usedQ],
-    ] as const) {
-      for (let start = 0; start < side.length; start++) {
-        for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
+/** Runs of 2..MAX_MERGE adjacent unused tokens on one side against one unused token on the other. */
+function mergedCandidates({ q, r, usedQ, usedR }: Alignment): Match[] {
+  const merged: Match[] = [];
+  mergedRuns(q, r, usedQ, usedR, true, merged);
+  mergedRuns(r, q, usedR, usedQ, false, merged);
+  return merged;
+}
+
+/** mergedCandidates for runs on one side (`sideIsQuery`: the query's), appended to `merged`. */
+function mergedRuns(
+  side: readonly AnalysedToken[],
+  other: readonly AnalysedToken[],
+  usedSide: readonly number[],
+  usedOther: readonly number[],
+  sideIsQuery: boolean,
+  merged: Match[],
+): void {
+  for (let start = 0; start < side.length; start++) {
+    if (usedSide[start] === 1) continue;
+    for (let len = 2; len <= MAX_MERGE && start + len <= side.length; len++) {
+      // The run grows by one token per step: a used token ends every longer run from this start.
+      if (usedSide[start + len - 1] === 1) break;
+      const run = side.slice(start, start + len);
+      for (let j = 0; j < other.length; j++) {
+        if (usedOther[j] === 1) continue;
+        const best = mergedRunScore(run, other[j]!, true);
+        if (best >= NAME_MATCH_THRESHOLD) {
           const idx = Array.from({ length: len }, (_, k) => start + k);
-          if (idx.some((k) => usedSide[k] === 1)) break;
-          const run = idx.map((k) => side[k]!);
-          const forms = [mergedForm(run), len === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
-          for (let j = 0; j < other.length; j++) {
-            if (usedOther[j] === 1) continue;
-            let best = 0;
-            for (const f of forms) if (f !== undefined) best = Math.max(best, compareForms(f, tokenForm(other[j]!)));
-            if (best >= NAME_MATCH_THRESHOLD) {
-              merged.push(side === q ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
-            }
-          }
-        }
-      }
-    }
-    return merged;
-  }
-
-  function extendMatches(): void {
-    for (const m of matches) {
-      for (const [own, other, used, tokens, partners] of [
-        ["q", "r", usedQ, q, r],
-        ["r", "q", usedR, r, q],
-      ] as const) {
-        if (m[other].length !== 1) continue;
-        const partner = partners[m[other][0]!]!;
-        for (const k of [m[own][0]! - 1, m[own][m[own].length - 1]! + 1]) {
-          if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
-          const idx = [...m[own], k].sort((x, y) => x - y);
-          const form = mergedForm(idx.map((i) => tokens[i]!));
-          const s = form === undefined ? 0 : compareForms(form, tokenForm(partner));
-          if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
-            m[own] = idx;
-            m.score = s;
-            used[k] = 1;
-          }
+          merged.push(sideIsQuery ? { q: idx, r: [j], score: best } : { q: [j], r: idx, score: best });
         }
       }
     }
   }
+}
 
-  function take(candidates: Match[]): void {
-    // Best scores first; a merged run beats its parts at a similar score.
-    candidates.sort((a, b) => b.score * (b.q.length + b.r.length) - a.score * (a.q.length + a.r.length));
-    for (const c of candidates) {
-      if (c.q.some((i) => usedQ[i] === 1) || c.r.some((j) => usedR[j] === 1)) continue;
-      for (const i of c.q) usedQ[i] = 1;
-      for (const j of c.r) usedR[j] = 1;
-      matches.push(c);
+function extendMatches(alignment: Alignment): void {
+  for (const m of alignment.matches) {
+    extendMatch(m, "q", "r", alignment.usedQ, alignment.q, alignment.r);
+    extendMatch(m, "r", "q", alignment.usedR, alignment.r, alignment.q);
+  }
+}
+
+/**
+ * Grows one side (`own`) of a match by an unused neighbouring token, first the one before it, then the
+ * one after, when the merged run still matches the other side's single token about as well.
+ */
+function extendMatch(
+  m: Match,
+  own: "q" | "r",
+  other: "q" | "r",
+  used: number[],
+  tokens: readonly AnalysedToken[],
+  partners: readonly AnalysedToken[],
+): void {
+  if (m[other].length !== 1) return;
+  const partner = partners[m[other][0]!]!;
+  const before = m[own][0]! - 1;
+  const after = m[own][m[own].length - 1]! + 1;
+  for (const k of [before, after]) {
+    if (k < 0 || k >= tokens.length || used[k] === 1 || m[own].length >= MAX_MERGE) continue;
+    // The match's indices are ascending and adjacent, so the neighbour goes first or last.
+    const idx = k < m[own][0]! ? [k, ...m[own]] : [...m[own], k];
+    const s = mergedRunScore(idx.map((i) => tokens[i]!), partner, false);
+    if (s >= NAME_MATCH_THRESHOLD && s >= m.score - 0.05) {
+      m[own] = idx;
+      m.score = s;
+      used[k] = 1;
     }
+  }
+}
+
+function take({ usedQ, usedR, matches }: Alignment, candidates: Match[]): void {
+  // Best scores first; a merged run beats its parts at a similar score.
+  candidates.sort((a, b) => b.score * (b.q.length + b.r.length) - a.score * (a.q.length + a.r.length));
+  for (const c of candidates) {
+    if (c.q.some((i) => usedQ[i] === 1) || c.r.some((j) => usedR[j] === 1)) continue;
+    for (const i of c.q) usedQ[i] = 1;
+    for (const j of c.r) usedR[j] = 1;
+    matches.push(c);
   }
 }
 
@@ -223,6 +301,8 @@ export function compareAnalysed(query: readonly AnalysedName[], record: readonly
     for (const rn of record) {
       const c = compareAnalysedName(qn, rn);
       if (c.score > best.score) best = c;
+      // No comparison scores above 1, and only a higher score replaces the best: the rest cannot change it.
+      if (best.score >= 1) return best;
     }
   }
   return best;

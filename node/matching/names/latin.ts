@@ -111,6 +111,10 @@ export function spellingVariant(folded: string): string {
   return s.replace(/(.)\1+/g, "$1");
 }
 
+/** Scratch flags of jaroWinkler (names are short; a longer input grows them): no allocation per call. */
+let jwScratchA = new Uint8Array(64);
+let jwScratchB = new Uint8Array(64);
+
 /** Jaro-Winkler similarity (prefix scale 0.1, up to 4 letters). */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return 1;
@@ -118,8 +122,10 @@ export function jaroWinkler(a: string, b: string): number {
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
   const window = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
-  const matchedB = new Uint8Array(lb);
-  const matchedA = new Uint8Array(la);
+  if (jwScratchA.length < la) jwScratchA = new Uint8Array(la * 2);
+  if (jwScratchB.length < lb) jwScratchB = new Uint8Array(lb * 2);
+  const matchedA = jwScratchA.fill(0, 0, la);
+  const matchedB = jwScratchB.fill(0, 0, lb);
   let matches = 0;
   for (let i = 0; i < la; i++) {
     const lo = Math.max(0, i - window);
@@ -180,20 +186,27 @@ export function compareLatinVariants(a: string, va: string, b: string, vb: strin
   return Math.max(byJaro, byEdits);
 }
 
+/** Scratch matrix of editDistanceAtMost2: no allocation per call. */
+let editScratch = new Int32Array(1024);
+
 /** Optimal-string-alignment distance (transpositions count once), or 3 when it is above 2. */
 function editDistanceAtMost2(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 2) return 3;
   const rows = a.length + 1;
   const cols = b.length + 1;
-  const d: number[] = new Array<number>(rows * cols).fill(0);
+  if (editScratch.length < rows * cols) editScratch = new Int32Array(rows * cols * 2);
+  // Every cell read is written first (row 0, column 0, then row by row), so the scratch needs no clearing.
+  const d = editScratch;
   for (let i = 0; i < rows; i++) d[i * cols] = i;
   for (let j = 0; j < cols; j++) d[j] = j;
   for (let i = 1; i < rows; i++) {
     let rowMin = Number.POSITIVE_INFINITY;
     for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
       let value = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, d[(i - 2) * cols + j - 2]! + 1);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
+        value = Math.min(value, d[(i - 2) * cols + j - 2]! + 1);
+      }
       d[i * cols + j] = value;
       rowMin = Math.min(rowMin, value);
     }

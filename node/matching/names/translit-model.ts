@@ -60,6 +60,23 @@ interface CompiledUnit {
   codes: Uint8Array;
   starts: Uint16Array;
   probs: Float64Array;
+  /**
+   * For each letter a–z, the spellings that can match at a position holding it: those beginning with
+   * it and the empty ones, in increasing k (so sums are added in the same order as over every k).
+   */
+  byFirstLetter: Uint16Array[];
+  /** The empty spellings: the only ones that fit at the end of the Latin string. */
+  empty: Uint16Array;
+}
+
+/** The spellings of `starts`/`codes` that are empty or begin with char code `first` (any first letter when undefined). */
+function spellingsStartingWith(codes: Uint8Array, starts: Uint16Array, first: number | undefined): Uint16Array {
+  const ks: number[] = [];
+  for (let k = 0; k + 1 < starts.length; k++) {
+    const from = starts[k]!;
+    if (starts[k + 1] === from || codes[from] === first) ks.push(k);
+  }
+  return Uint16Array.from(ks);
 }
 const compiledModels = new WeakMap<ScriptModel, Map<string, CompiledUnit>>();
 
@@ -75,7 +92,14 @@ function compiled(model: ScriptModel): Map<string, CompiledUnit> {
         for (let c = 0; c < spelling.length; c++) codes.push(spelling.charCodeAt(c));
       });
       starts[spellings.length] = codes.length;
-      units.set(unit, { codes: Uint8Array.from(codes), starts, probs: Float64Array.from(spellings, ([, lp]) => Math.exp(lp)) });
+      const codeArray = Uint8Array.from(codes);
+      units.set(unit, {
+        codes: codeArray,
+        starts,
+        probs: Float64Array.from(spellings, ([, lp]) => Math.exp(lp)),
+        byFirstLetter: Array.from({ length: 26 }, (_, letter) => spellingsStartingWith(codeArray, starts, 97 + letter)),
+        empty: spellingsStartingWith(codeArray, starts, undefined),
+      });
     }
     compiledModels.set(model, units);
   }
@@ -122,7 +146,13 @@ export function channelLogProb(model: ScriptModel, units: readonly string[], lat
         continue;
       }
       const { codes, starts, probs } = unit;
-      for (let k = 0; k < probs.length; k++) {
+      // Only spellings that are empty or begin with the letter at j can match there (the Latin side is
+      // folded to a–z; any other character falls back to trying every spelling).
+      const letter = j < m ? latin.charCodeAt(j) - 97 : -1;
+      const candidates = j === m ? unit.empty : letter >= 0 && letter < 26 ? unit.byFirstLetter[letter]! : undefined;
+      const count = candidates === undefined ? probs.length : candidates.length;
+      for (let index = 0; index < count; index++) {
+        const k = candidates === undefined ? index : candidates[index]!;
         const from = starts[k]!;
         const len = starts[k + 1]! - from;
         if (j + len > m) continue;

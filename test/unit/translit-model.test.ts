@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { TRANSLIT_TABLES } from "../../node/matching/names/tables.ts";
+import { BACKOFF, channelLogProb, type ScriptModel } from "../../node/matching/names/translit-model.ts";
+
+/**
+ * The forward pass as first written: every spelling of a unit tried at every position. The model's
+ * version skips spellings that cannot match; it must add the same terms in the same order, so the two
+ * agree exactly, not just closely.
+ */
+function referenceChannelLogProb(model: ScriptModel, units: readonly string[], latin: string): number {
+  const n = units.length;
+  const m = latin.length;
+  if (n === 0) return m === 0 ? 0 : -Infinity;
+  let alpha = new Float64Array(m + 1);
+  let next = new Float64Array(m + 1);
+  const spell1 = BACKOFF.spellLetter;
+  const spell2 = BACKOFF.spellLetter * BACKOFF.spellLetter;
+  const insert = BACKOFF.insertLetter;
+  alpha[0] = 1;
+  let logScale = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) alpha[j + 1]! += alpha[j]! * insert;
+    next.fill(0);
+    const spellings = model.units[units[i] ?? ""];
+    for (let j = 0; j <= m; j++) {
+      const a = alpha[j]!;
+      if (a === 0) continue;
+      if (j + 1 <= m) next[j + 1]! += a * spell1;
+      if (j + 2 <= m) next[j + 2]! += a * spell2;
+      if (spellings === undefined) {
+        next[j]! += a * spell1;
+        continue;
+      }
+      for (const [spelling, logp] of spellings) {
+        if (j + spelling.length > m) continue;
+        if (latin.slice(j, j + spelling.length) === spelling) next[j + spelling.length]! += a * Math.exp(logp);
+      }
+    }
+    let max = 0;
+    for (let j = 0; j <= m; j++) if (next[j]! > max) max = next[j]!;
+    if (max === 0) return -Infinity;
+    if (max < 1e-100) {
+      for (let j = 0; j <= m; j++) next[j]! /= max;
+      logScale += Math.log(max);
+    }
+    [alpha, next] = [next, alpha];
+  }
+  for (let j = 0; j < m; j++) alpha[j + 1]! += alpha[j]! * insert;
+  const end = alpha[m]!;
+  return end === 0 ? -Infinity : Math.log(end) + logScale;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("channelLogProb", () => {
+  it("equals the forward pass over every spelling, for every script, on spellings and random letters", () => {
+    const next = random(42);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+    let compared = 0;
+    for (const [script, model] of Object.entries(TRANSLIT_TABLES.scripts)) {
+      const units = Object.keys(model.units);
+      for (let trial = 0; trial < 300; trial++) {
+        const chosen = Array.from({ length: 1 + Math.floor(next() * 6) }, () => (next() < 0.05 ? "unseen-unit" : pick(units)));
+        // Half the Latin strings are spelled from the units' own spellings (so they score), half are noise,
+        // some with characters outside a–z.
+        const latin =
+          trial % 2 === 0
+            ? chosen.map((unit) => pick(model.units[unit] ?? [["x", 0] as const])[0]).join("")
+            : Array.from({ length: Math.floor(next() * 12) }, () => (next() < 0.03 ? "'" : String.fromCharCode(97 + Math.floor(next() * 26)))).join("");
+        expect(channelLogProb(model, chosen, latin), `${script} ${chosen.join(" ")} / ${latin}`).toBe(referenceChannelLogProb(model, chosen, latin));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+});
