@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ServerCredentials } from "@grpc/grpc-js";
-import { SpanKind, context as otelContext, trace, type Context } from "@opentelemetry/api";
-import { hexDigest, openQuery } from "../common/envelope.ts";
+import { SpanKind, context as otelContext, trace, type Context, type Span } from "@opentelemetry/api";
+import { hexDigest, openQuery, type RequestHeader } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
 import { MemberRole, type SigningIdentity } from "../common/key-files.ts";
@@ -199,30 +199,13 @@ export class Coordinator implements AsyncDisposable {
         ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
       });
       this.#rateLimiter.take(envelope.keyId, nowMs);
-      const countries = this.#expectedCountries(registry, options.countries ?? []);
-      const deadlineMs = this.#deadlineMs(options.deadlineMs, this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS);
-      const deadlineAtMs = Math.min(
-        nowMs + deadlineMs,
-        query.expiresAtMs,
-        options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY,
-      );
-      span.setAttributes({
-        "watchmesh.query_id": query.queryId,
-        "watchmesh.query_digest": hexDigest(digest).slice(0, 32),
-        "watchmesh.requester_country": query.requestingCountry,
-        "watchmesh.requester_agency": query.requestingAgency,
-        "watchmesh.purpose": query.purpose,
-        "watchmesh.legal_basis": query.legalBasis,
-        "watchmesh.countries_asked": countries.length,
-        "watchmesh.deadline_ms": deadlineMs,
-      });
-      const askAll = (options.countries ?? []).length === 0;
+      const plan = this.#plan(span, query, digest, options, this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS, nowMs);
+      const { countries } = plan;
       const results = await this.#gatherer.gather({
+        ...plan,
         envelopeBytes: encodeEnvelope(envelope),
         queryDigest: digest,
-        subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject),
         expectedCountries: countries,
-        deadlineAtMs,
         parentContext: spanContext,
         registry,
       });
@@ -345,25 +328,13 @@ export class Coordinator implements AsyncDisposable {
       const nowMs = Date.now();
       const { query, digest } = openAggregateQuery(envelope, registry, { nowMs, clockSkewMs: this.#options.clockSkewMs });
       this.#rateLimiter.take(envelope.keyId, nowMs);
-      const countries = this.#expectedCountries(registry, options.countries ?? []);
-      const deadlineMs = this.#deadlineMs(options.deadlineMs, DEFAULT_AGGREGATE_DEADLINE_MS);
-      const deadlineAtMs = Math.min(nowMs + deadlineMs, query.expiresAtMs, options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY);
-      span.setAttributes({
-        "watchmesh.query_id": query.queryId,
-        "watchmesh.query_digest": hexDigest(digest).slice(0, 32),
-        "watchmesh.requester_country": query.requestingCountry,
-        "watchmesh.requester_agency": query.requestingAgency,
-        "watchmesh.purpose": query.purpose,
-        "watchmesh.countries_asked": countries.length,
-        "watchmesh.deadline_ms": deadlineMs,
-      });
-      const askAll = (options.countries ?? []).length === 0;
+      const plan = this.#plan(span, query, digest, options, DEFAULT_AGGREGATE_DEADLINE_MS, nowMs);
+      const { countries } = plan;
       const results = await this.#aggregateGatherer.gather({
+        ...plan,
         envelopeBytes: encodeEnvelope(envelope),
         queryDigest: digest,
-        subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject),
         expectedCountries: countries,
-        deadlineAtMs,
         parentContext: spanContext,
         registry,
       });
@@ -416,6 +387,36 @@ export class Coordinator implements AsyncDisposable {
       positions.set(opened.query.queryId, index);
       return opened;
     });
+  }
+
+  /**
+   * Whom one fan-out asks (the registry's node countries, or those requested), on which subjects, and
+   * until when (the requested or default deadline, the query's expiry, the caller's deadline); recorded
+   * on the span with the query's non-personal fields.
+   */
+  #plan(
+    span: Span,
+    query: RequestHeader & { purpose: string; legalBasis: string },
+    digest: Uint8Array,
+    options: CheckOptions,
+    defaultDeadlineMs: number,
+    nowMs: number,
+  ): { countries: string[]; subjects: string[]; deadlineAtMs: number } {
+    const countries = this.#expectedCountries(this.#registry, options.countries ?? []);
+    const deadlineMs = this.#deadlineMs(options.deadlineMs, defaultDeadlineMs);
+    const deadlineAtMs = Math.min(nowMs + deadlineMs, query.expiresAtMs, options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY);
+    span.setAttributes({
+      "watchmesh.query_id": query.queryId,
+      "watchmesh.query_digest": hexDigest(digest).slice(0, 32),
+      "watchmesh.requester_country": query.requestingCountry,
+      "watchmesh.requester_agency": query.requestingAgency,
+      "watchmesh.purpose": query.purpose,
+      "watchmesh.legal_basis": query.legalBasis,
+      "watchmesh.countries_asked": countries.length,
+      "watchmesh.deadline_ms": deadlineMs,
+    });
+    const askAll = (options.countries ?? []).length === 0;
+    return { countries, subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject), deadlineAtMs };
   }
 
   #expectedCountries(registry: TrustRegistry, requested: readonly string[]): string[] {
