@@ -66,9 +66,12 @@ function focusedId(): Promise<string> {
   return page.evaluate<string>('document.activeElement?.id ?? ""');
 }
 
-/** Waits until the element with this id has the keyboard focus. */
+/**
+ * Waits until the element with this id has the keyboard focus. Locator waits poll in Playwright's own
+ * world; page.waitForFunction would evaluate its predicate with eval, which the console's CSP forbids.
+ */
 async function focusMovesTo(id: string): Promise<void> {
-  await page.waitForFunction(`document.activeElement?.id === ${JSON.stringify(id)}`);
+  await page.locator(`[id=${JSON.stringify(id)}]:focus`).waitFor({ state: "attached" });
 }
 
 /** Submits the officer form with Enter from the focused field and waits for the check's answer and its rendering. */
@@ -76,7 +79,8 @@ async function submitCheck(): Promise<void> {
   const answered = page.waitForResponse((response) => response.url().endsWith("/api/officer/check"));
   await page.keyboard.press("Enter");
   await answered;
-  await page.waitForFunction('document.getElementById("result").getAttribute("aria-busy") === null && !document.getElementById("check-button").disabled');
+  await page.locator("#result:not([aria-busy])").waitFor({ state: "attached" });
+  await page.locator("#check-button:enabled").waitFor({ state: "attached" });
 }
 
 beforeAll(async () => {
