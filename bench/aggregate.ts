@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { open } from "lmdb";
-import { previousMonth, signAggregateQuery } from "../common/aggregate-query.ts";
+import { DEFAULT_REPORT_MONTHS, firstOfMonths, lastCompleteMonth, signAggregateQuery } from "../common/aggregate-query.ts";
 import { silentLogger } from "../common/logger.ts";
 import { AggregateDimension, decodeAggregateAnswer, Purpose, type AggregateQuery } from "../common/proto.ts";
 import { AggregateService } from "../node/aggregate-service.ts";
@@ -19,9 +19,8 @@ import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { argValue, cpuMicros, printFigures, round } from "./stats.ts";
 
 function aggregateQuery(country: string, agency: string, epsilon: number): AggregateQuery {
-  const toMonth = previousMonth(new Date().toISOString().slice(0, 7));
-  let fromMonth = toMonth;
-  for (let i = 1; i < 12; i++) fromMonth = previousMonth(fromMonth);
+  const toMonth = lastCompleteMonth();
+  const fromMonth = firstOfMonths(toMonth, DEFAULT_REPORT_MONTHS);
   const issuedAtMs = Date.now();
   return {
     queryId: randomUUID(),

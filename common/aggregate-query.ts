@@ -64,6 +64,21 @@ export function monthsBetween(from: string, to: string): string[] {
   return months;
 }
 
+/** Months a report covers when the analyst names no period. */
+export const DEFAULT_REPORT_MONTHS = 12;
+
+/** The latest complete month at `now` ("YYYY-MM"): reports end there by default, as a running month would look like a fall. */
+export function lastCompleteMonth(now: Date = new Date()): string {
+  return previousMonth(now.toISOString().slice(0, 7));
+}
+
+/** The first of `count` months ending with `to`. */
+export function firstOfMonths(to: string, count: number): string {
+  let from = to;
+  for (let i = 1; i < count; i++) from = previousMonth(from);
+  return from;
+}
+
 /** The month before `month` ("YYYY-MM"). */
 export function previousMonth(month: string): string {
   const [year, number] = month.split("-").map(Number) as [number, number];

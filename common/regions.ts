@@ -13,6 +13,12 @@ const regionByCountry: ReadonlyMap<string, string> = new Map(
 /** Region names in display order. */
 export const REGIONS: readonly string[] = [...new Set(regionByCountry.values())].sort();
 
+/** The region among `regions` with this name, whatever its case ("europe" → "Europe"); undefined when none. */
+export function findRegion(name: string, regions: readonly string[] = REGIONS): string | undefined {
+  const wanted = name.trim().toLowerCase();
+  return regions.find((region) => region.toLowerCase() === wanted);
+}
+
 export function regionOf(country: string): string {
   return regionByCountry.get(country) ?? UNKNOWN_REGION;
 }

@@ -1,12 +1,9 @@
 import type { AnalystClient } from "../client/analyst-client.ts";
 import { buildReport, type ReportModel } from "../client/report/report-model.ts";
-import { AGGREGATE_LIMITS, isMonth, monthsBetween, previousMonth } from "../common/aggregate-query.ts";
+import { AGGREGATE_LIMITS, DEFAULT_REPORT_MONTHS, firstOfMonths, isMonth, lastCompleteMonth, monthsBetween } from "../common/aggregate-query.ts";
 import { RECORD_CATEGORIES } from "../common/designations.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
-import { regionOf } from "../common/regions.ts";
-
-/** Months a report covers when the analyst does not say: the last complete month and the eleven before, as `watchmesh report`. */
-export const DEFAULT_REPORT_MONTHS = 12;
+import { findRegion, regionOf } from "../common/regions.ts";
 
 /**
  * The analyst view's server side, as the server sees it: the regional report for the filters of
@@ -40,16 +37,6 @@ function invalid(message: string): WatchmeshError {
   return new WatchmeshError(ErrorCode.InvalidArgument, message);
 }
 
-function lastCompleteMonth(now: Date): string {
-  return previousMonth(now.toISOString().slice(0, 7));
-}
-
-function firstOfMonths(to: string, count: number): string {
-  let from = to;
-  for (let i = 1; i < count; i += 1) from = previousMonth(from);
-  return from;
-}
-
 /** Validates the report filters: region (one of `regions`, any case), period, categories; empty values are ignored. */
 export function parseReportFilter(params: URLSearchParams, regions: readonly string[], now = new Date()): ReportFilter {
   const known = new Set(["region", "from", "to", "categories"]);
@@ -58,7 +45,7 @@ export function parseReportFilter(params: URLSearchParams, regions: readonly str
   const filter: ReportFilter = { fromMonth: "", toMonth: get("to") ?? lastCompleteMonth(now) };
   const region = get("region");
   if (region !== undefined) {
-    const found = regions.find((name) => name.toLowerCase() === region.toLowerCase());
+    const found = findRegion(region, regions);
     if (!found) throw invalid(`region must be one of ${regions.join(", ")}`);
     filter.region = found;
   }

@@ -13,7 +13,7 @@ export type {
   QueryTimeline,
   TimelineBar,
 } from "./auditor-api.ts";
-export { ReportDesk, parseReportFilter, DEFAULT_REPORT_MONTHS } from "./analyst-api.ts";
+export { ReportDesk, parseReportFilter } from "./analyst-api.ts";
 export type { AnalystDesk, AnalystInfo, ReportDeskOptions, ReportFilter } from "./analyst-api.ts";
 export { SessionAuth, SESSION_COOKIE, parseCookies, sessionCookie, clearedSessionCookie, randomSecret } from "./session-auth.ts";
 export type { SessionAuthOptions } from "./session-auth.ts";

@@ -90,7 +90,6 @@ async function serveConsole(flags: ConsoleFlags, runtime: CliRuntime): Promise<v
     throw new WatchmeshError(ErrorCode.ConfigInvalid, "the border check and analysis views need --coordinator (or --mesh with a running mesh)");
   }
 
-
   // The auditor view: node data directories and the span file.
   const auditNodes = flags.auditNode.length > 0 || !layout || !registry
     ? flags.auditNode

@@ -13,12 +13,12 @@ import { AnalystClient } from "../../analyst-client.ts";
 import { BorderClient, type CheckResult, type CheckSubject } from "../../border-client.ts";
 import { demoCountries, MAX_DEMO_COUNTRIES } from "../demo-countries.ts";
 import { prepareSampleData, sampleSeed, startLocalMesh } from "../local-mesh.ts";
-import { initMesh, loadIdentity, type MeshLayout } from "../mesh-layout.ts";
+import { initMesh, loadIdentity } from "../mesh-layout.ts";
 import { renderReportHtml } from "../../report/report-html.ts";
 import { buildReport, type ReportModel } from "../../report/report-model.ts";
-import { previousMonth } from "../../../common/aggregate-query.ts";
+import { firstOfMonths, lastCompleteMonth } from "../../../common/aggregate-query.ts";
 import { SAMPLE_MONTHS } from "../../../node/sample-timeline.ts";
-import { firstOfMonths, renderReportSummary } from "./report.ts";
+import { renderReportSummary } from "./report.ts";
 import { renderCheck, summarise } from "../render.ts";
 import { parsePositiveInt } from "./options.ts";
 import type { CliRuntime } from "./runtime.ts";
@@ -131,6 +131,8 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     out(`NATS at ${mesh.natsUrl}; coordinator gRPC at ${mesh.coordinatorAddress}.`);
     const borderIdentity = await loadIdentity(layout.borderKeyFile(BORDER_COUNTRY));
     client = await BorderClient.connect({ coordinatorAddress: mesh.coordinatorAddress, identity: borderIdentity, registry: mesh.registry });
+    const analystIdentity = await loadIdentity(layout.analystKeyFile(BORDER_COUNTRY));
+    analystClient = await AnalystClient.connect({ coordinatorAddress: mesh.coordinatorAddress, identity: analystIdentity, registry: mesh.registry });
 
     const totals = { hit: 0, no_hit: 0 };
     let firstHit: CheckResult | undefined;
@@ -165,8 +167,7 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
     out(`== Hit notifications received by the records' owners (durable, JetStream): ${[...notified].map(([country, count]) => `${country} ${count}`).join(", ") || "none"}`);
     out(`   (list them with: watchmesh notifications list --data <node data dir>)`);
     out("");
-    out("");
-    const report = await runDemoReport(mesh, layout, dir, removeDir);
+    const report = await runDemoReport(analystClient, dir, removeDir);
     out(renderReportSummary(report.model, report.file));
     if (report.model.countries.some((line) => line.status !== "answered")) {
       throw new WatchmeshError(ErrorCode.Internal, "the demo expected every country to answer the aggregate query");
@@ -196,8 +197,6 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
       out(`  npx watchmesh report --mesh ${dir} --region Europe --out report.html`);
       // The web console on the running mesh: border checks signed with the demo's border key, regional
       // reports with its analyst key, and the nodes' audit logs with this demo's span file.
-      const analystIdentity = await loadIdentity(layout.analystKeyFile(BORDER_COUNTRY));
-      analystClient = await AnalystClient.connect({ coordinatorAddress: mesh.coordinatorAddress, identity: analystIdentity, registry: mesh.registry });
       webConsole = await ConsoleServer.start({
         officer: new OfficerDesk({ client, country: borderIdentity.country, agency: borderIdentity.agency, location: "demo-border-post-1" }),
         analyst: new ReportDesk({ client: analystClient, country: analystIdentity.country, agency: analystIdentity.agency, countries: mesh.registry.nodeCountries() }),
@@ -223,28 +222,14 @@ async function runDemo(flags: DemoFlags, runtime: CliRuntime): Promise<void> {
  * records, suppresses small cells and signs the counts; the analyst client verifies and sums them. The
  * HTML report is written into a kept mesh directory.
  */
-async function runDemoReport(
-  mesh: Awaited<ReturnType<typeof startLocalMesh>>,
-  layout: MeshLayout,
-  dir: string,
-  temporary: boolean,
-): Promise<{ model: ReportModel; file: string | undefined }> {
-  const analyst = await AnalystClient.connect({
-    coordinatorAddress: mesh.coordinatorAddress,
-    identity: await loadIdentity(layout.analystKeyFile(BORDER_COUNTRY)),
-    registry: mesh.registry,
-  });
-  try {
-    const toMonth = previousMonth(new Date().toISOString().slice(0, 7));
-    const result = await analyst.aggregate({ fromMonth: firstOfMonths(toMonth, SAMPLE_MONTHS), toMonth });
-    const model = buildReport(result);
-    if (temporary) return { model, file: undefined };
-    const file = path.join(dir, "report.html");
-    await writeFile(file, renderReportHtml(model));
-    return { model, file };
-  } finally {
-    analyst.close();
-  }
+async function runDemoReport(analyst: AnalystClient, dir: string, temporary: boolean): Promise<{ model: ReportModel; file: string | undefined }> {
+  const toMonth = lastCompleteMonth();
+  const result = await analyst.aggregate({ fromMonth: firstOfMonths(toMonth, SAMPLE_MONTHS), toMonth });
+  const model = buildReport(result);
+  if (temporary) return { model, file: undefined };
+  const file = path.join(dir, "report.html");
+  await writeFile(file, renderReportHtml(model));
+  return { model, file };
 }
 
 function demoLogger(runtime: CliRuntime): Logger {

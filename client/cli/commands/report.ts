@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { InvalidArgumentError, type Command } from "commander";
-import { isMonth, previousMonth } from "../../../common/aggregate-query.ts";
+import { DEFAULT_REPORT_MONTHS, firstOfMonths, isMonth, lastCompleteMonth } from "../../../common/aggregate-query.ts";
 import { RECORD_CATEGORIES } from "../../../common/designations.ts";
 import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
-import { regionOf, REGIONS } from "../../../common/regions.ts";
+import { findRegion, regionOf, REGIONS } from "../../../common/regions.ts";
 import { AnalystClient } from "../../analyst-client.ts";
 import { renderReportHtml } from "../../report/report-html.ts";
 import { buildReport, type ReportItem, type ReportModel } from "../../report/report-model.ts";
@@ -23,13 +23,6 @@ interface ReportFlags extends ClientTlsFlags, CoordinatorAccessFlags {
   deadlineMs?: number;
   out?: string;
   json?: boolean;
-}
-
-/** The month `count - 1` months before `to`: the first of `count` months ending with `to`. */
-export function firstOfMonths(to: string, count: number): string {
-  let from = to;
-  for (let i = 1; i < count; i++) from = previousMonth(from);
-  return from;
 }
 
 function parseMonth(value: string): string {
@@ -52,7 +45,7 @@ function parseAlpha(value: string): number {
 
 /** A region name as `regionOf` spells it, matched without regard to case. */
 function canonicalRegion(region: string): string {
-  const found = REGIONS.find((name) => name.toLowerCase() === region.trim().toLowerCase());
+  const found = findRegion(region);
   if (!found) throw new WatchmeshError(ErrorCode.InvalidArgument, `--region must be one of ${REGIONS.join(", ")}`);
   return found;
 }
@@ -79,8 +72,8 @@ async function runReport(flags: ReportFlags, runtime: CliRuntime): Promise<void>
   if (!flags.out && !flags.json) throw new WatchmeshError(ErrorCode.InvalidArgument, "give --out report.html, --json, or both");
   const region = flags.region === undefined ? undefined : canonicalRegion(flags.region);
   // Complete months by default: a month still running would look like a fall.
-  const toMonth = flags.to ?? previousMonth(new Date().toISOString().slice(0, 7));
-  const fromMonth = flags.from ?? firstOfMonths(toMonth, 12);
+  const toMonth = flags.to ?? lastCompleteMonth();
+  const fromMonth = flags.from ?? firstOfMonths(toMonth, DEFAULT_REPORT_MONTHS);
   const access = await resolveCoordinatorAccess(flags, (layout, state) => layout.analystKeyFile(state?.borderCountry ?? ""));
   const telemetry = runtime.startTelemetry("watchmesh-analyst-client");
   const tls = await clientTlsFromFlags(flags);
