@@ -410,8 +410,9 @@ export function generateSampleRecords(options: SampleOptions): NativeRecord[] {
   for (let i = 0; i < entities; i++) records.push(entityRecord(entityRandom, country, i, persons));
   // Dates come from a stream of their own, so the records' other fields do not depend on them.
   const timeRandom = new Random((countrySeed ^ 0x85ebca6b) >>> 0);
-  const today = options.today ?? utcDayOf(Date.now());
-  for (const record of records) record.recordedAt = sampleRecordedAt(record, country, today, () => timeRandom.float());
+  const recordedAt = sampleRecordedAt(country, options.today ?? utcDayOf(Date.now()));
+  const uniform = () => timeRandom.float();
+  for (const record of records) record.recordedAt = recordedAt(record, uniform);
   return records;
 }
 

@@ -60,11 +60,10 @@ function monthWeight(offset: number, calendarMonth: number, designation: string 
 }
 
 /**
- * A recordedAt day for `record` of `country`, drawn with `uniform` (a [0, 1) source) among the complete
- * months before `today` ("YYYY-MM-DD"), weighted by the patterns above.
+ * Draws recordedAt days for the records of `country`: for each record, with `uniform` (a [0, 1)
+ * source), a day among the complete months before `today` ("YYYY-MM-DD"), weighted by the patterns above.
  */
-export function sampleRecordedAt(record: NativeRecord, country: string, today: string, uniform: () => number): string {
-  const designation = record.kind === "entity" ? record.designation : undefined;
+export function sampleRecordedAt(country: string, today: string): (record: NativeRecord, uniform: () => number) => string {
   const emerging = EMERGING_BY_REGION[regionOf(country)] ?? [];
   const months: string[] = [];
   let month = today.slice(0, 7);
@@ -72,10 +71,14 @@ export function sampleRecordedAt(record: NativeRecord, country: string, today: s
     month = previousMonth(month);
     months.push(month);
   }
+  return (record, uniform) => drawDay(months, emerging, record.kind === "entity" ? record.designation : undefined, uniform);
+}
+
+function drawDay(months: readonly string[], emerging: readonly string[], designation: string | undefined, uniform: () => number): string {
   const weights = months.map((name, index) => monthWeight(index + 1, Number(name.slice(5, 7)), designation, emerging));
   const total = weights.reduce((sum, weight) => sum + weight, 0);
   let roll = uniform() * total;
-  let chosen = months[months.length - 1] ?? month;
+  let chosen = months[months.length - 1] ?? "";
   for (let index = 0; index < months.length; index++) {
     roll -= weights[index] ?? 0;
     if (roll < 0) {
