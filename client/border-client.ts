@@ -194,8 +194,10 @@ export class BorderClient {
       requesterLocation: options.location ?? "",
       ...("person" in subject ? { person: completePerson(subject.person) } : { entity: subject.entity }),
     };
-    // Tagged for every node key of the countries asked: each node authenticates it with one MAC.
-    const tagFor = this.#options.registry.nodeKeys(issuedAtMs, options.countries);
+    // Tagged for every node key of the countries asked and for every coordinator key: each node, and
+    // the coordinator that relays it, authenticates it with one MAC.
+    const { registry } = this.#options;
+    const tagFor = [...registry.nodeKeys(issuedAtMs, options.countries), ...registry.coordinatorKeys(issuedAtMs)];
     return { query, envelope: signQuery(query, identity, { tagFor, keyring: this.#keyring }) };
   }
 

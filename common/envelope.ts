@@ -122,7 +122,7 @@ export interface QueryCheckOptions {
   clockSkewMs?: number;
   /** Roles allowed to ask; border systems by default, nodes too for country-to-country queries. */
   roles?: readonly ResolvedSigner["role"][];
-  /** The node's pair keys: a query tagged for it is authenticated with a MAC instead of Ed25519. */
+  /** The reader's pair keys (a node's or a coordinator's): a query tagged for it is authenticated with a MAC instead of Ed25519. */
   keyring?: PairKeyring | undefined;
   /** SHA-256 of the payload when the caller has it already. */
   digest?: Uint8Array | undefined;

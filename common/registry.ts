@@ -165,11 +165,22 @@ export class TrustRegistry {
    */
   nodeKeys(nowMs: number, countries?: readonly string[]): ResolvedSigner[] {
     const wanted = countries && countries.length > 0 ? new Set(countries) : undefined;
+    return this.#validKeys(MemberRole.Node, nowMs).filter((signer) => !wanted || wanted.has(signer.country));
+  }
+
+  /**
+   * Coordinator keys valid at `nowMs`: a border system tags its queries for them too, so whichever
+   * coordinator relays a check authenticates it with one MAC instead of an Ed25519 verification.
+   */
+  coordinatorKeys(nowMs: number): ResolvedSigner[] {
+    return this.#validKeys(MemberRole.Coordinator, nowMs);
+  }
+
+  #validKeys(role: RegistryMember["role"], nowMs: number): ResolvedSigner[] {
     const keys: ResolvedSigner[] = [];
     for (const entry of this.#keys.values()) {
-      if (entry.signer.role !== MemberRole.Node || entry.revoked) continue;
+      if (entry.signer.role !== role || entry.revoked) continue;
       if (nowMs < entry.notBeforeMs || nowMs > entry.notAfterMs) continue;
-      if (wanted && !wanted.has(entry.signer.country)) continue;
       keys.push(entry.signer);
     }
     return keys;

@@ -37,7 +37,8 @@ export interface CoordinatorOptions {
   /**
    * The coordinator's own registered key (role "coordinator"). Nodes then authenticate their answers to
    * it with pair tags (a MAC each) instead of Ed25519 signatures: the fast path at world scale. Without
-   * it nodes sign every answer, which costs a signature verification per country and check.
+   * it nodes sign every answer, which costs a signature verification per country and check. Border
+   * systems tag their queries for it too, so it checks a MAC per query instead of a signature.
    */
   identity?: SigningIdentity;
   natsServers: string | string[];
@@ -114,6 +115,8 @@ export class Coordinator implements AsyncDisposable {
   #notifier: HitNotifier | undefined;
   readonly #rejections = new Map<string, number>();
   readonly #rateLimiter: RateLimiter;
+  /** The coordinator's pair keys as the reader of border systems' queries (undefined without an identity). */
+  readonly #queryKeyring: PairKeyring | undefined;
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -125,6 +128,7 @@ export class Coordinator implements AsyncDisposable {
     const instanceId = Gatherer.newInstanceId();
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_COORDINATOR_RATE_PER_SECOND, burst: 2 * DEFAULT_COORDINATOR_RATE_PER_SECOND });
     const keyring = options.identity ? new PairKeyring(options.identity, { side: "asker" }) : undefined;
+    this.#queryKeyring = options.identity ? new PairKeyring(options.identity, { side: "answerer" }) : undefined;
     this.#gatherer = new Gatherer(nats, instanceId, keyring);
     this.#batchGatherer = new BatchGatherer(nats, instanceId, keyring);
     this.#aggregateGatherer = new AggregateGatherer(nats, instanceId);
@@ -196,6 +200,7 @@ export class Coordinator implements AsyncDisposable {
       const { query, digest } = openQuery(envelope, registry, {
         nowMs,
         roles: [MemberRole.Border],
+        keyring: this.#queryKeyring,
         ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
       });
       this.#rateLimiter.take(envelope.keyId, nowMs);
@@ -373,6 +378,7 @@ export class Coordinator implements AsyncDisposable {
         opened = openQuery(envelope, registry, {
           nowMs,
           roles: [MemberRole.Border],
+          keyring: this.#queryKeyring,
           ...(this.#options.clockSkewMs === undefined ? {} : { clockSkewMs: this.#options.clockSkewMs }),
         });
       } catch (error) {

@@ -161,6 +161,24 @@ describe("forged and invalid queries", () => {
     }
   });
 
+  it("the coordinator authenticates a border query by its pair tag: a valid tag passes without a signature check, a forged one does not", async () => {
+    const { PairKeyring } = await import("../../common/pair-tags.ts");
+    const { trust, coordinator } = mesh;
+    const coordinatorKey = trust.registry.resolveSigner(trust.coordinator.keyId, Date.now(), [MemberRole.Coordinator]);
+    // The signature is broken on purpose: only the tag can make the coordinator accept the query.
+    const tagged = signQuery(forgedQuery(), trust.border, { tagFor: [coordinatorKey], keyring: trust.borderKeyring });
+    const badSignature = { ...tagged, signature: new Uint8Array(64) };
+    const accepted = await coordinator.check(badSignature, { countries: ["TUR"] });
+    expect(accepted.results.map((result) => result.country)).toEqual(["TUR"]);
+    // The node does not take the coordinator's word: no tag for it, so it checks the signature and refuses.
+    expect(accepted.results[0]?.errorCode).toBe(ErrorCode.BadSignature);
+    // A tag made with another border key's pair keys (claiming the registered key id) is no tag for the coordinator.
+    const impostor = createIdentity(MemberRole.Border, "FRA", "border-police");
+    const forgedTags = signQuery(forgedQuery(), impostor, { tagFor: [coordinatorKey], keyring: new PairKeyring(impostor, { side: "asker" }) });
+    const forged = { ...forgedTags, keyId: trust.border.keyId, signature: new Uint8Array(64) };
+    await expect(coordinator.check(forged)).rejects.toMatchObject({ code: ErrorCode.BadSignature });
+  });
+
   it("the coordinator rejects an expired query", async () => {
     const now = Date.now();
     const expired = signQuery({ ...forgedQuery(), issuedAtMs: now - 200_000, expiresAtMs: now - 100_000 }, mesh.trust.border);

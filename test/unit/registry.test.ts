@@ -65,4 +65,16 @@ describe("trust registry", () => {
     expect(() => custom.registry.resolveSigner(revoked.keyId, inside, ["node"])).toThrow(/revoked/);
     expect(() => custom.registry.resolveSigner(node.keyId, inside, ["border"])).toThrow(/role/);
   });
+
+  it("lists the valid node keys (of some countries) and coordinator keys a border system tags its queries for", async () => {
+    const retired = createIdentity(MemberRole.Coordinator, "FRA", "coordinator");
+    const b64 = (key: Uint8Array) => Buffer.from(key).toString("base64");
+    const custom = await makeTrust(["DEU", "ESP"], "FRA", [
+      { country: "FRA", agency: "coordinator", role: "coordinator", keys: [{ keyId: retired.keyId, publicKey: b64(retired.publicKey), revoked: true }] },
+    ]);
+    const now = Date.now();
+    expect(custom.registry.coordinatorKeys(now).map((key) => key.keyId)).toEqual([custom.coordinator.keyId]);
+    expect(custom.registry.nodeKeys(now).map((key) => key.country).sort()).toEqual(["DEU", "ESP"]);
+    expect(custom.registry.nodeKeys(now, ["ESP"]).map((key) => key.keyId)).toEqual([custom.nodes.get("ESP")?.keyId]);
+  });
 });
