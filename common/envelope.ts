@@ -21,6 +21,7 @@ import {
 import type { PairKeyring } from "./pair-tags.ts";
 import type { ResolvedSigner, TrustRegistry } from "./registry.ts";
 import { SignatureDomain, sha256, signDetached, verifyDetached } from "./signing.ts";
+import { readAnswerSummary, type AnswerSummary } from "./wire-reader.ts";
 
 /**
  * Decodes an envelope as read off the wire: PAYLOAD_TOO_LARGE above MAX_ENVELOPE_WIRE_BYTES (before
@@ -53,12 +54,19 @@ export interface AuthenticateOptions {
  * anything in the payload is parsed.
  */
 export function authenticateEnvelope(envelope: SignedEnvelope, domain: SignatureDomain, registry: TrustRegistry, options: AuthenticateOptions): AuthenticatedEnvelope {
-  if (envelope.payload.length > MAX_ENVELOPE_BYTES) {
-    throw new WatchmeshError(ErrorCode.PayloadTooLarge, `payload exceeds ${MAX_ENVELOPE_BYTES} bytes`);
-  }
+  checkPayloadSize(envelope);
   if (!envelope.keyId) throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope has no key id");
   const signer = registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
-  if (options.keyring?.verifyTagFrom(signer, envelope.tags, domain, envelope.payload)) {
+  return authenticateFrom(envelope, domain, signer, options.keyring);
+}
+
+/**
+ * The tag addressed to the reader, or the Ed25519 signature, for a signer the caller already resolved
+ * from the envelope's key id (with the roles allowed to send this message).
+ */
+export function authenticateFrom(envelope: SignedEnvelope, domain: SignatureDomain, signer: ResolvedSigner, keyring: PairKeyring | undefined): AuthenticatedEnvelope {
+  checkPayloadSize(envelope);
+  if (keyring?.verifyTagFrom(signer, envelope.tags, domain, envelope.payload)) {
     return { signer, signatureVerified: false };
   }
   if (envelope.signature.length === 0) {
@@ -68,6 +76,12 @@ export function authenticateEnvelope(envelope: SignedEnvelope, domain: Signature
   }
   requireSignature(envelope, domain, signer);
   return { signer, signatureVerified: true };
+}
+
+function checkPayloadSize(envelope: SignedEnvelope): void {
+  if (envelope.payload.length > MAX_ENVELOPE_BYTES) {
+    throw new WatchmeshError(ErrorCode.PayloadTooLarge, `payload exceeds ${MAX_ENVELOPE_BYTES} bytes`);
+  }
 }
 
 /**
@@ -225,19 +239,39 @@ export function openAnswer(envelope: SignedEnvelope, registry: TrustRegistry, op
     roles: [MemberRole.Node],
     keyring: options.keyring,
   });
+  checkAnswerSigner(envelope, signer, options);
+  const answer = decodeMatchAnswer(envelope.payload);
+  checkAnswerBinding(answer, signer, options);
+  return answer;
+}
+
+/**
+ * openAnswer for a gatherer, which resolved the node signer of the envelope's key id already (role
+ * node): the same checks, and only the answer fields a gathered result needs (a fan-out reads 196).
+ */
+export function openAnswerSummary(envelope: SignedEnvelope, nodeSigner: ResolvedSigner, options: AnswerCheckOptions): AnswerSummary {
+  authenticateFrom(envelope, SignatureDomain.MatchAnswer, nodeSigner, options.keyring);
+  checkAnswerSigner(envelope, nodeSigner, options);
+  const summary = readAnswerSummary(envelope.payload);
+  checkAnswerBinding(summary, nodeSigner, options);
+  return summary;
+}
+
+function checkAnswerSigner(envelope: SignedEnvelope, signer: ResolvedSigner, options: AnswerCheckOptions): void {
   if (signer.country !== options.expectedCountry) {
     throw new WatchmeshError(ErrorCode.SignerMismatch, "answer is signed by another country's key", {
       context: { keyId: envelope.keyId, expected: options.expectedCountry },
     });
   }
-  const answer = decodeMatchAnswer(envelope.payload);
+}
+
+function checkAnswerBinding(answer: { respondingCountry: string; queryDigest: Uint8Array }, signer: ResolvedSigner, options: AnswerCheckOptions): void {
   if (answer.respondingCountry !== signer.country) {
     throw new WatchmeshError(ErrorCode.SignerMismatch, "answer's responding country differs from its signer");
   }
   if (!equalBytes(answer.queryDigest, options.expectedQueryDigest)) {
     throw new WatchmeshError(ErrorCode.AnswerInvalid, "answer is bound to a different query");
   }
-  return answer;
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

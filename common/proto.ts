@@ -3,6 +3,7 @@ import protobuf from "protobufjs";
 import * as protoLoader from "@grpc/proto-loader";
 import { loadPackageDefinition, type GrpcObject } from "@grpc/grpc-js";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
+import { readSignedEnvelope } from "./wire-reader.ts";
 
 /** Directory holding `watchmesh/v1/*.proto`: the wire contract. */
 export const PROTO_ROOT_DIR = fileURLToPath(new URL("../proto", import.meta.url));
@@ -319,12 +320,11 @@ function bytesOf(value: Uint8Array | readonly number[] | undefined): Uint8Array 
 }
 
 /**
- * Decodes an envelope without the generic object conversion: every answer of a fan-out passes here at
- * the coordinator and the client, so it reads the decoded message's fields directly.
+ * Decodes an envelope with the hot-path reader (common/wire-reader.ts): every answer of a fan-out
+ * passes here at the coordinator and the client. Byte fields are views of `bytes`.
  */
 export function decodeEnvelope(bytes: Uint8Array): SignedEnvelope {
-  const message = decodeMessage<{ payload: Uint8Array; keyId: string; signature: Uint8Array; tags: Uint8Array }>(envelopeType, bytes, "envelope");
-  return { payload: bytesOf(message.payload), keyId: message.keyId, signature: bytesOf(message.signature), tags: bytesOf(message.tags) };
+  return readSignedEnvelope(bytes);
 }
 
 export function encodeMatchQuery(query: MatchQuery): Uint8Array {
@@ -429,6 +429,11 @@ export function encodeMatchAnswer(answer: MatchAnswer): Uint8Array {
 }
 
 const answerStatusNames = enumNames("watchmesh.v1.AnswerStatus");
+
+/** The AnswerStatus of an enum number as read off the wire; an unknown number (a newer peer) reads as unspecified. */
+export function answerStatusOf(statusNumber: number): AnswerStatus {
+  return (answerStatusNames.get(statusNumber) ?? AnswerStatus.Unspecified) as AnswerStatus;
+}
 const actionNames = enumNames("watchmesh.v1.RequestedAction");
 
 function enumNames(name: string): Map<number, string> {
@@ -461,7 +466,7 @@ export function decodeMatchAnswer(bytes: Uint8Array): MatchAnswer {
     queryId: message.queryId,
     respondingCountry: message.respondingCountry,
     // An unknown number (a newer peer) reads as unspecified, which every reader treats as an error.
-    status: (answerStatusNames.get(message.status) ?? AnswerStatus.Unspecified) as AnswerStatus,
+    status: answerStatusOf(message.status),
     hits: message.hits.map((hit) => ({
       reference: hit.reference,
       score: hit.score,

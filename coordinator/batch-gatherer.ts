@@ -1,7 +1,6 @@
 import { headers as natsHeaders, type MsgHdrs, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Context } from "@opentelemetry/api";
 import { batchMessageLimitBytes, cutIntoParts, envelopeFieldBytes, type BatchPart } from "../common/batch-messages.ts";
-import { openAnswer } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { settleWithin } from "../common/nats-connection.ts";
 import { CountryStatus, decodeBatchAnswer, encodeBatchQuery, type BatchAnswer, type SignedEnvelope } from "../common/proto.ts";
@@ -9,7 +8,7 @@ import type { TrustRegistry } from "../common/registry.ts";
 import type { PairKeyring } from "../common/pair-tags.ts";
 import { BATCH_QUERY_KIND, COORDINATOR_KEY_HEADER, coordinatorBatchInboxPrefix, DEADLINE_HEADER, KIND_HEADER, matchCountrySubject } from "../common/subjects.ts";
 import { injectIntoNatsHeaders } from "../common/telemetry.ts";
-import { ANSWER_STATUS_TO_COUNTRY, claimedNodeCountry, invalidResult, type GatheredResult } from "./gatherer.ts";
+import { claimedNodeSigner, invalidResult, verifiedResult, type GatheredResult } from "./gatherer.ts";
 
 export interface BatchGatherRequest {
   /** Each traveller's query envelope, exactly as the border system signed it. */
@@ -162,19 +161,13 @@ export class BatchGatherer {
     reply.answers.forEach((envelope, offset) => {
       const index = reply.firstIndex + offset;
       const digest = queryDigests[index];
-      const country = claimedNodeCountry(registry, envelope.keyId);
+      const signer = claimedNodeSigner(registry, envelope.keyId);
+      const country = signer?.country;
       const answers = country === undefined ? undefined : pending.countries.get(country);
-      if (!digest || !country || !answers || answers.results[index]) return;
+      if (!digest || !signer || !country || !answers || answers.results[index]) return;
       try {
-        const answer = openAnswer(envelope, registry, { nowMs, expectedCountry: country, expectedQueryDigest: digest, keyring: this.#keyring });
-        this.#file(pending, answers, index, {
-          country,
-          status: ANSWER_STATUS_TO_COUNTRY[answer.status] ?? CountryStatus.Error,
-          answer: envelope,
-          elapsedMs,
-          errorCode: answer.errorCode,
-          hitCount: answer.hits.length,
-        });
+        const options = { nowMs, expectedCountry: country, expectedQueryDigest: digest, keyring: this.#keyring };
+        this.#file(pending, answers, index, verifiedResult(envelope, signer, options, elapsedMs));
       } catch (error) {
         const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;
         // Anyone can claim a key id, and anyone who saw an old answer can replay it (bound to another

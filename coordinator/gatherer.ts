@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Context } from "@opentelemetry/api";
-import { openAnswer } from "../common/envelope.ts";
+import { openAnswerSummary, type AnswerCheckOptions } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { MemberRole } from "../common/key-files.ts";
-import { AnswerStatus, CountryStatus, decodeEnvelope, type MatchAnswer, type SignedEnvelope } from "../common/proto.ts";
-import type { TrustRegistry } from "../common/registry.ts";
+import { AnswerStatus, answerStatusOf, CountryStatus, decodeEnvelope, type SignedEnvelope } from "../common/proto.ts";
+import type { ResolvedSigner, TrustRegistry } from "../common/registry.ts";
 import type { PairKeyring } from "../common/pair-tags.ts";
 import { COORDINATOR_KEY_HEADER, coordinatorInboxPrefix, DEADLINE_HEADER } from "../common/subjects.ts";
 import { settleWithin } from "../common/nats-connection.ts";
@@ -131,16 +131,13 @@ export class Gatherer {
       return; // Not attributable to any country: the country stays unavailable unless it answers properly.
     }
     const { registry } = pending.request;
-    const country = claimedNodeCountry(registry, envelope.keyId);
-    if (!country || !pending.expected.has(country) || pending.results.has(country)) return;
-    let answer: MatchAnswer;
+    const signer = claimedNodeSigner(registry, envelope.keyId);
+    const country = signer?.country;
+    if (!signer || !country || !pending.expected.has(country) || pending.results.has(country)) return;
+    let result: GatheredResult;
     try {
-      answer = openAnswer(envelope, registry, {
-        nowMs: Date.now(),
-        expectedCountry: country,
-        expectedQueryDigest: pending.request.queryDigest,
-        keyring: this.#keyring,
-      });
+      const options = { nowMs: Date.now(), expectedCountry: country, expectedQueryDigest: pending.request.queryDigest, keyring: this.#keyring };
+      result = verifiedResult(envelope, signer, options, elapsedMs, msg.data);
     } catch (error) {
       const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;
       // Anyone can claim a key id, and anyone who saw an old answer can replay it (bound to another
@@ -148,15 +145,7 @@ export class Gatherer {
       pending.provisional.set(country, invalidResult(country, elapsedMs, code));
       return;
     }
-    pending.results.set(country, {
-      country,
-      status: ANSWER_STATUS_TO_COUNTRY[answer.status] ?? CountryStatus.Error,
-      answer: envelope,
-      answerBytes: msg.data,
-      elapsedMs,
-      errorCode: answer.errorCode,
-      hitCount: answer.hits.length,
-    });
+    pending.results.set(country, result);
     this.#maybeFinish(pending);
   }
 
@@ -187,11 +176,39 @@ export class Gatherer {
 
 /** The country whose node key `keyId` claims to be; verification of the signature comes after. */
 export function claimedNodeCountry(registry: TrustRegistry, keyId: string): string | undefined {
+  return claimedNodeSigner(registry, keyId)?.country;
+}
+
+/** The registered node key (valid now) that `keyId` claims to be; its tag or signature is checked after. */
+export function claimedNodeSigner(registry: TrustRegistry, keyId: string): ResolvedSigner | undefined {
   try {
-    return registry.resolveSigner(keyId, Date.now(), [MemberRole.Node]).country;
+    return registry.resolveSigner(keyId, Date.now(), [MemberRole.Node]);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A country's answer as a gathered result, once verified (openAnswerSummary: tag or signature of
+ * `nodeSigner`, that country, bound to this query); throws when it does not verify.
+ */
+export function verifiedResult(
+  envelope: SignedEnvelope,
+  nodeSigner: ResolvedSigner,
+  options: AnswerCheckOptions,
+  elapsedMs: number,
+  answerBytes?: Uint8Array,
+): GatheredResult {
+  const answer = openAnswerSummary(envelope, nodeSigner, options);
+  return {
+    country: options.expectedCountry,
+    status: ANSWER_STATUS_TO_COUNTRY[answerStatusOf(answer.statusNumber)] ?? CountryStatus.Error,
+    answer: envelope,
+    ...(answerBytes ? { answerBytes } : {}),
+    elapsedMs,
+    errorCode: answer.errorCode,
+    hitCount: answer.hitCount,
+  };
 }
 
 export function invalidResult(country: string, elapsedMs: number, errorCode: string): GatheredResult {
