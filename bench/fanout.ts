@@ -187,6 +187,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
         "mesh light p50/p99 ms": `${mesh.light.p50Ms} / ${mesh.light.p99Ms}`,
         "raw light p50/p99 ms": `${raw.light.p50Ms} / ${raw.light.p99Ms}`,
         "p50 ratio mesh/raw": round(mesh.light.p50Ms / raw.light.p50Ms, 2),
+        "mesh light gather p50/p99 ms (publish to last answer)": `${mesh.lightGather.p50Ms} / ${mesh.lightGather.p99Ms}`,
         "light: coordinator / raw gatherer CPU us per check": `${mesh.light.cpuUsPerCheck} / ${raw.light.cpuUsPerCheck}`,
         "mesh saturated checks/s": mesh.saturated.perSecond,
         "raw saturated gathers/s": raw.saturated.perSecond,
@@ -239,18 +240,23 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
   const first = await coordinatorWorker(trust.coordinator, "coordinator 1");
   const hitCountry = options.countries[0];
   const outcomes = { checks: 0, withUnavailable: 0, wrongAnswers: 0 };
+  // Per check, the coordinator's time from publishing to the last answer: the gathering's share of the latency.
+  let gatherMs: number[] = [];
   // A traveller on one country's list: one hit (signed, as evidence) and a no-hit from every other country.
   // A country past the deadline is unavailable (counted); any other status than the expected one is wrong.
   const checkWith = (client: BorderClient) => async () => {
     const result = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
     outcomes.checks += 1;
+    gatherMs.push(Math.max(0, ...result.results.map((entry) => entry.ms)));
     if (result.results.some((entry) => entry.status === "unavailable")) outcomes.withUnavailable += 1;
     outcomes.wrongAnswers += result.results.filter((entry) => entry.status !== "unavailable" && entry.status !== (entry.country === hitCountry ? "hit" : "no_hit")).length;
   };
   try {
     const check = checkWith(first.client);
     await saturate(3000, [{ concurrency: 2, run: check }]); // warm-up: JIT, pair keys derived once per pair
+    gatherMs = [];
     const light = await cpuPerCheck(first.worker, async () => ({ ...(await paced(options.lightChecks, options.lightRate, check)), checks: options.lightChecks }));
+    const lightGather = summarise(gatherMs);
     const answeredBefore = await Promise.all(hosts.map((host) => host.usage()));
     const saturated = await cpuPerCheck(first.worker, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: check }]));
     const answeredAfter = await Promise.all(hosts.map((host) => host.usage()));
@@ -267,7 +273,7 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
       const after = await Promise.all([first.worker.usage(), other.worker.usage()]);
       const cpu = after.reduce((sum, usage, index) => sum + usage.cpuMicros - (before[index]?.cpuMicros ?? 0), 0);
       const sustained = options.sustainedChecks > 0 ? await sustainedHeap(first.worker, check, options) : undefined;
-      return { light, saturated, scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) }, replicaShares, sustained, outcomes };
+      return { light, lightGather, saturated, scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) }, replicaShares, sustained, outcomes };
     } finally {
       other.client.close();
     }

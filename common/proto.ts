@@ -554,23 +554,101 @@ const countryStatusNumbers = enumNumbers("watchmesh.v1.CountryStatus");
 /**
  * Encodes a CheckResponse (coordinator.proto) with each node's answer envelope copied in as received,
  * rather than decoded and encoded again: the coordinator forwards the very bytes each node signed or
- * tagged, and a fan-out to 196 countries costs one pass over them.
+ * tagged. Sizes are computed first and the message is written into one buffer: at 196 countries per
+ * check the generic writer's per-field bookkeeping was a visible share of the coordinator's time.
  */
 export function encodeCheckResponse(response: { queryId: string; traceId: string; results: readonly CountryResultBytes[] }): Uint8Array {
-  const writer = protobuf.Writer.create();
-  if (response.queryId) writer.uint32(tag(1, LENGTH_DELIMITED)).string(response.queryId);
-  for (const result of response.results) {
-    writer.uint32(tag(2, LENGTH_DELIMITED)).fork();
-    if (result.country) writer.uint32(tag(1, LENGTH_DELIMITED)).string(result.country);
-    const status = countryStatusNumbers.get(result.status) ?? 0;
-    if (status !== 0) writer.uint32(tag(2, VARINT)).int32(status);
-    if (result.answerBytes) writer.uint32(tag(3, LENGTH_DELIMITED)).bytes(result.answerBytes);
-    if (result.elapsedMs) writer.uint32(tag(4, VARINT)).uint32(result.elapsedMs);
-    if (result.errorCode) writer.uint32(tag(5, LENGTH_DELIMITED)).string(result.errorCode);
-    writer.ldelim();
+  const statuses = response.results.map((result) => countryStatusNumbers.get(result.status) ?? 0);
+  const lengths = response.results.map((result, index) => countryResultLength(result, statuses[index] ?? 0));
+  let total = stringFieldLength(response.queryId) + stringFieldLength(response.traceId);
+  for (const length of lengths) total += 1 + varintLength(length) + length;
+  const out = new ProtoWriter(total);
+  out.stringField(1, response.queryId);
+  response.results.forEach((result, index) => {
+    out.tag(2, LENGTH_DELIMITED);
+    out.varint(lengths[index] ?? 0);
+    out.stringField(1, result.country);
+    const status = statuses[index] ?? 0;
+    if (status !== 0) out.varintField(2, status);
+    if (result.answerBytes) out.bytesField(3, result.answerBytes);
+    if (result.elapsedMs) out.varintField(4, result.elapsedMs);
+    out.stringField(5, result.errorCode);
+  });
+  out.stringField(3, response.traceId);
+  return out.finish();
+}
+
+function countryResultLength(result: CountryResultBytes, status: number): number {
+  return (
+    stringFieldLength(result.country) +
+    (status !== 0 ? 1 + varintLength(status) : 0) +
+    (result.answerBytes ? 1 + varintLength(result.answerBytes.length) + result.answerBytes.length : 0) +
+    (result.elapsedMs ? 1 + varintLength(result.elapsedMs) : 0) +
+    stringFieldLength(result.errorCode)
+  );
+}
+
+/** Bytes of a string field (tag, length, UTF-8), 0 for an empty string, which proto3 leaves out. */
+function stringFieldLength(value: string): number {
+  if (!value) return 0;
+  const bytes = Buffer.byteLength(value, "utf8");
+  return 1 + varintLength(bytes) + bytes;
+}
+
+/** Bytes of a non-negative varint below 2^32. */
+function varintLength(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  return 5;
+}
+
+/** Writes fields (numbers below 16, non-negative varints below 2^32) into a buffer of the exact size. */
+class ProtoWriter {
+  readonly #buffer: Buffer;
+  #position = 0;
+
+  constructor(size: number) {
+    this.#buffer = Buffer.allocUnsafe(size);
   }
-  if (response.traceId) writer.uint32(tag(3, LENGTH_DELIMITED)).string(response.traceId);
-  return writer.finish();
+
+  tag(field: number, wireType: number): void {
+    this.#buffer[this.#position++] = (field << 3) | wireType;
+  }
+
+  varint(value: number): void {
+    let rest = value >>> 0;
+    while (rest >= 0x80) {
+      this.#buffer[this.#position++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.#buffer[this.#position++] = rest;
+  }
+
+  varintField(field: number, value: number): void {
+    this.tag(field, VARINT);
+    this.varint(value);
+  }
+
+  stringField(field: number, value: string): void {
+    if (!value) return;
+    this.tag(field, LENGTH_DELIMITED);
+    this.varint(Buffer.byteLength(value, "utf8"));
+    this.#position += this.#buffer.write(value, this.#position, "utf8");
+  }
+
+  bytesField(field: number, value: Uint8Array): void {
+    this.tag(field, LENGTH_DELIMITED);
+    this.varint(value.length);
+    this.#buffer.set(value, this.#position);
+    this.#position += value.length;
+  }
+
+  finish(): Uint8Array {
+    if (this.#position !== this.#buffer.length) throw new Error(`CheckResponse encoder wrote ${this.#position} of ${this.#buffer.length} bytes`);
+    return this.#buffer;
+  }
 }
 
 /** Options shared by every gRPC loader so servers and clients see the same JS shapes. */

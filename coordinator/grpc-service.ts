@@ -56,10 +56,8 @@ export function coordinatorGrpcBinding(coordinator: Coordinator): GrpcServiceBin
             encodeCheckResponse({
               queryId: outcome.queryId,
               traceId: outcome.traceId,
-              results: outcome.results.map((result) => ({
-                ...result,
-                answerBytes: result.answerBytes ?? (result.answer ? encodeEnvelope(result.answer) : undefined),
-              })),
+              // The gatherer keeps each answer's bytes as received; only an answer without them is encoded.
+              results: outcome.results.map((result) => (result.answerBytes || !result.answer ? result : { ...result, answerBytes: encodeEnvelope(result.answer) })),
             }),
           ),
         (error: unknown) => fail(callback, error),

@@ -25,4 +25,26 @@ describe("encodeCheckResponse", () => {
     expect(Buffer.from(direct).includes(Buffer.from(encodeEnvelope(answer)))).toBe(true);
     expect(direct.length).toBeLessThanOrEqual(generic.length);
   });
+
+  it("agrees with the generic serializer on every field size: empty, multi-byte text, large times and answers", () => {
+    const { Check } = (watchmeshGrpcPackage()["Coordinator"] as unknown as Serializers).service;
+    const statuses = Object.values(CountryStatus);
+    const results = Array.from({ length: 60 }, (_, index) => {
+      const answer = { payload: new Uint8Array(index * 397).fill(index), keyId: `K${index}`, signature: new Uint8Array(index % 2 ? 64 : 0), tags: new Uint8Array(20) };
+      return {
+        country: index % 7 === 0 ? "" : `C${index}`,
+        status: statuses[index % statuses.length] ?? CountryStatus.NoHit,
+        answer: index % 5 === 0 ? null : answer,
+        elapsedMs: [0, 1, 127, 128, 16_383, 16_384, 2 ** 21, 2 ** 28, 2 ** 32 - 1][index % 9] ?? 0,
+        errorCode: index % 3 === 0 ? "" : `CODE_${"é".repeat(index)}`,
+      };
+    });
+    const generic = Check.responseSerialize({ queryId: "q-ü", traceId: "", results });
+    const direct = encodeCheckResponse({
+      queryId: "q-ü",
+      traceId: "",
+      results: results.map((result) => ({ ...result, answerBytes: result.answer ? encodeEnvelope(result.answer) : undefined })),
+    });
+    expect(Check.responseDeserialize(Buffer.from(direct))).toEqual(Check.responseDeserialize(generic));
+  });
 });
