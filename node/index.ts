@@ -16,7 +16,7 @@ export type { Matcher, MatchCandidateHit, MatchContext, CreateMatcherOptions } f
 export { MatchingEngine, PERSON_HIT_THRESHOLD } from "./matching/engine.ts";
 export { parseRecordLine, isDeleteOp, isExpired, RECORD_ACTIONS, ENTITY_TYPES, DOCUMENT_TYPES } from "./record-schema.ts";
 export type { NativeRecord, PersonRecord, EntityRecord, DeleteOp, RecordLine, RecordAction, EntityType } from "./record-schema.ts";
-export { generateSampleRecords, sampleRecordsToNdjson } from "./sample-data.ts";
+export { generateSampleRecords, samplePersonId, sampleRecordsToNdjson } from "./sample-data.ts";
 export { SharingPolicy, SHARING_POLICY_FORMAT, POLICY_CATEGORIES, POLICY_PURPOSES, queryCategories } from "./sharing-policy.ts";
 export type { Admission, PolicyCategory, SharingPolicyDocument, SharingRule } from "./sharing-policy.ts";
 export { QuotaLedger } from "./quota-ledger.ts";

@@ -72,6 +72,11 @@ class Random {
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const pad6 = (n: number): string => String(n).padStart(6, "0");
 
+/** Id of the sample's `index`-th person (0-based), as generateSampleRecords gives it. */
+export function samplePersonId(country: string, index: number): string {
+  return `${country}-P-${pad6(index + 1)}`;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Persons
 
@@ -196,7 +201,7 @@ function personRecord(random: Random, context: CountryContext, index: number): P
   else nationality = [country];
   const record: PersonRecord = {
     kind: "person",
-    id: `${country}-P-${pad6(index + 1)}`,
+    id: samplePersonId(country, index),
     names,
     dob: dobFor(random),
     nationality,
