@@ -28,11 +28,14 @@ function malformed(what: string, detail: string): WatchmeshError {
   return new WatchmeshError(ErrorCode.MalformedMessage, `${what} is not a valid protobuf message: ${detail}`);
 }
 
-/** A cursor over one message's bytes. */
+/** A cursor over one message's bytes, field by field. */
 class FieldReader {
   readonly bytes: Uint8Array;
   readonly what: string;
   position = 0;
+  /** Number and wire type of the field read by the last `nextField()`. */
+  field = 0;
+  wireType = 0;
 
   constructor(bytes: Uint8Array, what: string) {
     this.bytes = bytes;
@@ -41,6 +44,38 @@ class FieldReader {
 
   get done(): boolean {
     return this.position >= this.bytes.length;
+  }
+
+  /** Reads the next field's tag; field number 0 is never valid. */
+  nextField(): number {
+    const tag = this.varint();
+    this.field = tag >>> 3;
+    this.wireType = tag & 7;
+    if (this.field === 0) throw malformed(this.what, "field number 0");
+    return this.field;
+  }
+
+  /** The current field's value as bytes (a view of the input); it must be length-delimited. */
+  bytesField(): Uint8Array {
+    this.#expect(LENGTH_DELIMITED);
+    return this.lengthDelimited();
+  }
+
+  /** The current field's value as a string; it must be length-delimited. */
+  stringField(): string {
+    const view = this.bytesField();
+    return view.length === 0 ? "" : utf8.decode(view);
+  }
+
+  /** The current field's value as a varint (only the low 32 bits: enums and counts). */
+  varintField(): number {
+    this.#expect(VARINT);
+    return this.varint();
+  }
+
+  /** Skips the current field (an unknown number), as protobuf readers must. */
+  skipField(): void {
+    this.#skip(this.wireType);
   }
 
   /** A varint as a number; only the low 32 bits are kept for values above 2^32 (tags, lengths, enums). */
@@ -57,7 +92,7 @@ class FieldReader {
     throw malformed(this.what, "varint longer than 10 bytes");
   }
 
-  /** The next length-delimited field as a view of the input. */
+  /** The next length-delimited value as a view of the input. */
   lengthDelimited(): Uint8Array {
     const length = this.varint();
     const end = this.position + length;
@@ -67,19 +102,13 @@ class FieldReader {
     return view;
   }
 
-  string(): string {
-    const view = this.lengthDelimited();
-    return view.length === 0 ? "" : utf8.decode(view);
-  }
-
-  /** Skips a field of an unknown number, as protobuf readers must. */
-  skip(wireType: number): void {
+  #skip(wireType: number): void {
     switch (wireType) {
       case VARINT:
         this.varint();
         return;
       case FIXED64:
-        this.advance(8);
+        this.#advance(8);
         return;
       case LENGTH_DELIMITED:
         this.lengthDelimited();
@@ -88,21 +117,21 @@ class FieldReader {
         this.#skipGroup();
         return;
       case FIXED32:
-        this.advance(4);
+        this.#advance(4);
         return;
       default:
         throw malformed(this.what, `wire type ${wireType}`);
     }
   }
 
-  advance(count: number): void {
+  #advance(count: number): void {
     if (this.position + count > this.bytes.length) throw malformed(this.what, "truncated fixed-width field");
     this.position += count;
   }
 
   /** A known field must come with the wire type of its declaration. */
-  expect(wireType: number, actual: number, field: number): void {
-    if (wireType !== actual) throw malformed(this.what, `field ${field} has wire type ${actual}, not ${wireType}`);
+  #expect(wireType: number): void {
+    if (this.wireType !== wireType) throw malformed(this.what, `field ${this.field} has wire type ${this.wireType}, not ${wireType}`);
   }
 
   #skipGroup(): void {
@@ -110,7 +139,7 @@ class FieldReader {
       if (this.done) throw malformed(this.what, "unterminated group");
       const tag = this.varint();
       if ((tag & 7) === END_GROUP) return;
-      this.skip(tag & 7);
+      this.#skip(tag & 7);
     }
   }
 }
@@ -127,29 +156,21 @@ export function readSignedEnvelope(bytes: Uint8Array): EnvelopeFields {
   const reader = new FieldReader(bytes, "envelope");
   const fields: EnvelopeFields = { payload: EMPTY, keyId: "", signature: EMPTY, tags: EMPTY };
   while (!reader.done) {
-    const tag = reader.varint();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    switch (field) {
+    switch (reader.nextField()) {
       case 1:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        fields.payload = reader.lengthDelimited();
+        fields.payload = reader.bytesField();
         break;
       case 2:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        fields.keyId = reader.string();
+        fields.keyId = reader.stringField();
         break;
       case 3:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        fields.signature = reader.lengthDelimited();
+        fields.signature = reader.bytesField();
         break;
       case 4:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        fields.tags = reader.lengthDelimited();
+        fields.tags = reader.bytesField();
         break;
       default:
-        if (field === 0) throw malformed("envelope", "field number 0");
-        reader.skip(wireType);
+        reader.skipField();
     }
   }
   return fields;
@@ -174,38 +195,28 @@ export function readAnswerSummary(bytes: Uint8Array): AnswerSummary {
   const reader = new FieldReader(bytes, "match answer");
   const summary: AnswerSummary = { respondingCountry: "", statusNumber: 0, hitCount: 0, errorCode: "", queryDigest: EMPTY };
   while (!reader.done) {
-    const tag = reader.varint();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    switch (field) {
+    switch (reader.nextField()) {
       case 1:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        reader.lengthDelimited();
+        reader.bytesField(); // the query id: the digest binds the answer
         break;
       case 2:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        summary.respondingCountry = reader.string();
+        summary.respondingCountry = reader.stringField();
         break;
       case 3:
-        reader.expect(VARINT, wireType, field);
-        summary.statusNumber = reader.varint();
+        summary.statusNumber = reader.varintField();
         break;
       case 4:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        reader.lengthDelimited();
+        reader.bytesField();
         summary.hitCount += 1;
         break;
       case 5:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        summary.errorCode = reader.string();
+        summary.errorCode = reader.stringField();
         break;
       case 8:
-        reader.expect(LENGTH_DELIMITED, wireType, field);
-        summary.queryDigest = reader.lengthDelimited();
+        summary.queryDigest = reader.bytesField();
         break;
       default:
-        if (field === 0) throw malformed("match answer", "field number 0");
-        reader.skip(wireType);
+        reader.skipField(); // e.g. the timings 6 and 7
     }
   }
   return summary;
