@@ -14,9 +14,11 @@ import {
 import {
   AnswerStatus,
   CountryStatus,
+  decodeCheckResponse,
   Purpose,
   RequestedAction,
   watchmeshGrpcPackage,
+  type CheckResponseMessage,
   type EntityQuery,
   type MatchAnswer,
   type MatchQuery,
@@ -115,12 +117,6 @@ interface CountryResultMessage {
   errorCode: string;
 }
 
-interface CheckResponseMessage {
-  queryId: string;
-  traceId: string;
-  results: CountryResultMessage[];
-}
-
 interface CheckBatchResponseMessage {
   traceId: string;
   travellers: { queryId: string; results: CountryResultMessage[] }[];
@@ -166,7 +162,11 @@ export class BorderClient {
       "grpc.max_receive_message_length": MAX_BATCH_RESPONSE_BYTES,
     });
     this.#client = client;
-    this.#checkRpc = client.Check.bind(client);
+    // Check responses are read with the wire reader rather than the generic decoder, which copies the
+    // bytes of every country's answer into new buffers and converts each field.
+    const check = (Constructor as unknown as { service: { Check: { path: string; requestSerialize: (value: unknown) => Buffer } } }).service.Check;
+    this.#checkRpc = (request, metadata, callOptions, callback) =>
+      client.makeUnaryRequest(check.path, check.requestSerialize, decodeCheckResponse, request, metadata, callOptions, callback);
     this.#checkBatchRpc = client.CheckBatch.bind(client);
   }
 

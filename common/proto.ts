@@ -3,7 +3,7 @@ import protobuf from "protobufjs";
 import * as protoLoader from "@grpc/proto-loader";
 import { loadPackageDefinition, type GrpcObject } from "@grpc/grpc-js";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
-import { readSignedEnvelope } from "./wire-reader.ts";
+import { readCheckResponse, readSignedEnvelope } from "./wire-reader.ts";
 
 /** Directory holding `watchmesh/v1/*.proto`: the wire contract. */
 export const PROTO_ROOT_DIR = fileURLToPath(new URL("../proto", import.meta.url));
@@ -550,6 +550,32 @@ export interface CountryResultBytes {
 }
 
 const countryStatusNumbers = enumNumbers("watchmesh.v1.CountryStatus");
+
+const countryStatusNames = new Map([...countryStatusNumbers].map(([name, number]) => [number, name as CountryStatus]));
+
+/** A CheckResponse as the border system reads it: the shape of the generic gRPC decoder's object. */
+export interface CheckResponseMessage {
+  queryId: string;
+  traceId: string;
+  results: { country: string; status: CountryStatus; answer: SignedEnvelope | null; elapsedMs: number; errorCode: string }[];
+}
+
+/**
+ * Decodes a CheckResponse with the wire reader: the same object as the generic gRPC decoder's (status
+ * as its enum name; a number it does not know reads as unspecified), but each answer envelope's bytes
+ * are views of the response instead of copies. Throws MALFORMED_MESSAGE.
+ */
+export function decodeCheckResponse(bytes: Uint8Array): CheckResponseMessage {
+  const response = readCheckResponse(bytes);
+  return {
+    queryId: response.queryId,
+    traceId: response.traceId,
+    results: response.results.map(({ statusNumber, ...result }) => ({
+      ...result,
+      status: countryStatusNames.get(statusNumber) ?? CountryStatus.Unspecified,
+    })),
+  };
+}
 
 /**
  * Encodes a CheckResponse (coordinator.proto) with each node's answer envelope copied in as received,

@@ -221,3 +221,73 @@ export function readAnswerSummary(bytes: Uint8Array): AnswerSummary {
   }
   return summary;
 }
+
+/** One country's line of a CheckResponse as read: the node's answer envelope, when there is one. */
+export interface CountryResultFields {
+  country: string;
+  /** The CountryStatus enum's number (0 when absent). */
+  statusNumber: number;
+  /** Null when the field is absent (an unavailable country), as the generic decoder gives it. */
+  answer: EnvelopeFields | null;
+  elapsedMs: number;
+  errorCode: string;
+}
+
+export interface CheckResponseFields {
+  queryId: string;
+  traceId: string;
+  results: CountryResultFields[];
+}
+
+/**
+ * CheckResponse (proto/watchmesh/v1/coordinator.proto): query_id = 1, results = 2, trace_id = 3; each
+ * CountryResult: country = 1, status = 2, answer = 3, elapsed_ms = 4, error_code = 5. A border system
+ * reads 196 of them per check; the answers' byte fields stay views of the response.
+ */
+export function readCheckResponse(bytes: Uint8Array): CheckResponseFields {
+  const reader = new FieldReader(bytes, "check response");
+  const response: CheckResponseFields = { queryId: "", traceId: "", results: [] };
+  while (!reader.done) {
+    switch (reader.nextField()) {
+      case 1:
+        response.queryId = reader.stringField();
+        break;
+      case 2:
+        response.results.push(readCountryResult(reader.bytesField()));
+        break;
+      case 3:
+        response.traceId = reader.stringField();
+        break;
+      default:
+        reader.skipField();
+    }
+  }
+  return response;
+}
+
+function readCountryResult(bytes: Uint8Array): CountryResultFields {
+  const reader = new FieldReader(bytes, "country result");
+  const result: CountryResultFields = { country: "", statusNumber: 0, answer: null, elapsedMs: 0, errorCode: "" };
+  while (!reader.done) {
+    switch (reader.nextField()) {
+      case 1:
+        result.country = reader.stringField();
+        break;
+      case 2:
+        result.statusNumber = reader.varintField();
+        break;
+      case 3:
+        result.answer = readSignedEnvelope(reader.bytesField());
+        break;
+      case 4:
+        result.elapsedMs = reader.varintField();
+        break;
+      case 5:
+        result.errorCode = reader.stringField();
+        break;
+      default:
+        reader.skipField();
+    }
+  }
+  return result;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CountryStatus, encodeCheckResponse, encodeEnvelope, watchmeshGrpcPackage } from "../../common/proto.ts";
+import protobuf from "protobufjs";
+import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
+import { CountryStatus, decodeCheckResponse, encodeCheckResponse, encodeEnvelope, watchmeshGrpcPackage } from "../../common/proto.ts";
 
 type Serializers = {
   service: { Check: { responseSerialize: (value: unknown) => Buffer; responseDeserialize: (bytes: Buffer) => unknown } };
@@ -46,5 +48,57 @@ describe("encodeCheckResponse", () => {
       results: results.map((result) => ({ ...result, answerBytes: result.answer ? encodeEnvelope(result.answer) : undefined })),
     });
     expect(Check.responseDeserialize(Buffer.from(direct))).toEqual(Check.responseDeserialize(generic));
+  });
+});
+
+/** Byte fields as plain arrays, so that views (the wire reader) and Buffers (the generic decoder) compare. */
+function plain(value: unknown): unknown {
+  if (value instanceof Uint8Array) return [...value];
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, plain(field)]));
+  return value;
+}
+
+describe("decodeCheckResponse", () => {
+  const { Check } = (watchmeshGrpcPackage()["Coordinator"] as unknown as Serializers).service;
+
+  it("reads what the generic decoder reads, answers as views of the response", () => {
+    const statuses = Object.values(CountryStatus);
+    const results = Array.from({ length: 40 }, (_, index) => ({
+      country: index % 9 === 0 ? "" : `C${index}`,
+      status: statuses[index % statuses.length] ?? CountryStatus.NoHit,
+      answer:
+        index % 4 === 0
+          ? null
+          : { payload: new Uint8Array(index * 131).fill(index), keyId: index % 6 ? `K${index}` : "", signature: new Uint8Array(index % 2 ? 64 : 0), tags: new Uint8Array(index % 3 ? 20 : 0) },
+      elapsedMs: [0, 1, 128, 2 ** 21, 2 ** 32 - 1][index % 5] ?? 0,
+      errorCode: index % 3 === 0 ? "" : `CODE_${"ü".repeat(index)}`,
+    }));
+    const bytes = Check.responseSerialize({ queryId: "q-é", traceId: "4bf92f3577b34da6a3ce929d0e0e4736", results });
+    const decoded = decodeCheckResponse(bytes);
+    expect(plain(decoded)).toEqual(plain(Check.responseDeserialize(bytes)));
+    const withPayload = decoded.results.find((result) => (result.answer?.payload.length ?? 0) > 0);
+    expect(withPayload?.answer?.payload.buffer).toBe(bytes.buffer);
+  });
+
+  it("skips unknown fields, reads an unknown status as unspecified, and refuses malformed input with MALFORMED_MESSAGE", () => {
+    const result = protobuf.Writer.create().uint32((1 << 3) | 2).string("DEU").uint32((2 << 3) | 0).uint32(99).uint32((9 << 3) | 0).uint32(5).finish();
+    const bytes = protobuf.Writer.create().uint32((1 << 3) | 2).string("q").uint32((2 << 3) | 2).bytes(result).uint32((7 << 3) | 2).string("new").finish();
+    expect(decodeCheckResponse(bytes)).toEqual({
+      queryId: "q",
+      traceId: "",
+      results: [{ country: "DEU", status: CountryStatus.Unspecified, answer: null, elapsedMs: 0, errorCode: "" }],
+    });
+    const codeOf = (input: Uint8Array) => {
+      try {
+        decodeCheckResponse(input);
+        return undefined;
+      } catch (error) {
+        return error instanceof WatchmeshError ? error.code : "untyped";
+      }
+    };
+    expect(codeOf(bytes.subarray(0, bytes.length - 2))).toBe(ErrorCode.MalformedMessage);
+    expect(codeOf(new Uint8Array([(2 << 3) | 0, 1]))).toBe(ErrorCode.MalformedMessage); // a result as a varint
+    expect(codeOf(new Uint8Array([(2 << 3) | 2, 2, (3 << 3) | 0, 1]))).toBe(ErrorCode.MalformedMessage); // an answer as a varint
   });
 });
