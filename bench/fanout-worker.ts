@@ -48,6 +48,8 @@ export type WorkerRequest = { type: "start"; start: WorkerStart } | { type: "usa
 
 export interface WorkerUsage {
   cpuMicros: number;
+  /** The kernel's share of cpuMicros (socket reads and writes on loopback, including the receiving side's TCP work). */
+  systemMicros: number;
   rssMb: number;
   /** Heap in use (after a full garbage collection when asked with `gc`). */
   heapMb: number;
@@ -206,6 +208,7 @@ function usage(running: Running | undefined, collect: boolean): WorkerUsage {
   const memory = process.memoryUsage();
   return {
     cpuMicros: cpu.user + cpu.system,
+    systemMicros: cpu.system,
     rssMb: Math.round(memory.rss / 1024 / 1024),
     heapMb: Math.round((memory.heapUsed / 1024 / 1024) * 10) / 10,
     answered: running?.answered() ?? [],

@@ -135,11 +135,19 @@ async function saturate(durationMs: number, runners: { concurrency: number; run:
 }
 
 /** CPU microseconds `worker` spends per check while `load` runs. */
-async function cpuPerCheck<T extends { checks: number }>(worker: Worker, load: () => Promise<T>): Promise<T & { cpuUsPerCheck: number }> {
+async function cpuPerCheck<T extends { checks: number }>(
+  worker: Worker,
+  load: () => Promise<T>,
+): Promise<T & { cpuUsPerCheck: number; systemUsPerCheck: number }> {
   const before = await worker.usage();
   const result = await load();
   const after = await worker.usage();
-  return { ...result, cpuUsPerCheck: round((after.cpuMicros - before.cpuMicros) / Math.max(result.checks, 1), 1) };
+  const checks = Math.max(result.checks, 1);
+  return {
+    ...result,
+    cpuUsPerCheck: round((after.cpuMicros - before.cpuMicros) / checks, 1),
+    systemUsPerCheck: round((after.systemMicros - before.systemMicros) / checks, 1),
+  };
 }
 
 interface Options {
@@ -196,6 +204,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
         "raw saturated p50/p99 ms": `${raw.saturated.latency.p50Ms} / ${raw.saturated.latency.p99Ms}`,
         "coordinator CPU us per check": mesh.saturated.cpuUsPerCheck,
         "raw gatherer CPU us per gather": raw.saturated.cpuUsPerCheck,
+        "of which system (kernel) us, coordinator / raw": `${mesh.saturated.systemUsPerCheck} / ${raw.saturated.systemUsPerCheck}`,
         "CPU ratio coordinator/raw": round(mesh.saturated.cpuUsPerCheck / raw.saturated.cpuUsPerCheck, 2),
         "checks/s one coordinator core can serve": round(1e6 / mesh.saturated.cpuUsPerCheck, 0),
         "two coordinators checks/s": mesh.scaleOut.perSecond,

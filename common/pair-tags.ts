@@ -67,17 +67,21 @@ export class PairKeyring {
 
   /** Tag record addressed to `peer` for a message of `kind` with these exact payload bytes. */
   tagRecordFor(peer: ResolvedSigner, kind: SignatureDomain, payload: Uint8Array): Uint8Array {
-    const record = new Uint8Array(PAIR_TAG_RECORD_BYTES);
-    const keys = this.#keys(peer);
-    record.set(keys.recipient, 0);
-    record.set(pairTag(keys.send, kind, payload), RECIPIENT_ID_BYTES);
-    return record;
+    return this.tagsFor([peer], kind, payload);
   }
 
-  /** Concatenated tag records for several peers (e.g. every node a query goes to). */
+  /**
+   * Concatenated tag records for several peers (e.g. every node a query goes to), written into one
+   * buffer; the message is copied into the hash's memory once for all of them.
+   */
   tagsFor(peers: readonly ResolvedSigner[], kind: SignatureDomain, payload: Uint8Array): Uint8Array {
     const tags = new Uint8Array(peers.length * PAIR_TAG_RECORD_BYTES);
-    peers.forEach((peer, index) => tags.set(this.tagRecordFor(peer, kind, payload), index * PAIR_TAG_RECORD_BYTES));
+    const keys = peers.map((peer, index) => {
+      const peerKeys = this.#keys(peer);
+      tags.set(peerKeys.recipient, index * PAIR_TAG_RECORD_BYTES);
+      return peerKeys.send;
+    });
+    keyedBlake2b().hashEach(keys, domainPrefix(kind), payload, { into: tags, offset: RECIPIENT_ID_BYTES, stride: PAIR_TAG_RECORD_BYTES });
     return tags;
   }
 
@@ -89,11 +93,13 @@ export class PairKeyring {
   verifyTagFrom(peer: ResolvedSigner, tags: Uint8Array | undefined, kind: SignatureDomain, payload: Uint8Array): boolean {
     if (!tags || tags.length === 0 || tags.length % PAIR_TAG_RECORD_BYTES !== 0) return false;
     if (tags.length > MAX_PAIR_TAG_RECORDS * PAIR_TAG_RECORD_BYTES) return false;
-    let expected: Uint8Array | undefined;
+    let hashed = false;
     for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
       if (!this.#isForMe(tags, offset)) continue;
-      expected ??= pairTag(this.#keys(peer).receive, kind, payload);
-      if (tagEquals(tags, offset + RECIPIENT_ID_BYTES, expected)) return true;
+      const hasher = keyedBlake2b();
+      if (!hashed) hasher.hashEach([this.#keys(peer).receive], domainPrefix(kind), payload);
+      hashed = true;
+      if (hasher.lastTagEquals(tags, offset + RECIPIENT_ID_BYTES)) return true;
     }
     return false;
   }
@@ -156,6 +162,15 @@ class KeyedBlake2b {
   }
 
   hash(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array {
+    this.hashEach([key], prefix, payload);
+    return this.#module.HEAPU8.slice(this.#out, this.#out + PAIR_TAG_BYTES);
+  }
+
+  /**
+   * The tag of `prefix || payload` under each key, copied into `output.into` at `offset + index * stride`
+   * when given; the last one stays in WebAssembly memory for lastTagEquals. The message is copied in once.
+   */
+  hashEach(keys: readonly Uint8Array[], prefix: Uint8Array, payload: Uint8Array, output?: { into: Uint8Array; offset: number; stride: number }): void {
     const module = this.#module;
     const length = prefix.length + payload.length;
     if (length > this.#inputCapacity) {
@@ -165,13 +180,24 @@ class KeyedBlake2b {
     }
     // The heap view is read after any allocation: WebAssembly memory may have grown and moved.
     const heap = module.HEAPU8;
-    heap.set(key, this.#key);
     heap.set(prefix, this.#input);
     heap.set(payload, this.#input + prefix.length);
-    if (module._crypto_generichash(this.#out, PAIR_TAG_BYTES, this.#input, length, 0, this.#key, key.length) !== 0) {
-      throw new Error("crypto_generichash failed");
-    }
-    return heap.slice(this.#out, this.#out + PAIR_TAG_BYTES);
+    const tag = heap.subarray(this.#out, this.#out + PAIR_TAG_BYTES);
+    keys.forEach((key, index) => {
+      heap.set(key, this.#key);
+      if (module._crypto_generichash(this.#out, PAIR_TAG_BYTES, this.#input, length, 0, this.#key, key.length) !== 0) {
+        throw new Error("crypto_generichash failed");
+      }
+      output?.into.set(tag, output.offset + index * output.stride);
+    });
+  }
+
+  /** Constant-time comparison of the last tag hashed with the one inside `tags` at `offset` (no copies). */
+  lastTagEquals(tags: Uint8Array, offset: number): boolean {
+    const heap = this.#module.HEAPU8;
+    let difference = 0;
+    for (let i = 0; i < PAIR_TAG_BYTES; i++) difference |= (tags[offset + i] ?? 0) ^ (heap[this.#out + i] ?? 0);
+    return difference === 0;
   }
 }
 
@@ -184,13 +210,6 @@ function keyedBlake2b(): KeyedBlake2b {
     hasher = new KeyedBlake2b(module);
   }
   return hasher;
-}
-
-/** Constant-time comparison of a tag inside `tags` at `offset` with `expected` (no copies). */
-function tagEquals(tags: Uint8Array, offset: number, expected: Uint8Array): boolean {
-  let difference = 0;
-  for (let i = 0; i < PAIR_TAG_BYTES; i++) difference |= (tags[offset + i] ?? 0) ^ (expected[i] ?? 0);
-  return difference === 0;
 }
 
 /** Public keys are not secret: a plain comparison. */

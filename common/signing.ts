@@ -1,3 +1,4 @@
+import * as cryptoModule from "node:crypto";
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from "node:crypto";
 import { sodium } from "./sodium.ts";
 
@@ -93,6 +94,23 @@ export function keyFingerprint(publicKey: Uint8Array): string {
   return createHash("sha256").update(publicKey).digest("hex").slice(0, 16);
 }
 
+/**
+ * node:crypto's one-shot hash (Node.js 20.12 and later) skips the Hash object that createHash makes:
+ * a node digests every query it answers, and that object cost more than the hash of a short payload.
+ */
+const oneShotHash = (() => {
+  const hash = (cryptoModule as { hash?: (algorithm: string, data: Uint8Array, outputEncoding: "buffer") => unknown }).hash;
+  try {
+    return typeof hash === "function" && hash("sha256", new Uint8Array(0), "buffer") instanceof Uint8Array
+      ? (hash as (algorithm: string, data: Uint8Array, outputEncoding: "buffer") => Buffer)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(bytes).digest());
+  const digest = oneShotHash ? oneShotHash("sha256", bytes, "buffer") : createHash("sha256").update(bytes).digest();
+  // A plain Uint8Array view of the digest (no copy): callers compare and encode it as bytes.
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
 }
