@@ -134,6 +134,11 @@ async function saturate(durationMs: number, runners: { concurrency: number; run:
   return { perSecond: round(samples.length / elapsedS, 1), latency: summarise(samples), checks: samples.length };
 }
 
+async function totalCpuMicros(workers: readonly Worker[]): Promise<number> {
+  const usages = await Promise.all(workers.map((worker) => worker.usage()));
+  return usages.reduce((sum, usage) => sum + usage.cpuMicros, 0);
+}
+
 /** CPU microseconds `worker` spends per check while `load` runs. */
 async function cpuPerCheck<T extends { checks: number }>(
   worker: Worker,
@@ -196,6 +201,8 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
         "raw light p50/p99 ms": `${raw.light.p50Ms} / ${raw.light.p99Ms}`,
         "p50 ratio mesh/raw": round(mesh.light.p50Ms / raw.light.p50Ms, 2),
         "mesh light gather p50/p99 ms (publish to last answer)": `${mesh.lightGather.p50Ms} / ${mesh.lightGather.p99Ms}`,
+        "mesh light first answer p50/p99 ms": `${mesh.lightFirstAnswer.p50Ms} / ${mesh.lightFirstAnswer.p99Ms}`,
+        "light: node / raw responder processes' CPU us per check (all countries)": `${mesh.lightHostsCpuUs} / ${raw.lightRespondersCpuUs}`,
         "light: coordinator / raw gatherer CPU us per check": `${mesh.light.cpuUsPerCheck} / ${raw.light.cpuUsPerCheck}`,
         "light: border client CPU us per check (sign, tag, verify 196 answers)": mesh.lightClientCpuUs,
         "mesh saturated checks/s": mesh.saturated.perSecond,
@@ -252,12 +259,15 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
   const outcomes = { checks: 0, withUnavailable: 0, wrongAnswers: 0 };
   // Per check, the coordinator's time from publishing to the last answer: the gathering's share of the latency.
   let gatherMs: number[] = [];
+  // And to the first answer: how long one country's answer takes to come back, before the others queue behind it.
+  let firstAnswerMs: number[] = [];
   // A traveller on one country's list: one hit (signed, as evidence) and a no-hit from every other country.
   // A country past the deadline is unavailable (counted); any other status than the expected one is wrong.
   const checkWith = (client: BorderClient) => async () => {
     const result = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
     outcomes.checks += 1;
     gatherMs.push(Math.max(0, ...result.results.map((entry) => entry.ms)));
+    firstAnswerMs.push(Math.min(...result.results.map((entry) => entry.ms)));
     if (result.results.some((entry) => entry.status === "unavailable")) outcomes.withUnavailable += 1;
     outcomes.wrongAnswers += result.results.filter((entry) => entry.status !== "unavailable" && entry.status !== (entry.country === hitCountry ? "hit" : "no_hit")).length;
   };
@@ -265,11 +275,15 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
     const check = checkWith(first.client);
     await saturate(3000, [{ concurrency: 2, run: check }]); // warm-up: JIT, pair keys derived once per pair
     gatherMs = [];
+    firstAnswerMs = [];
+    const hostsCpu0 = await totalCpuMicros(hosts);
     // This process is the border system; at light load it does nothing else, so its CPU time is the client's.
     const clientCpu0 = cpuMicros();
     const light = await cpuPerCheck(first.worker, async () => ({ ...(await paced(options.lightChecks, options.lightRate, check)), checks: options.lightChecks }));
     const lightClientCpuUs = round((cpuMicros() - clientCpu0) / options.lightChecks, 1);
     const lightGather = summarise(gatherMs);
+    const lightFirstAnswer = summarise(firstAnswerMs);
+    const lightHostsCpuUs = round(((await totalCpuMicros(hosts)) - hostsCpu0) / options.lightChecks, 1);
     const answeredBefore = await Promise.all(hosts.map((host) => host.usage()));
     const saturated = await cpuPerCheck(first.worker, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: check }]));
     const answeredAfter = await Promise.all(hosts.map((host) => host.usage()));
@@ -286,7 +300,7 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
       const after = await Promise.all([first.worker.usage(), other.worker.usage()]);
       const cpu = after.reduce((sum, usage, index) => sum + usage.cpuMicros - (before[index]?.cpuMicros ?? 0), 0);
       const sustained = options.sustainedChecks > 0 ? await sustainedHeap(first.worker, check, options) : undefined;
-      return { light, lightGather, lightClientCpuUs, saturated, scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) }, replicaShares, sustained, outcomes };
+      return { light, lightGather, lightFirstAnswer, lightHostsCpuUs, lightClientCpuUs, saturated, scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) }, replicaShares, sustained, outcomes };
     } finally {
       other.client.close();
     }
@@ -347,9 +361,11 @@ async function measureRaw(options: Options, natsUrl: string, workers: Worker[]) 
     const payload = new Uint8Array(300);
     const gather = async () => void (await asker.request(RAW_CHECK_SUBJECT, payload, { timeout: 5000 }));
     await saturate(2000, [{ concurrency: 4, run: gather }]);
+    const respondersCpu0 = await totalCpuMicros(responders);
     const light = await cpuPerCheck(gatherer, async () => ({ ...(await paced(options.lightChecks, options.lightRate, gather)), checks: options.lightChecks }));
+    const lightRespondersCpuUs = round(((await totalCpuMicros(responders)) - respondersCpu0) / options.lightChecks, 1);
     const saturated = await cpuPerCheck(gatherer, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: gather }]));
-    return { light, saturated };
+    return { light, lightRespondersCpuUs, saturated };
   } finally {
     await asker.drain();
   }

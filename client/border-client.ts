@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { credentials as grpcCredentials, type ChannelCredentials, type Client } from "@grpc/grpc-js";
 import { SpanKind, context as otelContext, trace } from "@opentelemetry/api";
-import { openAnswer, signQuery } from "../common/envelope.ts";
+import { openAnswerOutcome, signQuery, type AnswerOutcome } from "../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import {
@@ -20,7 +20,6 @@ import {
   watchmeshGrpcPackage,
   type CheckResponseMessage,
   type EntityQuery,
-  type MatchAnswer,
   type MatchQuery,
   type PersonQuery,
   type SignedEnvelope,
@@ -301,9 +300,9 @@ export class BorderClient {
           ? { country, status: "error" as const, hits: [], ms, errorCode: result.errorCode || ErrorCode.AnswerInvalid }
           : { country, status: "unavailable" as const, hits: [], ms };
       }
-      let answer: MatchAnswer;
+      let answer: AnswerOutcome;
       try {
-        answer = openAnswer(result.answer, this.#options.registry, {
+        answer = openAnswerOutcome(result.answer, this.#options.registry, {
           nowMs: Date.now(),
           expectedCountry: country,
           expectedQueryDigest: queryDigest,

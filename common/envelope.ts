@@ -9,11 +9,14 @@ import {
   MIN_NONCE_BYTES,
 } from "./limits.ts";
 import {
+  answerStatusOf,
+  type AnswerStatus,
   decodeEnvelope,
   decodeMatchAnswer,
   decodeMatchQuery,
   encodeMatchAnswer,
   encodeMatchQuery,
+  type Hit,
   type MatchAnswer,
   type MatchQuery,
   type SignedEnvelope,
@@ -54,10 +57,14 @@ export interface AuthenticateOptions {
  * anything in the payload is parsed.
  */
 export function authenticateEnvelope(envelope: SignedEnvelope, domain: SignatureDomain, registry: TrustRegistry, options: AuthenticateOptions): AuthenticatedEnvelope {
+  return authenticateFrom(envelope, domain, claimedSigner(envelope, registry, options), options.keyring);
+}
+
+/** The registered signer (valid now, in one of `roles`) that the envelope's key id names; not yet checked. */
+function claimedSigner(envelope: SignedEnvelope, registry: TrustRegistry, options: { nowMs: number; roles: readonly ResolvedSigner["role"][] }): ResolvedSigner {
   checkPayloadSize(envelope);
   if (!envelope.keyId) throw new WatchmeshError(ErrorCode.MalformedMessage, "envelope has no key id");
-  const signer = registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
-  return authenticateFrom(envelope, domain, signer, options.keyring);
+  return registry.resolveSigner(envelope.keyId, options.nowMs, options.roles);
 }
 
 /**
@@ -255,6 +262,27 @@ export function openAnswerSummary(envelope: SignedEnvelope, nodeSigner: Resolved
   const summary = readAnswerSummary(envelope.payload);
   checkAnswerBinding(summary, nodeSigner, options);
   return summary;
+}
+
+/** What a reader of a whole fan-out needs of one answer. */
+export interface AnswerOutcome {
+  status: AnswerStatus;
+  errorCode: string;
+  hits: Hit[];
+}
+
+/**
+ * openAnswer for a reader of many answers (a border client reading 196 of them): the same checks, with
+ * the answer read by the wire reader, and decoded whole only when it has hits.
+ */
+export function openAnswerOutcome(envelope: SignedEnvelope, registry: TrustRegistry, options: AnswerCheckOptions): AnswerOutcome {
+  const signer = claimedSigner(envelope, registry, { nowMs: options.nowMs, roles: [MemberRole.Node] });
+  const summary = openAnswerSummary(envelope, signer, options);
+  return {
+    status: answerStatusOf(summary.statusNumber),
+    errorCode: summary.errorCode,
+    hits: summary.hitCount > 0 ? decodeMatchAnswer(envelope.payload).hits : [],
+  };
 }
 
 function checkAnswerSigner(envelope: SignedEnvelope, signer: ResolvedSigner, options: AnswerCheckOptions): void {

@@ -39,6 +39,7 @@ export {
   signAnswer,
   sealAnswer,
   openAnswer,
+  openAnswerOutcome,
   hexDigest,
 } from "./envelope.ts";
 export type {
@@ -46,6 +47,7 @@ export type {
   QueryCheckOptions,
   QuerySigningOptions,
   AnswerCheckOptions,
+  AnswerOutcome,
   AnswerSealOptions,
   AuthenticatedEnvelope,
   AuthenticateOptions,

@@ -167,7 +167,8 @@ export class MatchService {
     const span = tracer().startSpan("watchmesh.node.match", { kind: SpanKind.SERVER }, parent);
     span.setAttribute("watchmesh.country", this.country);
     const digest = sha256(envelope.payload ?? new Uint8Array());
-    span.setAttribute("watchmesh.query_digest", hexDigest(digest).slice(0, 32));
+    // Hex is made only for a span that is recorded: without a tracer this runs once per query for nothing.
+    if (span.isRecording()) span.setAttribute("watchmesh.query_digest", hexDigest(digest).slice(0, 32));
     // Set once the query opened (tag or signature checked): only then are its requester and purpose known.
     let opened: OpenedQuery | undefined;
     try {

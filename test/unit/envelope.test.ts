@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { openAnswer, openQuery, signAnswer, signQuery } from "../../common/envelope.ts";
+import { openAnswer, openAnswerOutcome, openQuery, signAnswer, signQuery } from "../../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { createIdentity, MemberRole } from "../../common/key-files.ts";
 import { MAX_ENVELOPE_BYTES } from "../../common/limits.ts";
-import { AnswerStatus, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
+import { AnswerStatus, RequestedAction, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
 import { sha256, SignatureDomain, signDetached } from "../../common/signing.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
 import { makeAnswer, makeQuery, personSubject } from "../helpers/queries.ts";
@@ -132,5 +132,38 @@ describe("signed answers", () => {
       () => openAnswer({ ...forged, keyId: signed.keyId }, trust.registry, { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: digest }),
       ErrorCode.BadSignature,
     );
+  });
+
+  it("read by a border client (openAnswerOutcome) give what openAnswer gives, and fail with the same codes", () => {
+    const hit = { reference: "DEU-R-1", score: 0.95, category: "person", action: RequestedAction.DiscreetCheck, matchedFeatures: ["name", "dob"] };
+    const answers = [
+      answer(),
+      answer({ status: AnswerStatus.Hit, hits: [hit, { ...hit, reference: "DEU-R-2", matchedFeatures: [] }] }),
+      answer({ status: AnswerStatus.Refused, errorCode: ErrorCode.PolicyPurposeDenied }),
+    ];
+    const options = { nowMs: Date.now(), expectedCountry: "DEU", expectedQueryDigest: digest };
+    for (const signed of answers.map((each) => signAnswer(each, deu()))) {
+      const full = openAnswer(signed, trust.registry, options);
+      expect(openAnswerOutcome(signed, trust.registry, options)).toEqual({ status: full.status, errorCode: full.errorCode, hits: full.hits });
+    }
+    const signed = signAnswer(answer(), deu());
+    const failures: [typeof signed, typeof options][] = [
+      [signed, { ...options, expectedCountry: "ESP" }],
+      [signed, { ...options, expectedQueryDigest: sha256(new Uint8Array([9])) }],
+      [{ ...signed, keyId: "" }, options],
+      [{ ...signed, keyId: "DEU:node:0000000000000000" }, options],
+      [{ ...signed, signature: signAnswer(answer(), trust.border).signature }, options],
+      [{ ...signed, payload: new Uint8Array(MAX_ENVELOPE_BYTES + 1) }, options],
+    ];
+    for (const [envelope, failing] of failures) {
+      let expected = "";
+      try {
+        openAnswer(envelope, trust.registry, failing);
+      } catch (error) {
+        expected = (error as WatchmeshError).code;
+      }
+      expect(expected).not.toBe("");
+      expectCode(() => openAnswerOutcome(envelope, trust.registry, failing), expected);
+    }
   });
 });
