@@ -3,7 +3,7 @@
  * a host of country nodes, a coordinator, raw responders, or a raw gatherer. Each reports its own CPU
  * time and memory on request, so the figures of one process are not mixed with the others'.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { silentLogger } from "../common/logger.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import { TrustRegistry } from "../common/registry.ts";
@@ -12,6 +12,8 @@ import { Coordinator } from "../coordinator/index.ts";
 import { connectNats } from "../common/nats-connection.ts";
 import { CountryNode, MatchService, type Matcher } from "../node/index.ts";
 import { NatsResponder } from "../node/nats-responder.ts";
+import { encodeEnvelope } from "../common/proto.ts";
+import { COORDINATOR_KEY_HEADER, MATCH_ALL_SUBJECT, matchCountrySubject, nodeQueueGroup } from "../common/subjects.ts";
 
 /** Identities cross the IPC channel as JSON; keys as base64. These are throw-away benchmark keys. */
 export interface WireIdentity {
@@ -38,7 +40,7 @@ interface TrustWire {
 
 export type WorkerStart =
   | ({ role: "nodes"; natsUrl: string; dataDir: string; nodes: WireIdentity[]; hitCountries: string[] } & TrustWire)
-  | ({ role: "protocol-nodes"; natsUrl: string; nodes: WireIdentity[]; hitCountries: string[] } & TrustWire)
+  | ({ role: "protocol-nodes"; natsUrl: string; nodes: WireIdentity[]; hitCountries: string[]; replay?: boolean } & TrustWire)
   | ({ role: "coordinator"; natsUrl: string; identity?: WireIdentity } & TrustWire)
   | { role: "raw-responders"; natsUrl: string; countries: string[] }
   | { role: "raw-gatherer"; natsUrl: string; countries: number };
@@ -84,6 +86,8 @@ async function start(spec: WorkerStart): Promise<{ running: Running; grpcPort?: 
         grpcAddress: "127.0.0.1:0",
         logger: silentLogger(),
         notifyHits: false,
+        // The load generator is many border systems under one key: the per-requester limit is not what is measured.
+        rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
       });
       return { running: { stop: () => coordinator.stop(), answered: () => [] }, grpcPort: coordinator.grpcPort };
     }
@@ -145,6 +149,11 @@ async function startProtocolNodes(spec: Extract<WorkerStart, { role: "protocol-n
     };
     return new MatchService({ identity, registry: () => registry, matcher, referenceFor: (id) => `${identity.country}-R-${id}`, logger: silentLogger() });
   });
+  if (spec.replay) {
+    const answered = replayAnswers(connection, services);
+    await connection.flush();
+    return { stop: () => connection.drain(), answered };
+  }
   const responders = services.map((service) => NatsResponder.start({ connection, service, logger: silentLogger() }));
   await connection.flush();
   return {
@@ -154,6 +163,40 @@ async function startProtocolNodes(spec: Extract<WorkerStart, { role: "protocol-n
     },
     answered: () => services.map((service) => service.answeredCount),
   };
+}
+
+/**
+ * Replayed answers: each country answers a query it has not seen before through the real answer path
+ * (MatchService: tag checked, answer encoded and tagged for the requester and the coordinator) and
+ * the same query again from a cache. Sent a small pool of queries over and over, the countries then
+ * cost about what the raw baseline's trivial responders cost, so the coordinator is what saturates,
+ * as the raw gatherer does in its run, and its answers still verify.
+ */
+function replayAnswers(connection: NatsConnection, services: MatchService[]): () => number[] {
+  const counts = services.map(() => 0);
+  services.forEach((service, index) => {
+    const cache = new Map<string, Uint8Array>();
+    // Both subjects a node listens on, as NatsResponder: the fan-out subject and the country's own.
+    const onQuery = (msg: Msg): void => {
+      if (!msg.reply) return;
+      counts[index] = (counts[index] ?? 0) + 1;
+      // The envelope's first bytes hold the query id (a random UUID): a key without hashing the query.
+      // The answer is tagged for the coordinator that relays it, so that coordinator is part of the key.
+      const relayKeyId = msg.headers?.get(COORDINATOR_KEY_HEADER) || undefined;
+      const key = `${relayKeyId ?? ""} ${Buffer.from(msg.data.buffer, msg.data.byteOffset, Math.min(64, msg.data.length)).toString("latin1")}`;
+      let answer = cache.get(key);
+      if (!answer) {
+        const delivery = { relayed: true, relayKeyId };
+        answer = encodeEnvelope(service.answerBytes(msg.data, undefined, delivery));
+        cache.set(key, answer);
+      }
+      msg.respond(answer);
+    };
+    for (const subject of [MATCH_ALL_SUBJECT, matchCountrySubject(service.country)]) {
+      connection.subscribe(subject, { queue: nodeQueueGroup(service.country), callback: (_error, msg) => onQuery(msg) });
+    }
+  });
+  return () => counts;
 }
 
 async function startRawResponders(natsUrl: string, countries: string[]): Promise<Running> {

@@ -13,16 +13,18 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client } from "@grpc/grpc-js";
 import { connect } from "@nats-io/transport-node";
 import { createIdentity, MemberRole, publicPart, type SigningIdentity } from "../common/key-files.ts";
 import { startNatsServer } from "../common/nats-server.ts";
+import { CountryStatus, decodeCheckResponse, watchmeshGrpcPackage, type CheckResponseMessage, type SignedEnvelope } from "../common/proto.ts";
 import { memberFor } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { BorderClient } from "../client/border-client.ts";
 import { makeTrust, type TestTrust } from "../test/helpers/identities.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { RAW_CHECK_SUBJECT, toWire, type WorkerReply, type WorkerRequest, type WorkerStart, type WorkerUsage } from "./fanout-worker.ts";
-import { argValue, cpuMicros, benchCountryCodes, printFigures, round, summarise, type LatencySummary } from "./stats.ts";
+import { argValue, cpuMicros, processCpuMicros, benchCountryCodes, printFigures, round, summarise, type LatencySummary } from "./stats.ts";
 
 const RUN_TS = fileURLToPath(new URL("../bin/run-ts.js", import.meta.url));
 const WORKER = fileURLToPath(new URL("./fanout-worker.ts", import.meta.url));
@@ -134,6 +136,10 @@ async function saturate(durationMs: number, runners: { concurrency: number; run:
   return { perSecond: round(samples.length / elapsedS, 1), latency: summarise(samples), checks: samples.length };
 }
 
+/** The benchmark's nats-server, whose CPU time per check is reported beside the processes' own. */
+let natsServerPid = -1;
+const natsServerCpuMicros = () => processCpuMicros(natsServerPid);
+
 async function totalCpuMicros(workers: readonly Worker[]): Promise<number> {
   const usages = await Promise.all(workers.map((worker) => worker.usage()));
   return usages.reduce((sum, usage) => sum + usage.cpuMicros, 0);
@@ -143,8 +149,9 @@ async function totalCpuMicros(workers: readonly Worker[]): Promise<number> {
 async function cpuPerCheck<T extends { checks: number }>(
   worker: Worker,
   load: () => Promise<T>,
-): Promise<T & { cpuUsPerCheck: number; systemUsPerCheck: number }> {
+): Promise<T & { cpuUsPerCheck: number; systemUsPerCheck: number; natsServerUsPerCheck: number }> {
   const before = await worker.usage();
+  const natsBefore = natsServerCpuMicros();
   const result = await load();
   const after = await worker.usage();
   const checks = Math.max(result.checks, 1);
@@ -152,6 +159,7 @@ async function cpuPerCheck<T extends { checks: number }>(
     ...result,
     cpuUsPerCheck: round((after.cpuMicros - before.cpuMicros) / checks, 1),
     systemUsPerCheck: round((after.systemMicros - before.systemMicros) / checks, 1),
+    natsServerUsPerCheck: round((natsServerCpuMicros() - natsBefore) / checks, 1),
   };
 }
 
@@ -184,6 +192,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
   };
   await initSodium();
   const nats = await startNatsServer();
+  natsServerPid = nats.pid;
   const temp = await makeTempDir("watchmesh-bench-fanout-");
   const workers: Worker[] = [];
   try {
@@ -212,11 +221,22 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
         "coordinator CPU us per check": mesh.saturated.cpuUsPerCheck,
         "raw gatherer CPU us per gather": raw.saturated.cpuUsPerCheck,
         "of which system (kernel) us, coordinator / raw": `${mesh.saturated.systemUsPerCheck} / ${raw.saturated.systemUsPerCheck}`,
+        "nats-server CPU us per check, saturated mesh / raw": `${mesh.saturated.natsServerUsPerCheck} / ${raw.saturated.natsServerUsPerCheck}`,
         "CPU ratio coordinator/raw": round(mesh.saturated.cpuUsPerCheck / raw.saturated.cpuUsPerCheck, 2),
         "checks/s one coordinator core can serve": round(1e6 / mesh.saturated.cpuUsPerCheck, 0),
         "two coordinators checks/s": mesh.scaleOut.perSecond,
         "two coordinators / one": round(mesh.scaleOut.perSecond / mesh.saturated.perSecond, 2),
         "two coordinators CPU us per check": mesh.scaleOut.cpuUsPerCheck,
+        ...(mesh.coordinatorBound
+          ? {
+              "coordinator-bound (countries replay answers), checks/s": mesh.coordinatorBound.one.perSecond,
+              "coordinator-bound: coordinator CPU us per check (kernel) / busy share of a core": `${mesh.coordinatorBound.one.cpuUsPerCheck} (${mesh.coordinatorBound.one.systemUsPerCheck}) / ${mesh.coordinatorBound.one.busyShare}`,
+              "coordinator-bound: countries' processes / nats-server CPU us per check": `${mesh.coordinatorBound.one.hostsCpuUsPerCheck} / ${mesh.coordinatorBound.one.natsServerUsPerCheck}`,
+              "coordinator-bound: two coordinators checks/s, / one": `${mesh.coordinatorBound.two.perSecond}, ${round(mesh.coordinatorBound.two.perSecond / mesh.coordinatorBound.one.perSecond, 2)}`,
+              "coordinator-bound: two coordinators CPU us per check": mesh.coordinatorBound.two.cpuUsPerCheck,
+              "coordinator-bound: p50/p99 ms, wrong answers": `${mesh.coordinatorBound.one.latency.p50Ms} / ${mesh.coordinatorBound.one.latency.p99Ms}, ${mesh.coordinatorBound.wrongAnswers}`,
+            }
+          : {}),
         "replica share of answers": mesh.replicaShares,
         "mesh checks / with a country unavailable / wrong answers": `${mesh.outcomes.checks} / ${mesh.outcomes.withUnavailable} / ${mesh.outcomes.wrongAnswers}`,
         ...(mesh.sustained ? { "coordinator heap MB over sustained run": mesh.sustained } : {}),
@@ -238,21 +258,27 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
     ...nodeIdentities.map((identity, index) => ({ identity, process: index % options.nodeProcesses })),
     ...nodeIdentities.slice(0, options.replicated).map((identity, index) => ({ identity, process: (index + 1) % options.nodeProcesses })),
   ];
-  const hosts = Array.from({ length: options.nodeProcesses }, (_, index) => new Worker(`node host ${index}`));
-  workers.push(...hosts);
-  const hostedBy = hosts.map((_, index) => placements.filter((placement) => placement.process === index).map((placement) => placement.identity));
-  await Promise.all(
-    hosts.map((host, index) => {
-      const common = { natsUrl, nodes: (hostedBy[index] ?? []).map(toWire), hitCountries: [options.countries[0] ?? ""], ...trustWire };
-      return host.start(options.nodes === "full" ? { role: "nodes", dataDir: `${dataDir}/host-${index}`, ...common } : { role: "protocol-nodes", ...common });
-    }),
+  const hostedBy = Array.from({ length: options.nodeProcesses }, (_, index) =>
+    placements.filter((placement) => placement.process === index).map((placement) => placement.identity),
   );
+  const startHosts = async (replay: boolean): Promise<Worker[]> => {
+    const started = hostedBy.map((_, index) => new Worker(`node host ${index}${replay ? " (replaying)" : ""}`));
+    workers.push(...started);
+    await Promise.all(
+      started.map((host, index) => {
+        const common = { natsUrl, nodes: (hostedBy[index] ?? []).map(toWire), hitCountries: [options.countries[0] ?? ""], ...trustWire };
+        return host.start(options.nodes === "full" ? { role: "nodes", dataDir: `${dataDir}/host-${index}`, ...common } : { role: "protocol-nodes", replay, ...common });
+      }),
+    );
+    return started;
+  };
+  const hosts = await startHosts(false);
   const coordinatorWorker = async (identity: SigningIdentity, name: string) => {
     const worker = new Worker(name);
     workers.push(worker);
     const port = await worker.start({ role: "coordinator", natsUrl, ...(options.coordinatorKey ? { identity: toWire(identity) } : {}), ...trustWire });
     const client = await BorderClient.connect({ coordinatorAddress: `127.0.0.1:${port ?? 0}`, identity: trust.border, registry: trust.registry });
-    return { worker, client };
+    return { worker, client, port: port ?? 0 };
   };
   const first = await coordinatorWorker(trust.coordinator, "coordinator 1");
   const hitCountry = options.countries[0];
@@ -300,13 +326,110 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
       const after = await Promise.all([first.worker.usage(), other.worker.usage()]);
       const cpu = after.reduce((sum, usage, index) => sum + usage.cpuMicros - (before[index]?.cpuMicros ?? 0), 0);
       const sustained = options.sustainedChecks > 0 ? await sustainedHeap(first.worker, check, options) : undefined;
-      return { light, lightGather, lightFirstAnswer, lightHostsCpuUs, lightClientCpuUs, saturated, scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) }, replicaShares, sustained, outcomes };
+      let coordinatorBound: CoordinatorBound | undefined;
+      if (options.nodes === "protocol") {
+        // The replaying hosts take the place of the others in the countries' queue groups.
+        await Promise.all(hosts.map((host) => host.stop()));
+        const replaying = await startHosts(true);
+        const pool = Array.from({ length: 64 }, () => first.client.buildQuery({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } }).envelope);
+        coordinatorBound = await measureCoordinatorBound(options, pool, hitCountry ?? "", first, other, replaying);
+      }
+      return {
+        light,
+        lightGather,
+        lightFirstAnswer,
+        lightHostsCpuUs,
+        lightClientCpuUs,
+        saturated,
+        scaleOut: { ...scaleOut, cpuUsPerCheck: round(cpu / scaleOut.checks, 1) },
+        replicaShares,
+        sustained,
+        outcomes,
+        coordinatorBound,
+      };
     } finally {
       other.client.close();
     }
   } finally {
     first.client.close();
   }
+}
+
+interface CoordinatorBound {
+  one: Saturation & { cpuUsPerCheck: number; systemUsPerCheck: number; natsServerUsPerCheck: number; busyShare: number; hostsCpuUsPerCheck: number };
+  two: Saturation & { cpuUsPerCheck: number };
+  wrongAnswers: number;
+}
+
+/**
+ * The coordinator as the bottleneck, as the raw gatherer is in the raw run: the countries replay their
+ * answers to a pool of signed queries (see replayAnswers in fanout-worker.ts), and this process sends
+ * the pool over and over through a plain gRPC caller that reads each response with the wire reader and
+ * checks every country's status, without verifying tags, so the border side costs little too. The
+ * coordinator does all its usual work: it checks each query's tag, publishes it, verifies 196 answers
+ * and writes the response.
+ */
+async function measureCoordinatorBound(
+  options: Options,
+  pool: SignedEnvelope[],
+  hitCountry: string,
+  first: { worker: Worker; port: number },
+  second: { worker: Worker; port: number },
+  hosts: readonly Worker[],
+): Promise<CoordinatorBound> {
+  const callers = [plainCaller(first.port), plainCaller(second.port)];
+  let wrongAnswers = 0;
+  let next = 0;
+  const checkWith = (caller: PlainCaller) => async () => {
+    const response = await caller.check(pool[next++ % pool.length] as SignedEnvelope);
+    wrongAnswers += response.results.filter((result) => result.status !== (result.country === hitCountry ? CountryStatus.Hit : CountryStatus.NoHit)).length;
+    wrongAnswers += options.countries.length - response.results.length;
+  };
+  try {
+    const [one, two] = callers.map(checkWith) as [Run, Run];
+    await saturate(2000, [{ concurrency: options.concurrency, run: one }]); // every query of the pool answered once
+    wrongAnswers = 0;
+    const startedMs = performance.now();
+    const hostsCpu0 = await totalCpuMicros(hosts);
+    const single = await cpuPerCheck(first.worker, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }]));
+    const busyShare = round((single.cpuUsPerCheck * single.checks) / 1000 / (performance.now() - startedMs), 2);
+    const hostsCpuUsPerCheck = round(((await totalCpuMicros(hosts)) - hostsCpu0) / Math.max(single.checks, 1), 1);
+    const half = Math.max(1, Math.floor(options.concurrency / 2));
+    const before = await totalCpuMicros([first.worker, second.worker]);
+    const both = await saturate(options.saturationMs, [
+      { concurrency: half, run: one },
+      { concurrency: half, run: two },
+    ]);
+    const cpu = (await totalCpuMicros([first.worker, second.worker])) - before;
+    return { one: { ...single, busyShare, hostsCpuUsPerCheck }, two: { ...both, cpuUsPerCheck: round(cpu / Math.max(both.checks, 1), 1) }, wrongAnswers };
+  } finally {
+    for (const caller of callers) caller.close();
+  }
+}
+
+interface PlainCaller {
+  check(envelope: SignedEnvelope): Promise<CheckResponseMessage>;
+  close(): void;
+}
+
+/** Coordinator.Check with a query signed beforehand; the response read by the wire reader, its answers not verified. */
+function plainCaller(port: number): PlainCaller {
+  const Constructor = watchmeshGrpcPackage()["Coordinator"] as unknown as (new (address: string, credentials: ChannelCredentials) => Client) & {
+    service: { Check: { path: string; requestSerialize: (value: unknown) => Buffer } };
+  };
+  const method = Constructor.service.Check;
+  const client = new Constructor(`127.0.0.1:${port}`, grpcCredentials.createInsecure());
+  return {
+    check: (envelope) =>
+      new Promise((resolve, reject) => {
+        const request = { query: envelope, deadlineMs: 0, countries: [] };
+        client.makeUnaryRequest(method.path, method.requestSerialize, decodeCheckResponse, request, new Metadata(), { deadline: Date.now() + 10_000 }, (error, response) => {
+          if (error || !response) reject(error ?? new Error("empty response"));
+          else resolve(response);
+        });
+      }),
+    close: () => client.close(),
+  };
 }
 
 /** Share of each replicated country's answers taken by each of its replicas during the saturated run. */

@@ -31,6 +31,21 @@ export function cpuMicros(): number {
   return usage.user + usage.system;
 }
 
+/**
+ * CPU time (user + system) of another process in microseconds, from /proc (Linux; NaN elsewhere). The
+ * kernel counts it in clock ticks of 10 ms (USER_HZ is 100 on Linux), so measure over seconds.
+ */
+export function processCpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function argValue(args: string[], name: string, fallback: number): number {
   const index = args.indexOf(name);
   if (index < 0) return fallback;

@@ -129,6 +129,44 @@ export class PairKeyring {
   }
 }
 
+/**
+ * Splits a query's tag records by the country of their recipient node key, so a relay can send each
+ * country only its own records (a tag is useless to anyone but its recipient). Records addressed to
+ * no listed node key (e.g. the relay's own) are left out. Records stay in their order.
+ */
+export class TagRouter {
+  readonly #countryOf = new Map<number, string>();
+
+  constructor(nodeKeys: readonly ResolvedSigner[]) {
+    for (const key of nodeKeys) this.#countryOf.set(recipientNumber(recipientId(key.publicKey), 0), key.country);
+  }
+
+  /** The records of `tags` for each country that has some (views of `tags` for a country with one). */
+  split(tags: Uint8Array): Map<string, Uint8Array> {
+    const records = new Map<string, Uint8Array>();
+    for (let offset = 0; offset + PAIR_TAG_RECORD_BYTES <= tags.length; offset += PAIR_TAG_RECORD_BYTES) {
+      const country = this.#countryOf.get(recipientNumber(tags, offset));
+      if (country === undefined) continue;
+      const record = tags.subarray(offset, offset + PAIR_TAG_RECORD_BYTES);
+      const earlier = records.get(country);
+      // A country with several keys (a rotation) gets all its records, in order.
+      records.set(country, earlier ? concatBytes(earlier, record) : record);
+    }
+    return records;
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function recipientNumber(bytes: Uint8Array, offset: number): number {
+  return (((bytes[offset] ?? 0) << 24) | ((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0)) >>> 0;
+}
+
 /** The 16-byte tag of a message of `kind` with `payload` under a direction key (see the file comment). */
 export function pairTag(key: Uint8Array, kind: SignatureDomain, payload: Uint8Array): Uint8Array {
   return keyedBlake2b().hash(key, domainPrefix(kind), payload);

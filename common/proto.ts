@@ -314,6 +314,19 @@ export function encodeEnvelope(envelope: SignedEnvelope): Uint8Array {
   return encode(envelopeType, envelope, "envelope");
 }
 
+/**
+ * An envelope's bytes with `tags` as its tags field (4), from the encoding of its other fields: the
+ * tags field is the last, so appending it gives what encodeEnvelope gives for the whole envelope.
+ * Lets a relay send each recipient the same envelope with only its own tag records.
+ */
+export function withTagsField(encodedWithoutTags: Uint8Array, tags: Uint8Array): Uint8Array {
+  if (tags.length === 0) return encodedWithoutTags;
+  const out = new ProtoWriter(encodedWithoutTags.length + 1 + varintLength(tags.length) + tags.length);
+  out.raw(encodedWithoutTags);
+  out.bytesField(4, tags);
+  return out.finish();
+}
+
 /** A decoded bytes field: protobufjs leaves an absent one as its shared empty array, not a Uint8Array. */
 function bytesOf(value: Uint8Array | readonly number[] | undefined): Uint8Array {
   return value instanceof Uint8Array ? value : new Uint8Array(value ?? []);
@@ -671,8 +684,14 @@ class ProtoWriter {
     this.#position += value.length;
   }
 
+  /** Bytes already encoded (whole fields). */
+  raw(bytes: Uint8Array): void {
+    this.#buffer.set(bytes, this.#position);
+    this.#position += bytes.length;
+  }
+
   finish(): Uint8Array {
-    if (this.#position !== this.#buffer.length) throw new Error(`CheckResponse encoder wrote ${this.#position} of ${this.#buffer.length} bytes`);
+    if (this.#position !== this.#buffer.length) throw new Error(`encoder wrote ${this.#position} of ${this.#buffer.length} bytes`);
     return this.#buffer;
   }
 }

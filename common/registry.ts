@@ -168,6 +168,11 @@ export class TrustRegistry {
     return this.#validKeys(MemberRole.Node, nowMs).filter((signer) => !wanted || wanted.has(signer.country));
   }
 
+  /** Every node key listed, whatever its validity or revocation: to route tag records, not to trust. */
+  listedNodeKeys(): ResolvedSigner[] {
+    return [...this.#keys.values()].filter((entry) => entry.signer.role === MemberRole.Node).map((entry) => entry.signer);
+  }
+
   /**
    * Coordinator keys valid at `nowMs`: a border system tags its queries for them too, so whichever
    * coordinator relays a check authenticates it with one MAC instead of an Ed25519 verification.

@@ -5,7 +5,7 @@ import { hexDigest, openQuery, type RequestHeader } from "../common/envelope.ts"
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import { startGrpcServer, type RunningGrpcServer } from "../common/grpc-server.ts";
 import { MemberRole, type SigningIdentity } from "../common/key-files.ts";
-import { PairKeyring } from "../common/pair-tags.ts";
+import { PairKeyring, TagRouter } from "../common/pair-tags.ts";
 import { RateLimiter, type RateLimit } from "../common/rate-limiter.ts";
 import {
   DEFAULT_BATCH_DEADLINE_MS,
@@ -17,7 +17,7 @@ import {
 } from "../common/limits.ts";
 import { silentLogger, type Logger } from "../common/logger.ts";
 import { connectNats, drainOrClose, type NatsAuth } from "../common/nats-connection.ts";
-import { CountryStatus, encodeEnvelope, type MatchQuery, type SignedEnvelope } from "../common/proto.ts";
+import { CountryStatus, encodeEnvelope, withTagsField, type MatchQuery, type SignedEnvelope } from "../common/proto.ts";
 import type { TrustRegistry } from "../common/registry.ts";
 import { initSodium } from "../common/sodium.ts";
 import { MATCH_ALL_SUBJECT, matchCountrySubject } from "../common/subjects.ts";
@@ -27,10 +27,12 @@ import { DEFAULT_AGGREGATE_DEADLINE_MS, openAggregateQuery } from "../common/agg
 import { sumByRegion, type RegionTotal } from "../common/aggregate-totals.ts";
 import { AggregateGatherer, type GatheredAggregate } from "./aggregate-gatherer.ts";
 import { BatchGatherer } from "./batch-gatherer.ts";
-import { Gatherer, type GatheredResult } from "./gatherer.ts";
+import { Gatherer, type GatheredResult, type Publication } from "./gatherer.ts";
 import { HitNotifier } from "./hit-notifier.ts";
 import { coordinatorGrpcBinding } from "./grpc-service.ts";
 import type { CoordinatorMetrics } from "./coordinator-metrics.ts";
+
+const EMPTY_TAGS = new Uint8Array(0);
 
 export interface CoordinatorOptions {
   registry: TrustRegistry;
@@ -117,6 +119,8 @@ export class Coordinator implements AsyncDisposable {
   readonly #rateLimiter: RateLimiter;
   /** The coordinator's pair keys as the reader of border systems' queries (undefined without an identity). */
   readonly #queryKeyring: PairKeyring | undefined;
+  /** Splits queries' tag records by country; made again when the registry is replaced. */
+  #router: { registry: TrustRegistry; router: TagRouter } | undefined;
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -207,8 +211,8 @@ export class Coordinator implements AsyncDisposable {
       const plan = this.#plan(span, query, digest, options, this.#options.defaultDeadlineMs ?? DEFAULT_CHECK_DEADLINE_MS, nowMs);
       const { countries } = plan;
       const results = await this.#gatherer.gather({
-        ...plan,
-        envelopeBytes: encodeEnvelope(envelope),
+        deadlineAtMs: plan.deadlineAtMs,
+        publications: this.#publications(envelope, countries, registry),
         queryDigest: digest,
         expectedCountries: countries,
         parentContext: spanContext,
@@ -423,6 +427,25 @@ export class Coordinator implements AsyncDisposable {
     });
     const askAll = (options.countries ?? []).length === 0;
     return { countries, subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject), deadlineAtMs };
+  }
+
+  /**
+   * One message per country, on its own subject, with only the query's tag records for that country's
+   * node keys. A query carries a 20-byte record per node key of the mesh (about 4 KB at 196 countries):
+   * published whole on the subject every node listens to, NATS would carry every record to every node,
+   * about 0.8 MB per check, where each node needs its own 20 bytes. The signature covers the payload
+   * only, so a country's envelope still verifies.
+   */
+  #publications(envelope: SignedEnvelope, countries: readonly string[], registry: TrustRegistry): Publication[] {
+    const { tags, ...untagged } = envelope;
+    const base = encodeEnvelope(untagged);
+    const records = tags && tags.length > 0 ? this.#tagRouter(registry).split(tags) : new Map<string, Uint8Array>();
+    return countries.map((country) => ({ subject: matchCountrySubject(country), bytes: withTagsField(base, records.get(country) ?? EMPTY_TAGS) }));
+  }
+
+  #tagRouter(registry: TrustRegistry): TagRouter {
+    if (this.#router?.registry !== registry) this.#router = { registry, router: new TagRouter(registry.listedNodeKeys()) };
+    return this.#router.router;
   }
 
   #expectedCountries(registry: TrustRegistry, requested: readonly string[]): string[] {

@@ -37,6 +37,8 @@ import { Coordinator } from "../../coordinator/index.ts";
 import { CountryNode, decideFollowup, FollowupDesk, type PersonRecord } from "../../node/index.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
+import { createIdentity, MemberRole, publicPart } from "../../common/key-files.ts";
+import { memberFor, signRegistry, TrustRegistry } from "../../common/registry.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
 const DEPLOY = path.join(REPO_ROOT, "deploy");
@@ -526,10 +528,25 @@ describe("deploy/nats/accounts.conf: JetStream rights on a running hub server", 
     };
     expect(await refused(MATCH_ALL_SUBJECT, nodeQueueGroup("DEU")), "joining DEU's queue group").toBe(true);
     expect(await refused(matchCountrySubject("DEU")), "DEU's own subject").toBe(true);
-    // What node-ESP may do: answer each query it receives as ESP, claiming to be DEU.
+    // What node-ESP may do: answer each query it receives as ESP, claiming to be DEU. ESP must be a
+    // node country for the coordinator to send it anything (on ESP's own subject): a registry that
+    // lists it, with no ESP node running, so ESP's answers come from node-ESP's login only.
+    const espIdentity = createIdentity(MemberRole.Node, "ESP", "node-agency");
+    const withEsp = TrustRegistry.fromSignedText(
+      signRegistry({ ...trust.registry.document, version: trust.registry.version + 1, members: [...trust.registry.document.members, memberFor(publicPart(espIdentity))] }, trust.root),
+      publicPart(trust.root),
+    );
+    const espCoordinator = await Coordinator.start({
+      registry: withEsp,
+      natsServers: hub.url,
+      natsAuth: { user: "coordinator", password: HUB_PASSWORDS.coordinator ?? "" },
+      grpcAddress: "127.0.0.1:0",
+      logger: silentLogger(),
+    });
+    const espClient = await BorderClient.connect({ coordinatorAddress: `127.0.0.1:${espCoordinator.grpcPort}`, identity: trust.border, registry: withEsp });
     const deuKeyId = trust.nodes.get("DEU")?.keyId ?? "";
     let forged = 0;
-    const sub = esp.subscribe(MATCH_ALL_SUBJECT, {
+    const sub = esp.subscribe(matchCountrySubject("ESP"), {
       queue: nodeQueueGroup("ESP"),
       callback: (_error, msg) => {
         const query = decodeEnvelope(msg.data);
@@ -549,12 +566,16 @@ describe("deploy/nats/accounts.conf: JetStream rights on a running hub server", 
     });
     await esp.flush();
     try {
-      const result = await client.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } });
+      // ESP never answers as itself: the check ends at its deadline.
+      const result = await espClient.check({ person: { names: ["Jean Dupont"], dob: "1980-05-01" } }, { deadlineMs: 1500 });
       expect(forged).toBeGreaterThan(0);
       // The coordinator kept waiting for DEU's authentic answer: the hit, not the forged no-hit.
       expect(result.results.find((each) => each.country === "DEU")).toMatchObject({ status: "hit" });
+      expect(result.results.find((each) => each.country === "ESP")).toMatchObject({ status: "unavailable" });
     } finally {
       sub.unsubscribe();
+      espClient.close();
+      await espCoordinator.stop();
     }
   });
 

@@ -4,9 +4,9 @@ import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { createIdentity, MemberRole } from "../../common/key-files.ts";
 import { silentLogger } from "../../common/logger.ts";
 import { randomBytes } from "node:crypto";
-import { PAIR_TAG_RECORD_BYTES, PairKeyring, pairTag, recipientId } from "../../common/pair-tags.ts";
+import { PAIR_TAG_RECORD_BYTES, PairKeyring, pairTag, recipientId, TagRouter } from "../../common/pair-tags.ts";
 import { sodium } from "../../common/sodium.ts";
-import { AnswerStatus, type MatchAnswer, type SignedEnvelope } from "../../common/proto.ts";
+import { AnswerStatus, decodeEnvelope, encodeEnvelope, withTagsField, type MatchAnswer, type SignedEnvelope } from "../../common/proto.ts";
 import type { ResolvedSigner } from "../../common/registry.ts";
 import { domainPrefix, sha256, SignatureDomain } from "../../common/signing.ts";
 import type { Matcher } from "../../node/matcher.ts";
@@ -205,5 +205,44 @@ describe("a node's answers", () => {
       keyring: trust.borderKeyring,
     });
     expect(opened).toMatchObject({ status: AnswerStatus.Refused, errorCode: ErrorCode.BadSignature, hits: [] });
+  });
+});
+
+describe("a relay sending each country its own tag records", () => {
+  it("splits a query's records by the country of their recipient key, leaving out records for no node", () => {
+    const newDeuKey = createIdentity(MemberRole.Node, "DEU", "node-agency");
+    const newDeu = { keyId: newDeuKey.keyId, country: "DEU", agency: "node-agency", role: MemberRole.Node, publicKey: newDeuKey.publicKey };
+    const envelope = signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000 }), trust.border, {
+      tagFor: [deuNode, espNode, coordinator, newDeu],
+      keyring: trust.borderKeyring,
+    });
+    const tags = envelope.tags ?? new Uint8Array(0);
+    const records = new TagRouter([deuNode, espNode, newDeu]).split(tags);
+    expect([...records.keys()].sort()).toEqual(["DEU", "ESP"]);
+    // DEU's two keys (e.g. during a rotation) keep both their records, in order; the coordinator's is dropped.
+    expect(records.get("DEU")).toEqual(new Uint8Array([...tags.subarray(0, 20), ...tags.subarray(60, 80)]));
+    expect(records.get("ESP")).toEqual(tags.subarray(20, 40));
+    for (const country of ["DEU", "ESP"]) {
+      const own = { ...envelope, tags: records.get(country), signature: new Uint8Array(0) };
+      expect(openQuery(own, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring(country) }).signatureVerified).toBe(false);
+    }
+    // ESP's records do not authenticate the query to DEU.
+    const wrong = { ...envelope, tags: records.get("ESP"), signature: new Uint8Array(0) };
+    expect(codeOf(() => openQuery(wrong, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring("DEU") }))).toBe(ErrorCode.BadSignature);
+  });
+
+  it("encodes the envelope with the tags field appended as encodeEnvelope encodes it whole", () => {
+    const { tags, ...untagged } = taggedQuery();
+    const base = encodeEnvelope(untagged);
+    const own = (tags ?? new Uint8Array(0)).subarray(0, PAIR_TAG_RECORD_BYTES);
+    expect(withTagsField(base, own)).toEqual(encodeEnvelope({ ...untagged, tags: own }));
+    const decoded = decodeEnvelope(withTagsField(base, own));
+    expect([decoded.keyId, Buffer.from(decoded.payload), Buffer.from(decoded.signature), Buffer.from(decoded.tags ?? [])]).toEqual([
+      untagged.keyId,
+      Buffer.from(untagged.payload),
+      Buffer.from(untagged.signature),
+      Buffer.from(own),
+    ]);
+    expect(withTagsField(base, new Uint8Array(0))).toEqual(base);
   });
 });
