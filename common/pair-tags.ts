@@ -93,10 +93,10 @@ export class PairKeyring {
   verifyTagFrom(peer: ResolvedSigner, tags: Uint8Array | undefined, kind: SignatureDomain, payload: Uint8Array): boolean {
     if (!tags || tags.length === 0 || tags.length % PAIR_TAG_RECORD_BYTES !== 0) return false;
     if (tags.length > MAX_PAIR_TAG_RECORDS * PAIR_TAG_RECORD_BYTES) return false;
+    const hasher = keyedBlake2b();
     let hashed = false;
     for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
       if (!this.#isForMe(tags, offset)) continue;
-      const hasher = keyedBlake2b();
       if (!hashed) hasher.hashEach([this.#keys(peer).receive], domainPrefix(kind), payload);
       hashed = true;
       if (hasher.lastTagEquals(tags, offset + RECIPIENT_ID_BYTES)) return true;
