@@ -13,7 +13,7 @@ import { connectNats } from "../common/nats-connection.ts";
 import { CountryNode, MatchService, type Matcher } from "../node/index.ts";
 import { NatsResponder } from "../node/nats-responder.ts";
 import { encodeEnvelope } from "../common/proto.ts";
-import { COORDINATOR_KEY_HEADER, MATCH_ALL_SUBJECT, matchCountrySubject, nodeQueueGroup } from "../common/subjects.ts";
+import { COORDINATOR_KEY_HEADER, nodeMatchSubjects, nodeQueueGroup } from "../common/subjects.ts";
 
 /** Identities cross the IPC channel as JSON; keys as base64. These are throw-away benchmark keys. */
 export interface WireIdentity {
@@ -192,7 +192,7 @@ function replayAnswers(connection: NatsConnection, services: MatchService[]): ()
       }
       msg.respond(answer);
     };
-    for (const subject of [MATCH_ALL_SUBJECT, matchCountrySubject(service.country)]) {
+    for (const subject of nodeMatchSubjects(service.country)) {
       connection.subscribe(subject, { queue: nodeQueueGroup(service.country), callback: (_error, msg) => onQuery(msg) });
     }
   });

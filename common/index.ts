@@ -104,6 +104,10 @@ export type {
 export {
   MATCH_ALL_SUBJECT,
   matchCountrySubject,
+  MATCH_SHARD_COUNT,
+  matchShardOf,
+  matchShardSubject,
+  nodeMatchSubjects,
   nodeQueueGroup,
   coordinatorInboxPrefix,
   coordinatorBatchInboxPrefix,

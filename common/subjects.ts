@@ -10,6 +10,35 @@ export function matchCountrySubject(country: string): string {
   return `${PREFIX}.match.country.${country}`;
 }
 
+/**
+ * Number of shard subjects a check of every country is published on. A query carries a 20-byte tag
+ * record per node key: one message on match.all would carry all of them to every node (0.8 MB per
+ * check at 196 countries), one message per country costs the coordinator a publish each (about 3 µs
+ * with nats.js, 0.55 ms a check). Sixteen shards keep both small: 16 publishes, about 12 countries'
+ * records in each. Part of the wire contract: nodes and coordinators must agree on it.
+ */
+export const MATCH_SHARD_COUNT = 16;
+
+/** The shard of a country: FNV-1a (32 bit) of its ASCII code, modulo MATCH_SHARD_COUNT. */
+export function matchShardOf(country: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < country.length; index++) {
+    hash ^= country.charCodeAt(index) & 0xff;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % MATCH_SHARD_COUNT;
+}
+
+/** Subject of one shard: the nodes of every country whose matchShardOf is `shard` listen on it. */
+export function matchShardSubject(shard: number): string {
+  return `${PREFIX}.match.shard.${shard}`;
+}
+
+/** Every subject a country's nodes take match queries from (in their country's queue group). */
+export function nodeMatchSubjects(country: string): string[] {
+  return [MATCH_ALL_SUBJECT, matchShardSubject(matchShardOf(country)), matchCountrySubject(country)];
+}
+
 /** Queue group shared by the replicas of one country, so exactly one replica answers. */
 export function nodeQueueGroup(country: string): string {
   return `watchmesh-node-${country}`;

@@ -27,12 +27,32 @@ import { DEFAULT_AGGREGATE_DEADLINE_MS, openAggregateQuery } from "../common/agg
 import { sumByRegion, type RegionTotal } from "../common/aggregate-totals.ts";
 import { AggregateGatherer, type GatheredAggregate } from "./aggregate-gatherer.ts";
 import { BatchGatherer } from "./batch-gatherer.ts";
+import { FanoutPlanner } from "./fanout-plan.ts";
 import { Gatherer, type GatheredResult, type Publication } from "./gatherer.ts";
 import { HitNotifier } from "./hit-notifier.ts";
 import { coordinatorGrpcBinding } from "./grpc-service.ts";
 import type { CoordinatorMetrics } from "./coordinator-metrics.ts";
 
 const EMPTY_TAGS = new Uint8Array(0);
+
+/** Per registry: which country each tag record is for, and which subjects reach which countries. */
+interface Routing {
+  registry: TrustRegistry;
+  router: TagRouter;
+  planner: FanoutPlanner;
+}
+
+/** The records of several countries as one tags field (the parts themselves when there is one). */
+function concatRecords(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
 
 export interface CoordinatorOptions {
   registry: TrustRegistry;
@@ -119,8 +139,8 @@ export class Coordinator implements AsyncDisposable {
   readonly #rateLimiter: RateLimiter;
   /** The coordinator's pair keys as the reader of border systems' queries (undefined without an identity). */
   readonly #queryKeyring: PairKeyring | undefined;
-  /** Splits queries' tag records by country; made again when the registry is replaced. */
-  #router: { registry: TrustRegistry; router: TagRouter } | undefined;
+  /** How queries' tag records and subjects are split; made again when the registry is replaced. */
+  #routingFor: Routing | undefined;
   #registry: TrustRegistry;
   #stopping: Promise<void> | undefined;
 
@@ -430,22 +450,28 @@ export class Coordinator implements AsyncDisposable {
   }
 
   /**
-   * One message per country, on its own subject, with only the query's tag records for that country's
-   * node keys. A query carries a 20-byte record per node key of the mesh (about 4 KB at 196 countries):
-   * published whole on the subject every node listens to, NATS would carry every record to every node,
-   * about 0.8 MB per check, where each node needs its own 20 bytes. The signature covers the payload
-   * only, so a country's envelope still verifies.
+   * The fan-out's messages (see FanoutPlanner: a shard's subject or a country's), each with only the
+   * query's tag records for the node keys of the countries it reaches. A query carries a 20-byte record
+   * per node key of the mesh (about 4 KB at 196 countries): published whole to every node, NATS would
+   * carry every record to every node, about 0.8 MB per check. The signature covers the payload only,
+   * so each message's envelope still verifies.
    */
   #publications(envelope: SignedEnvelope, countries: readonly string[], registry: TrustRegistry): Publication[] {
     const { tags, ...untagged } = envelope;
     const base = encodeEnvelope(untagged);
-    const records = tags && tags.length > 0 ? this.#tagRouter(registry).split(tags) : new Map<string, Uint8Array>();
-    return countries.map((country) => ({ subject: matchCountrySubject(country), bytes: withTagsField(base, records.get(country) ?? EMPTY_TAGS) }));
+    const { router, planner } = this.#routing(registry);
+    const records = tags && tags.length > 0 ? router.split(tags) : new Map<string, Uint8Array>();
+    return planner.targets(countries).map(({ subject, countries: reached }) => ({
+      subject,
+      bytes: withTagsField(base, concatRecords(reached.map((country) => records.get(country) ?? EMPTY_TAGS))),
+    }));
   }
 
-  #tagRouter(registry: TrustRegistry): TagRouter {
-    if (this.#router?.registry !== registry) this.#router = { registry, router: new TagRouter(registry.listedNodeKeys()) };
-    return this.#router.router;
+  #routing(registry: TrustRegistry): Routing {
+    if (this.#routingFor?.registry !== registry) {
+      this.#routingFor = { registry, router: new TagRouter(registry.listedNodeKeys()), planner: new FanoutPlanner(registry.nodeCountries()) };
+    }
+    return this.#routingFor;
   }
 
   #expectedCountries(registry: TrustRegistry, requested: readonly string[]): string[] {

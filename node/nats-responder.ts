@@ -9,8 +9,7 @@ import {
   COORDINATOR_KEY_HEADER,
   DEADLINE_HEADER,
   KIND_HEADER,
-  MATCH_ALL_SUBJECT,
-  matchCountrySubject,
+  nodeMatchSubjects,
   nodeQueueGroup,
 } from "../common/subjects.ts";
 import { contextFromNatsHeaders } from "../common/telemetry.ts";
@@ -51,7 +50,7 @@ export class NatsResponder {
     this.#aggregates = options.aggregates;
     this.#logger = options.logger;
     const queue = nodeQueueGroup(options.service.country);
-    this.#subscriptions = [MATCH_ALL_SUBJECT, matchCountrySubject(options.service.country)].map((subject) =>
+    this.#subscriptions = nodeMatchSubjects(options.service.country).map((subject) =>
       options.connection.subscribe(subject, { queue, callback: (error, msg) => this.#onMessage(error, msg) }),
     );
   }

@@ -80,6 +80,8 @@ await allowed("node-FRA: queue-subscribe match.country.FRA in watchmesh-node-FRA
 await denied("node-FRA: plain subscription to match.all refused", HUB_B, "node-FRA", "watchmesh.v1.match.all");
 await denied("node-FRA: another country's queue group refused", HUB_B, "node-FRA", "watchmesh.v1.match.all", "watchmesh-node-DEU");
 await denied("node-FRA: match.country.DEU refused", HUB_B, "node-FRA", "watchmesh.v1.match.country.DEU", "watchmesh-node-FRA");
+await allowed("node-FRA: queue-subscribe its shard match.shard.0 in watchmesh-node-FRA", HUB_B, "node-FRA", "watchmesh.v1.match.shard.0", "watchmesh-node-FRA");
+await denied("node-FRA: DEU's shard match.shard.5 refused", HUB_B, "node-FRA", "watchmesh.v1.match.shard.5", "watchmesh-node-FRA");
 await allowed("node-FRA: notify.FRA", HUB_B, "node-FRA", "watchmesh.v1.notify.FRA");
 await denied("node-FRA: notify.DEU refused", HUB_B, "node-FRA", "watchmesh.v1.notify.DEU");
 await denied("node-FRA: coordinator inboxes refused", HUB_B, "node-FRA", "_INBOX.watchmesh.>");

@@ -12,7 +12,7 @@ import { silentLogger } from "../../common/logger.ts";
 import { connectNats } from "../../common/nats-connection.ts";
 import { decodeEnvelope, encodeEnvelope } from "../../common/proto.ts";
 import { seededRandom } from "../../common/seeded-random.ts";
-import { MATCH_ALL_SUBJECT, matchCountrySubject, nodeQueueGroup } from "../../common/subjects.ts";
+import { nodeMatchSubjects, nodeQueueGroup } from "../../common/subjects.ts";
 import { CountryNode, type PersonRecord } from "../../node/index.ts";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
@@ -69,7 +69,7 @@ beforeAll(async () => {
     garbage.publish(reply, bytes);
     garbageAnswered += 1;
   };
-  for (const subject of [MATCH_ALL_SUBJECT, matchCountrySubject("ITA")]) {
+  for (const subject of nodeMatchSubjects("ITA")) {
     garbageSubscriptions.push(garbage.subscribe(subject, { queue: nodeQueueGroup("ITA"), callback: (error, msg) => (error ? undefined : answerGarbage(msg.reply)) }));
   }
   // Captures node answers on their way to the coordinator (only the test may listen there).

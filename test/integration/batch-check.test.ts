@@ -10,7 +10,7 @@ import { MAX_BATCH_QUERIES } from "../../common/limits.ts";
 import { CountryStatus, watchmeshGrpcPackage, type SignedEnvelope } from "../../common/proto.ts";
 import { memberFor } from "../../common/registry.ts";
 import { initSodium } from "../../common/sodium.ts";
-import { BATCH_QUERY_KIND, KIND_HEADER, MATCH_ALL_SUBJECT, matchCountrySubject } from "../../common/subjects.ts";
+import { BATCH_QUERY_KIND, KIND_HEADER, MATCH_ALL_SUBJECT, matchCountrySubject, nodeMatchSubjects, nodeQueueGroup } from "../../common/subjects.ts";
 import type { CheckSubject, TravellerCheckResult } from "../../client/border-client.ts";
 import type { NativeRecord } from "../../node/index.ts";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
@@ -254,7 +254,7 @@ describe("batch checks through the coordinator", () => {
 function hubLikeConfig(countries: string[]): string {
   const nodeUsers = countries.map(
     (country) => `    { user: node-${country}, password: node-pass, permissions: {
-        subscribe: { allow: ["watchmesh.v1.match.all watchmesh-node-${country}", "watchmesh.v1.match.country.${country} watchmesh-node-${country}"] }
+        subscribe: { allow: [${nodeMatchSubjects(country).map((subject) => `"${subject} ${nodeQueueGroup(country)}"`).join(", ")}] }
         allow_responses: { max: 1, expires: "30s" } } }`,
   );
   return `max_payload: 98304

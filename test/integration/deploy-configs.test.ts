@@ -18,6 +18,7 @@ import { BorderClient } from "../../client/border-client.ts";
 import { collectFollowupReplies, requestFollowup } from "../../client/followup-client.ts";
 import { ensureFollowupStream, ensureNotifyStream, consumeDurably } from "../../common/jetstream.ts";
 import { silentLogger } from "../../common/logger.ts";
+import { runCli } from "../helpers/cli.ts";
 import { connectNats } from "../../common/nats-connection.ts";
 import { startNatsServer, type RunningNatsServer } from "../../common/nats-server.ts";
 import { AnswerStatus, decodeEnvelope, decodeHitNotification, decodeMatchQuery, encodeEnvelope, encodeMatchAnswer, FollowupDecision } from "../../common/proto.ts";
@@ -28,6 +29,9 @@ import {
   followupRequestSubject,
   MATCH_ALL_SUBJECT,
   matchCountrySubject,
+  matchShardOf,
+  matchShardSubject,
+  nodeMatchSubjects,
   nodeQueueGroup,
   NOTIFY_STREAM,
   notifyConsumer,
@@ -144,6 +148,22 @@ describe("deploy/nats: nats-server -t", () => {
     const result = await natsServerCheck(file, placeholderEnv(rest), scratch.path);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain(`'${missing}'`);
+  });
+
+  it("grants each node user the subjects `watchmesh node subjects` prints for its country, in its queue group", async () => {
+    const accounts = withoutComments(readFileSync(path.join(NATS_DIR, "accounts.conf"), "utf8"));
+    for (const country of ["FRA", "DEU", "ESP"]) {
+      const printed = await runCli(["node", "subjects", "--country", country]);
+      expect(printed.code).toBe(0);
+      const lines = printed.stdout.trim().split("\n");
+      expect(lines).toHaveLength(3);
+      for (const line of lines) expect(accounts, `${country}: ${line}`).toContain(`"${line}"`);
+    }
+    const json = await runCli(["node", "subjects", "--country", "DEU", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ country: "DEU", shard: matchShardOf("DEU"), queueGroup: nodeQueueGroup("DEU"), subjects: nodeMatchSubjects("DEU") });
+    const invalid = await runCli(["node", "subjects", "--country", "fr"]);
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.stderr).toContain("INVALID_ARGUMENT");
   });
 
   it("takes a bcrypt hash only inside double quotes (deploy/README.md, accounts.conf)", async () => {
@@ -526,8 +546,11 @@ describe("deploy/nats/accounts.conf: JetStream rights on a running hub server", 
       if (!sub.isClosed()) sub.unsubscribe();
       return denied;
     };
+    // The config lets node-ESP take every subject an ESP node listens on, in ESP's queue group only.
+    for (const subject of nodeMatchSubjects("ESP")) expect(await refused(subject, nodeQueueGroup("ESP")), subject).toBe(false);
     expect(await refused(MATCH_ALL_SUBJECT, nodeQueueGroup("DEU")), "joining DEU's queue group").toBe(true);
     expect(await refused(matchCountrySubject("DEU")), "DEU's own subject").toBe(true);
+    expect(await refused(matchShardSubject(matchShardOf("DEU")), nodeQueueGroup("ESP")), "DEU's shard").toBe(true);
     // What node-ESP may do: answer each query it receives as ESP, claiming to be DEU. ESP must be a
     // node country for the coordinator to send it anything (on ESP's own subject): a registry that
     // lists it, with no ESP node running, so ESP's answers come from node-ESP's login only.

@@ -6,6 +6,9 @@ import { readPublicKeyFile } from "../../../common/key-files.ts";
 import { followFile } from "../../../common/file-follower.ts";
 import { MetricsRegistry, parseMetricsAddress, startMetricsServer, type RunningMetricsServer } from "../../../common/metrics.ts";
 import { TrustRegistry } from "../../../common/registry.ts";
+import { isCountryCode } from "../../../common/country-codes.ts";
+import { ErrorCode, WatchmeshError } from "../../../common/errors.ts";
+import { matchShardOf, nodeMatchSubjects, nodeQueueGroup } from "../../../common/subjects.ts";
 import { initSodium } from "../../../common/sodium.ts";
 import { CountryNode, importNdjson, RecordStore, SharingPolicy } from "../../../node/index.ts";
 import { loadIdentity } from "../mesh-layout.ts";
@@ -113,6 +116,14 @@ async function runServe(flags: ServeFlags, runtime: CliRuntime): Promise<void> {
   await telemetry.shutdown();
 }
 
+function printNodeSubjects(country: string, json: boolean): void {
+  if (!isCountryCode(country)) throw new WatchmeshError(ErrorCode.InvalidArgument, `--country must be an ISO 3166-1 alpha-3 code, got "${country}"`);
+  const subjects = nodeMatchSubjects(country);
+  const queueGroup = nodeQueueGroup(country);
+  if (json) process.stdout.write(JSON.stringify({ country, shard: matchShardOf(country), queueGroup, subjects }) + "\n");
+  else process.stdout.write(subjects.map((subject) => `${subject} ${queueGroup}\n`).join(""));
+}
+
 export function registerNodeCommands(program: Command, runtime: CliRuntime): void {
   const node = program.command("node").description("country node: import records, serve queries");
   node
@@ -135,6 +146,12 @@ export function registerNodeCommands(program: Command, runtime: CliRuntime): voi
         await store.close();
       }
     });
+  node
+    .command("subjects")
+    .description("the NATS subjects and queue group a country's nodes take queries from (for its NATS user's permissions)")
+    .requiredOption("--country <ISO3>", "the country")
+    .option("--json", "print them as JSON")
+    .action((flags: { country: string; json?: boolean }) => printNodeSubjects(flags.country, flags.json === true));
   addServerTlsOptions(addNatsOptions(
     node
       .command("serve")
