@@ -141,26 +141,33 @@ export class TagRouter {
     for (const key of nodeKeys) this.#countryOf.set(recipientNumber(recipientId(key.publicKey), 0), key.country);
   }
 
-  /** The records of `tags` for each country that has some (views of `tags` for a country with one). */
-  split(tags: Uint8Array): Map<string, Uint8Array> {
-    const records = new Map<string, Uint8Array>();
-    for (let offset = 0; offset + PAIR_TAG_RECORD_BYTES <= tags.length; offset += PAIR_TAG_RECORD_BYTES) {
-      const country = this.#countryOf.get(recipientNumber(tags, offset));
-      if (country === undefined) continue;
-      const record = tags.subarray(offset, offset + PAIR_TAG_RECORD_BYTES);
-      const earlier = records.get(country);
-      // A country with several keys (a rotation) gets all its records, in order.
-      records.set(country, earlier ? concatBytes(earlier, record) : record);
+  /**
+   * The records of `tags` gathered per group of countries (e.g. the messages of a fan-out), one buffer
+   * per group, each in the records' order: a country with several keys (a rotation) keeps all its
+   * records. Records for no listed key, or for a country in no group, are dropped.
+   */
+  group(tags: Uint8Array, groupOf: ReadonlyMap<string, number>, groupCount: number): Uint8Array[] {
+    const records = Math.floor(tags.length / PAIR_TAG_RECORD_BYTES);
+    const groupOfRecord = new Int16Array(records).fill(-1);
+    const sizes = new Array<number>(groupCount).fill(0);
+    for (let index = 0; index < records; index++) {
+      const country = this.#countryOf.get(recipientNumber(tags, index * PAIR_TAG_RECORD_BYTES));
+      const group = country === undefined ? undefined : groupOf.get(country);
+      if (group === undefined || group < 0 || group >= groupCount) continue;
+      groupOfRecord[index] = group;
+      sizes[group]! += PAIR_TAG_RECORD_BYTES;
     }
-    return records;
+    const groups = sizes.map((size) => new Uint8Array(size));
+    const filled = new Array<number>(groupCount).fill(0);
+    for (let index = 0; index < records; index++) {
+      const group = groupOfRecord[index]!;
+      if (group < 0) continue;
+      const offset = index * PAIR_TAG_RECORD_BYTES;
+      groups[group]!.set(tags.subarray(offset, offset + PAIR_TAG_RECORD_BYTES), filled[group]);
+      filled[group]! += PAIR_TAG_RECORD_BYTES;
+    }
+    return groups;
   }
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 function recipientNumber(bytes: Uint8Array, offset: number): number {

@@ -42,18 +42,6 @@ interface Routing {
   planner: FanoutPlanner;
 }
 
-/** The records of several countries as one tags field (the parts themselves when there is one). */
-function concatRecords(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 export interface CoordinatorOptions {
   registry: TrustRegistry;
   /**
@@ -232,7 +220,7 @@ export class Coordinator implements AsyncDisposable {
       const { countries } = plan;
       const results = await this.#gatherer.gather({
         deadlineAtMs: plan.deadlineAtMs,
-        publications: this.#publications(envelope, countries, registry),
+        publications: this.#publications(envelope, countries, (options.countries ?? []).length === 0, registry),
         queryDigest: digest,
         expectedCountries: countries,
         parentContext: spanContext,
@@ -456,15 +444,13 @@ export class Coordinator implements AsyncDisposable {
    * carry every record to every node, about 0.8 MB per check. The signature covers the payload only,
    * so each message's envelope still verifies.
    */
-  #publications(envelope: SignedEnvelope, countries: readonly string[], registry: TrustRegistry): Publication[] {
+  #publications(envelope: SignedEnvelope, countries: readonly string[], askAll: boolean, registry: TrustRegistry): Publication[] {
     const { tags, ...untagged } = envelope;
     const base = encodeEnvelope(untagged);
     const { router, planner } = this.#routing(registry);
-    const records = tags && tags.length > 0 ? router.split(tags) : new Map<string, Uint8Array>();
-    return planner.targets(countries).map(({ subject, countries: reached }) => ({
-      subject,
-      bytes: withTagsField(base, concatRecords(reached.map((country) => records.get(country) ?? EMPTY_TAGS))),
-    }));
+    const { targets, targetOf } = askAll ? planner.planForAll() : planner.plan(countries);
+    const records = tags && tags.length > 0 ? router.group(tags, targetOf, targets.length) : [];
+    return targets.map(({ subject }, index) => ({ subject, bytes: withTagsField(base, records[index] ?? EMPTY_TAGS) }));
   }
 
   #routing(registry: TrustRegistry): Routing {

@@ -6,20 +6,35 @@ export interface FanoutTarget {
   countries: readonly string[];
 }
 
+/** A fan-out's messages, and for each asked country the index of the message that reaches it. */
+export interface FanoutPlan {
+  targets: readonly FanoutTarget[];
+  targetOf: ReadonlyMap<string, number>;
+}
+
 /**
  * Chooses the subjects of a fan-out so that each asked country's nodes receive the query exactly once
  * and no other node does: a shard's subject when every node country of that shard is asked (so a check
  * of every country costs MATCH_SHARD_COUNT publishes, not one per country), else each country's own.
  */
 export class FanoutPlanner {
+  readonly #nodeCountries: readonly string[];
   /** How many node countries of the registry each shard holds. */
   readonly #shardSizes = new Array<number>(MATCH_SHARD_COUNT).fill(0);
+  #everyCountry: FanoutPlan | undefined;
 
   constructor(nodeCountries: readonly string[]) {
-    for (const country of new Set(nodeCountries)) this.#shardSizes[matchShardOf(country)]! += 1;
+    this.#nodeCountries = [...new Set(nodeCountries)];
+    for (const country of this.#nodeCountries) this.#shardSizes[matchShardOf(country)]! += 1;
   }
 
-  targets(asked: readonly string[]): FanoutTarget[] {
+  /** The plan of a check of every node country (made once: most checks are). */
+  planForAll(): FanoutPlan {
+    this.#everyCountry ??= this.plan(this.#nodeCountries);
+    return this.#everyCountry;
+  }
+
+  plan(asked: readonly string[]): FanoutPlan {
     const byShard = new Map<number, string[]>();
     for (const country of new Set(asked)) {
       const shard = matchShardOf(country);
@@ -32,6 +47,10 @@ export class FanoutPlanner {
       if (members.length > 1 && members.length === this.#shardSizes[shard]) targets.push({ subject: matchShardSubject(shard), countries: members });
       else for (const country of members) targets.push({ subject: matchCountrySubject(country), countries: [country] });
     }
-    return targets;
+    const targetOf = new Map<string, number>();
+    targets.forEach((target, index) => {
+      for (const country of target.countries) targetOf.set(country, index);
+    });
+    return { targets, targetOf };
   }
 }

@@ -24,12 +24,14 @@ describe("FanoutPlanner", () => {
   const planner = new FanoutPlanner(countries);
 
   /** Every asked country must be reached by exactly one target, and nobody else. */
-  function reached(targets: ReturnType<FanoutPlanner["targets"]>): string[] {
+  function reached(targets: ReturnType<FanoutPlanner["plan"]>["targets"]): string[] {
     return targets.flatMap((target) => target.countries).sort();
   }
 
   it("asks every country with one message per shard", () => {
-    const targets = planner.targets(countries);
+    const { targets, targetOf } = planner.planForAll();
+    expect(planner.planForAll()).toBe(planner.planForAll());
+    for (const country of countries) expect(targets[targetOf.get(country)!]!.countries).toContain(country);
     expect(targets).toHaveLength(MATCH_SHARD_COUNT);
     expect(reached(targets)).toEqual([...countries].sort());
     for (const target of targets) {
@@ -41,7 +43,9 @@ describe("FanoutPlanner", () => {
 
   it("asks some countries on their own subjects, so that the rest of their shards hear nothing", () => {
     const asked = countries.slice(0, 5);
-    const targets = planner.targets([...asked, asked[0]!]);
+    const { targets, targetOf } = planner.plan([...asked, asked[0]!]);
+    expect([...targetOf.keys()].sort()).toEqual([...asked].sort());
+    for (const country of asked) expect(targets[targetOf.get(country)!]!.countries).toEqual([country]);
     expect(targets.map((target) => target.subject).sort()).toEqual(asked.map(matchCountrySubject).sort());
     expect(reached(targets)).toEqual([...asked].sort());
   });
@@ -50,13 +54,13 @@ describe("FanoutPlanner", () => {
     const shardOfFirst = matchShardOf(countries[0]!);
     const wholeShard = countries.filter((country) => matchShardOf(country) === shardOfFirst);
     const other = countries.find((country) => matchShardOf(country) !== shardOfFirst)!;
-    const targets = planner.targets([...wholeShard, other]);
+    const { targets } = planner.plan([...wholeShard, other]);
     expect(targets.map((target) => target.subject).sort()).toEqual([matchShardSubject(shardOfFirst), matchCountrySubject(other)].sort());
     expect(reached(targets)).toEqual([...wholeShard, other].sort());
   });
 
   it("sends a lone country of its shard its own subject", () => {
     const lonely = new FanoutPlanner(["FRA", "DEU"]);
-    expect(lonely.targets(["FRA", "DEU"]).map((target) => target.subject)).toEqual([matchCountrySubject("FRA"), matchCountrySubject("DEU")]);
+    expect(lonely.plan(["FRA", "DEU"]).targets.map((target) => target.subject)).toEqual([matchCountrySubject("FRA"), matchCountrySubject("DEU")]);
   });
 });

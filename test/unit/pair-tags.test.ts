@@ -217,11 +217,15 @@ describe("a relay sending each country its own tag records", () => {
       keyring: trust.borderKeyring,
     });
     const tags = envelope.tags ?? new Uint8Array(0);
-    const records = new TagRouter([deuNode, espNode, newDeu]).split(tags);
-    expect([...records.keys()].sort()).toEqual(["DEU", "ESP"]);
+    const router = new TagRouter([deuNode, espNode, newDeu]);
+    const [deuRecords, espRecords] = router.group(tags, new Map([["DEU", 0], ["ESP", 1]]), 2);
+    const records = new Map([["DEU", deuRecords], ["ESP", espRecords]]);
     // DEU's two keys (e.g. during a rotation) keep both their records, in order; the coordinator's is dropped.
     expect(records.get("DEU")).toEqual(new Uint8Array([...tags.subarray(0, 20), ...tags.subarray(60, 80)]));
     expect(records.get("ESP")).toEqual(tags.subarray(20, 40));
+    // One group for both countries (a shard's message): every node record, in order; a country in no group gets nothing.
+    expect(router.group(tags, new Map([["DEU", 0], ["ESP", 0]]), 1)).toEqual([new Uint8Array([...tags.subarray(0, 40), ...tags.subarray(60, 80)])]);
+    expect(router.group(tags, new Map([["ESP", 0]]), 1)).toEqual([tags.subarray(20, 40)]);
     for (const country of ["DEU", "ESP"]) {
       const own = { ...envelope, tags: records.get(country), signature: new Uint8Array(0) };
       expect(openQuery(own, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring(country) }).signatureVerified).toBe(false);
