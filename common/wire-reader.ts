@@ -97,7 +97,10 @@ class FieldReader {
     const length = this.varint();
     const end = this.position + length;
     if (end > this.bytes.length) throw malformed(this.what, "truncated length-delimited field");
-    const view = this.bytes.subarray(this.position, end);
+    // A plain Uint8Array over the same memory: subarray() of a Node.js Buffer (NATS hands messages
+    // over as Buffers) builds another Buffer through its species constructor, about 20% slower a view
+    // alone, and 4% of the coordinator's CPU profile at saturation with what it allocates.
+    const view = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.position, length);
     this.position = end;
     return view;
   }
