@@ -40,9 +40,9 @@ interface TrustWire {
 
 export type WorkerStart =
   | ({ role: "nodes"; natsUrl: string; dataDir: string; nodes: WireIdentity[]; hitCountries: string[] } & TrustWire)
-  | ({ role: "protocol-nodes"; natsUrl: string; nodes: WireIdentity[]; hitCountries: string[]; replay?: boolean } & TrustWire)
+  | ({ role: "protocol-nodes"; natsUrl: string; nodes: WireIdentity[]; hitCountries: string[]; replay?: boolean; connectionPerCountry?: boolean } & TrustWire)
   | ({ role: "coordinator"; natsUrl: string; identity?: WireIdentity } & TrustWire)
-  | { role: "raw-responders"; natsUrl: string; countries: string[] }
+  | { role: "raw-responders"; natsUrl: string; countries: string[]; connectionPerCountry?: boolean }
   | { role: "raw-gatherer"; natsUrl: string; countries: number };
 
 /** `gc`: collect garbage first, for a heap figure (never around a CPU measurement: the collection would count). */
@@ -92,7 +92,7 @@ async function start(spec: WorkerStart): Promise<{ running: Running; grpcPort?: 
       return { running: { stop: () => coordinator.stop(), answered: () => [] }, grpcPort: coordinator.grpcPort };
     }
     case "raw-responders":
-      return { running: await startRawResponders(spec.natsUrl, spec.countries) };
+      return { running: await startRawResponders(spec.natsUrl, spec.countries, spec.connectionPerCountry ?? false) };
     case "raw-gatherer":
       return { running: await startRawGatherer(spec.natsUrl, spec.countries) };
   }
@@ -154,12 +154,17 @@ async function startProtocolNodes(spec: Extract<WorkerStart, { role: "protocol-n
     await connection.flush();
     return { stop: () => connection.drain(), answered };
   }
-  const responders = services.map((service) => NatsResponder.start({ connection, service, logger: silentLogger() }));
-  await connection.flush();
+  // A country node has a NATS connection of its own: its answer leaves as soon as it is made. On one
+  // shared connection, the answers to all the queries one socket read brought wait for the last of them.
+  const own = spec.connectionPerCountry
+    ? await Promise.all(services.map((service) => connectNats({ servers: spec.natsUrl, name: `bench-protocol-node-${service.country}` })))
+    : [];
+  const responders = services.map((service, index) => NatsResponder.start({ connection: own[index] ?? connection, service, logger: silentLogger() }));
+  await Promise.all([connection, ...own].map((each) => each.flush()));
   return {
     stop: async () => {
       await Promise.all(responders.map((responder) => responder.stop()));
-      await connection.drain();
+      await Promise.all([connection, ...own].map((each) => each.drain()));
     },
     answered: () => services.map((service) => service.answeredCount),
   };
@@ -199,12 +204,13 @@ function replayAnswers(connection: NatsConnection, services: MatchService[]): ()
   return () => counts;
 }
 
-async function startRawResponders(natsUrl: string, countries: string[]): Promise<Running> {
-  const connection: NatsConnection = await connect({ servers: natsUrl });
+async function startRawResponders(natsUrl: string, countries: string[], connectionPerCountry: boolean): Promise<Running> {
+  const shared: NatsConnection = await connect({ servers: natsUrl });
+  const own = connectionPerCountry ? await Promise.all(countries.map(() => connect({ servers: natsUrl }))) : [];
   const answer = new Uint8Array(160);
   const counts = countries.map(() => 0);
   countries.forEach((country, index) => {
-    connection.subscribe(RAW_ALL_SUBJECT, {
+    (own[index] ?? shared).subscribe(RAW_ALL_SUBJECT, {
       queue: `raw-${country}`,
       callback: (_error, msg) => {
         counts[index] = (counts[index] ?? 0) + 1;
@@ -212,8 +218,8 @@ async function startRawResponders(natsUrl: string, countries: string[]): Promise
       },
     });
   });
-  await connection.flush();
-  return { stop: () => connection.drain(), answered: () => counts };
+  await Promise.all([shared, ...own].map((each) => each.flush()));
+  return { stop: async () => void (await Promise.all([shared, ...own].map((each) => each.drain()))), answered: () => counts };
 }
 
 /** Plain NATS scatter/gather: one publish, answers gathered on one wildcard inbox, then a reply to the asker. */

@@ -175,6 +175,8 @@ interface Options {
   coordinatorKey: boolean;
   /** "full": CountryNodes with LMDB stores; "protocol": the real answer path without a store (see fanout-worker). */
   nodes: "full" | "protocol";
+  /** Protocol nodes and raw responders each with a NATS connection of their own, as CountryNodes have. */
+  connectionPerCountry: boolean;
 }
 
 export async function runFanoutBench(args: string[], json: boolean): Promise<void> {
@@ -189,6 +191,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
     sustainedChecks: args.includes("--sustained-checks") ? argValue(args, "--sustained-checks", 100_000) : 0,
     coordinatorKey: !args.includes("--no-coordinator-key"),
     nodes: args.includes("--protocol-nodes") ? "protocol" : "full",
+    connectionPerCountry: args.includes("--connection-per-country"),
   };
   await initSodium();
   const nats = await startNatsServer();
@@ -203,6 +206,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
     const raw = await measureRaw(options, nats.url, workers);
     printFigures(
       `fanout: ${options.countries.length} countries (${options.nodes === "full" ? "CountryNodes with LMDB stores" : "protocol-only nodes"}) in ${options.nodeProcesses} processes, coordinator in its own process, real nats-server` +
+        (options.connectionPerCountry && options.nodes === "protocol" ? ", a NATS connection per country" : "") +
         (options.coordinatorKey ? "" : " (coordinator without a key: every answer signed)"),
       {
         "light load (checks/s)": options.lightRate,
@@ -267,7 +271,7 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
     await Promise.all(
       started.map((host, index) => {
         const common = { natsUrl, nodes: (hostedBy[index] ?? []).map(toWire), hitCountries: [options.countries[0] ?? ""], ...trustWire };
-        return host.start(options.nodes === "full" ? { role: "nodes", dataDir: `${dataDir}/host-${index}`, ...common } : { role: "protocol-nodes", replay, ...common });
+        return host.start(options.nodes === "full" ? { role: "nodes", dataDir: `${dataDir}/host-${index}`, ...common } : { role: "protocol-nodes", replay, connectionPerCountry: options.connectionPerCountry && !replay, ...common });
       }),
     );
     return started;
@@ -475,7 +479,7 @@ async function measureRaw(options: Options, natsUrl: string, workers: Worker[]) 
   workers.push(...responders, gatherer);
   await Promise.all(
     responders.map((worker, index) =>
-      worker.start({ role: "raw-responders", natsUrl, countries: options.countries.filter((_, position) => position % options.nodeProcesses === index) }),
+      worker.start({ role: "raw-responders", natsUrl, connectionPerCountry: options.connectionPerCountry, countries: options.countries.filter((_, position) => position % options.nodeProcesses === index) }),
     ),
   );
   await gatherer.start({ role: "raw-gatherer", natsUrl, countries: options.countries.length });
