@@ -130,9 +130,9 @@ export class PairKeyring {
 }
 
 /**
- * Splits a query's tag records by the country of their recipient node key, so a relay can send each
- * country only its own records (a tag is useless to anyone but its recipient). Records addressed to
- * no listed node key (e.g. the relay's own) are left out. Records stay in their order.
+ * Sorts a query's tag records by the country of their recipient node key, so a relay can send each
+ * message of a fan-out only the records of the countries it reaches (a tag is useless to anyone but
+ * its recipient). Records addressed to no listed node key (e.g. the relay's own) are left out.
  */
 export class TagRouter {
   readonly #countryOf = new Map<number, string>();
