@@ -35,6 +35,14 @@ import type { CoordinatorMetrics } from "./coordinator-metrics.ts";
 
 const EMPTY_TAGS = new Uint8Array(0);
 
+/**
+ * Subjects for a message every asked country receives whole (batches, aggregate queries): match.all
+ * when every country is asked, else each country's own subject.
+ */
+function wholeEnvelopeSubjects(askAll: boolean, countries: readonly string[]): string[] {
+  return askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject);
+}
+
 /** Per registry: which country each tag record is for, and which subjects reach which countries. */
 interface Routing {
   registry: TrustRegistry;
@@ -220,7 +228,7 @@ export class Coordinator implements AsyncDisposable {
       const { countries } = plan;
       const results = await this.#gatherer.gather({
         deadlineAtMs: plan.deadlineAtMs,
-        publications: this.#publications(envelope, countries, (options.countries ?? []).length === 0, registry),
+        publications: this.#publications(envelope, countries, plan.askAll, registry),
         queryDigest: digest,
         expectedCountries: countries,
         parentContext: spanContext,
@@ -289,7 +297,7 @@ export class Coordinator implements AsyncDisposable {
       const gathered = await this.#batchGatherer.gather({
         envelopes,
         queryDigests: opened.map(({ digest }) => digest),
-        subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject),
+        subjects: wholeEnvelopeSubjects(askAll, countries),
         expectedCountries: countries,
         deadlineAtMs,
         parentContext: spanContext,
@@ -348,7 +356,8 @@ export class Coordinator implements AsyncDisposable {
       const plan = this.#plan(span, query, digest, options, DEFAULT_AGGREGATE_DEADLINE_MS, nowMs);
       const { countries } = plan;
       const results = await this.#aggregateGatherer.gather({
-        ...plan,
+        subjects: wholeEnvelopeSubjects(plan.askAll, countries),
+        deadlineAtMs: plan.deadlineAtMs,
         envelopeBytes: encodeEnvelope(envelope),
         queryDigest: digest,
         expectedCountries: countries,
@@ -408,7 +417,7 @@ export class Coordinator implements AsyncDisposable {
   }
 
   /**
-   * Whom one fan-out asks (the registry's node countries, or those requested), on which subjects, and
+   * Whom one fan-out asks (the registry's node countries, or those requested; `askAll` when none were), and
    * until when (the requested or default deadline, the query's expiry, the caller's deadline); recorded
    * on the span with the query's non-personal fields.
    */
@@ -419,7 +428,7 @@ export class Coordinator implements AsyncDisposable {
     options: CheckOptions,
     defaultDeadlineMs: number,
     nowMs: number,
-  ): { countries: string[]; subjects: string[]; deadlineAtMs: number } {
+  ): { countries: string[]; askAll: boolean; deadlineAtMs: number } {
     const countries = this.#expectedCountries(this.#registry, options.countries ?? []);
     const deadlineMs = this.#deadlineMs(options.deadlineMs, defaultDeadlineMs);
     const deadlineAtMs = Math.min(nowMs + deadlineMs, query.expiresAtMs, options.callerDeadlineAtMs ?? Number.POSITIVE_INFINITY);
@@ -433,8 +442,7 @@ export class Coordinator implements AsyncDisposable {
       "watchmesh.countries_asked": countries.length,
       "watchmesh.deadline_ms": deadlineMs,
     });
-    const askAll = (options.countries ?? []).length === 0;
-    return { countries, subjects: askAll ? [MATCH_ALL_SUBJECT] : countries.map(matchCountrySubject), deadlineAtMs };
+    return { countries, askAll: (options.countries ?? []).length === 0, deadlineAtMs };
   }
 
   /**
