@@ -154,17 +154,13 @@ async function startProtocolNodes(spec: Extract<WorkerStart, { role: "protocol-n
     await connection.flush();
     return { stop: () => connection.drain(), answered };
   }
-  // A country node has a NATS connection of its own: its answer leaves as soon as it is made. On one
-  // shared connection, the answers to all the queries one socket read brought wait for the last of them.
-  const own = spec.connectionPerCountry
-    ? await Promise.all(services.map((service) => connectNats({ servers: spec.natsUrl, name: `bench-protocol-node-${service.country}` })))
-    : [];
-  const responders = services.map((service, index) => NatsResponder.start({ connection: own[index] ?? connection, service, logger: silentLogger() }));
-  await Promise.all([connection, ...own].map((each) => each.flush()));
+  const own = await perCountryConnections(connection, services.length, spec.connectionPerCountry ?? false, (index) => connectNats({ servers: spec.natsUrl, name: `bench-protocol-node-${services[index]?.country ?? index}` }));
+  const responders = services.map((service, index) => NatsResponder.start({ connection: own.of(index), service, logger: silentLogger() }));
+  await own.flush();
   return {
     stop: async () => {
       await Promise.all(responders.map((responder) => responder.stop()));
-      await Promise.all([connection, ...own].map((each) => each.drain()));
+      await own.drain();
     },
     answered: () => services.map((service) => service.answeredCount),
   };
@@ -181,7 +177,7 @@ function replayAnswers(connection: NatsConnection, services: MatchService[]): ()
   const counts = services.map(() => 0);
   services.forEach((service, index) => {
     const cache = new Map<string, Uint8Array>();
-    // Both subjects a node listens on, as NatsResponder: the fan-out subject and the country's own.
+    // Every subject a node listens on, as NatsResponder.
     const onQuery = (msg: Msg): void => {
       if (!msg.reply) return;
       counts[index] = (counts[index] ?? 0) + 1;
@@ -204,13 +200,28 @@ function replayAnswers(connection: NatsConnection, services: MatchService[]): ()
   return () => counts;
 }
 
+/**
+ * The connection each country of a host uses: `shared`, or with `perCountry` one of its own, as a
+ * CountryNode has (its answer then leaves as soon as it is made; on a shared connection the answers
+ * to all the queries one socket read brought wait for the last of them).
+ */
+async function perCountryConnections(shared: NatsConnection, countries: number, perCountry: boolean, connectOne: (index: number) => Promise<NatsConnection>) {
+  const own = perCountry ? await Promise.all(Array.from({ length: countries }, (_, index) => connectOne(index))) : [];
+  const all = [shared, ...own];
+  return {
+    of: (index: number): NatsConnection => own[index] ?? shared,
+    flush: async (): Promise<void> => void (await Promise.all(all.map((each) => each.flush()))),
+    drain: async (): Promise<void> => void (await Promise.all(all.map((each) => each.drain()))),
+  };
+}
+
 async function startRawResponders(natsUrl: string, countries: string[], connectionPerCountry: boolean): Promise<Running> {
   const shared: NatsConnection = await connect({ servers: natsUrl });
-  const own = connectionPerCountry ? await Promise.all(countries.map(() => connect({ servers: natsUrl }))) : [];
+  const own = await perCountryConnections(shared, countries.length, connectionPerCountry, () => connect({ servers: natsUrl }));
   const answer = new Uint8Array(160);
   const counts = countries.map(() => 0);
   countries.forEach((country, index) => {
-    (own[index] ?? shared).subscribe(RAW_ALL_SUBJECT, {
+    own.of(index).subscribe(RAW_ALL_SUBJECT, {
       queue: `raw-${country}`,
       callback: (_error, msg) => {
         counts[index] = (counts[index] ?? 0) + 1;
@@ -218,8 +229,8 @@ async function startRawResponders(natsUrl: string, countries: string[], connecti
       },
     });
   });
-  await Promise.all([shared, ...own].map((each) => each.flush()));
-  return { stop: async () => void (await Promise.all([shared, ...own].map((each) => each.drain()))), answered: () => counts };
+  await own.flush();
+  return { stop: () => own.drain(), answered: () => counts };
 }
 
 /** Plain NATS scatter/gather: one publish, answers gathered on one wildcard inbox, then a reply to the asker. */
