@@ -8,7 +8,10 @@
  *   index        dupSort: index key → record id; keys are defined in matching/index-keys.ts
  *                  nm:<name blocking key>  doc:<ISSUER>:<reading>  docnum:<reading>  ent:<type>:<key>
  *                  dna:<locus-pair genotype key>  ref:<reference>  exp:<YYYY-MM-DD> (review/expiry date)
- *   nonces       <signer key id>:<nonce hex> → time (ms) until which a replay must be refused
+ *   nonces       <until, 15 digits>/<signer key id>:<nonce hex> → until: the time (ms) until which a
+ *                replay must be refused. Keys begin with it so that new nonces are appended to the
+ *                B-tree and expired ones are one range at its start (stores written before kept
+ *                `<signer key id>:<nonce hex>` alone; those are rewritten on open)
  *   quotas       <UTC day>|<requesting country>/<agency> → queries counted against the sharing policy
  *   face-keys    the numeric key of each person that has (or had) a face template, for the face index:
  *                  fk:<id> → key   fkr:<key> → id
@@ -50,6 +53,18 @@ import { isDeleteOp, isExpired, isValidCalendarDay, validateRecordLine, type Nat
  * 6: records with a review/expiry date carry an `exp:<YYYY-MM-DD>` index key.
  */
 export const STORE_FORMAT_VERSION = 6;
+
+/** Digits of the time that begins a stored nonce key: milliseconds up to the year 33658. */
+const NONCE_TIME_DIGITS = 15;
+const STORED_NONCE_KEY = /^\d{15}\//;
+/** Expired nonces one group commit removes at most (the rest go with the next groups). */
+const NONCE_PURGE_MAX = 10_000;
+
+/** `<until, zero-padded>/<key>`: stored nonce keys sort by the time until which they are kept. */
+function storedNonceKey(key: string, untilMs: number): string {
+  const time = Math.min(Math.max(0, Math.floor(untilMs)), 10 ** NONCE_TIME_DIGITS - 1);
+  return `${String(time).padStart(NONCE_TIME_DIGITS, "0")}/${key}`;
+}
 
 /**
  * Records one purge transaction deletes at most. The purge runs while the node answers queries, and a
@@ -457,13 +472,18 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /**
-   * Remembers query nonces (each until its time), in one transaction: the caller keeps its own
-   * in-memory copy for immediate checks and writes them here in groups (see replay-guard.ts).
+   * Remembers query nonces (each until its time), and forgets those expired at `nowMs`, in one
+   * transaction: the caller keeps its own in-memory copy for immediate checks and writes them here in
+   * groups (see replay-guard.ts).
    */
-  async rememberNonces(nonces: readonly (readonly [key: string, untilMs: number])[]): Promise<void> {
+  async rememberNonces(nonces: readonly (readonly [key: string, untilMs: number])[], nowMs: number): Promise<void> {
     this.#assertOpen();
     await this.#db.nonces.transaction(() => {
-      for (const [key, untilMs] of nonces) this.#db.nonces.putSync(key, untilMs);
+      for (const [key, untilMs] of nonces) this.#db.nonces.putSync(storedNonceKey(key, untilMs), untilMs);
+      // Expired nonces are the start of the key order; a bounded share per group keeps commits short.
+      for (const key of this.#db.nonces.getKeys({ end: storedNonceKey("", nowMs + 1), limit: NONCE_PURGE_MAX })) {
+        this.#db.nonces.removeSync(key);
+      }
     });
   }
 
@@ -508,20 +528,25 @@ export class RecordStore implements AsyncDisposable {
     return Object.fromEntries(IMPORT_OUTCOMES.map((outcome) => [outcome, stored?.[outcome] ?? 0])) as Record<ImportOutcome, number>;
   }
 
-  /** Remembered nonces still in force at `nowMs`; expired ones are removed on the way. */
+  /**
+   * Remembered nonces still in force at `nowMs`, by `<signer key id>:<nonce hex>`. Nonces kept by an
+   * earlier version under that key alone are rewritten with their time first, or removed when expired.
+   */
   liveNonces(nowMs: number): Map<string, number> {
     this.#assertOpen();
     const live = new Map<string, number>();
-    for (const { key, value } of this.#db.nonces.getRange()) {
-      if (typeof value === "number" && value > nowMs) live.set(key, value);
-      else this.#db.nonces.remove(key).catch(() => undefined);
+    for (const { key, value } of this.#db.nonces.getRange({ start: storedNonceKey("", nowMs + 1) })) {
+      if (typeof value !== "number") continue;
+      const legacy = !STORED_NONCE_KEY.test(key);
+      const nonceKey = legacy ? key : key.slice(NONCE_TIME_DIGITS + 1);
+      if (legacy) {
+        this.#db.nonces.remove(key).catch(() => undefined);
+        if (value <= nowMs) continue;
+        this.#db.nonces.put(storedNonceKey(nonceKey, value), value).catch(() => undefined);
+      }
+      live.set(nonceKey, Math.max(value, live.get(nonceKey) ?? 0));
     }
     return live;
-  }
-
-  forgetNonce(key: string): void {
-    if (this.#closed) return;
-    this.#db.nonces.remove(key).catch(() => undefined);
   }
 
   stats(): StoreStats {

@@ -1,4 +1,5 @@
 import { credentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { open as openLmdb } from "lmdb";
 import { afterEach, describe, expect, it } from "vitest";
 import { openAnswer, signQuery } from "../../common/envelope.ts";
 import { ErrorCode } from "../../common/errors.ts";
@@ -75,5 +76,78 @@ describe("ReplayGuard", () => {
     const reopened = await RecordStore.open({ path: dir.path });
     cleanups.push(() => reopened.close());
     expect(ReplayGuard.open(reopened, { nowMs: 20_000 }).size).toBe(1);
+  });
+
+  /** The nonces database as it is on disk, read through a separate LMDB handle. */
+  async function storedNonces(path: string): Promise<Map<string, unknown>> {
+    const env = openLmdb({ path, maxDbs: 8, readOnly: true });
+    try {
+      const nonces = env.openDB<unknown, string>("nonces", { encoding: "json" });
+      return new Map(Array.from(nonces.getRange(), ({ key, value }) => [key, value]));
+    } finally {
+      await env.close();
+    }
+  }
+
+  it("stores nonces by expiry and drops expired ones with the next group it writes", async () => {
+    const dir = await makeTempDir();
+    cleanups.push(dir.remove);
+    const store = await RecordStore.open({ path: dir.path });
+    const guard = ReplayGuard.open(store, { clockSkewMs: 0, nowMs: 0 });
+    guard.check("FRA:border:k1", new Uint8Array(16).fill(1), 5_000, 0);
+    guard.check("FRA:border:k1", new Uint8Array(16).fill(2), 50_000, 0);
+    await guard.flush();
+    guard.check("FRA:border:k1", new Uint8Array(16).fill(3), 60_000, 6_000);
+    await guard.flush();
+    await store.close();
+    // The first nonce ran out at 5,000; the group written at 6,000 removed it.
+    expect([...(await storedNonces(dir.path)).keys()]).toEqual([
+      `000000000050000/FRA:border:k1:${"02".repeat(16)}`,
+      `000000000060000/FRA:border:k1:${"03".repeat(16)}`,
+    ]);
+  });
+
+  it("forgets expired nonces in memory after a sweep, keeping those still in force", async () => {
+    const dir = await makeTempDir();
+    cleanups.push(dir.remove);
+    const store = await RecordStore.open({ path: dir.path });
+    cleanups.push(() => store.close());
+    const guard = ReplayGuard.open(store, { clockSkewMs: 0, nowMs: 0 });
+    const nonce = (i: number) => new Uint8Array(16).fill(0).map((_, byte) => (byte < 4 ? (i >> (8 * byte)) & 0xff : 7));
+    for (let i = 0; i < 1000; i++) guard.check("FRA:border:k1", nonce(i), 1_000, 0);
+    // Seen again after its expiry: held until its new time, not dropped with the old second.
+    guard.check("FRA:border:k1", nonce(0), 90_000, 2_000);
+    expect(guard.size).toBe(1000);
+    // The sweep runs every 1,024 new nonces.
+    for (let i = 1000; i < 1023; i++) guard.check("FRA:border:k1", nonce(i), 90_000, 2_000);
+    expect(guard.size).toBe(24);
+    expect(() => guard.check("FRA:border:k1", nonce(0), 90_000, 3_000)).toThrow(expect.objectContaining({ code: ErrorCode.QueryReplayed }));
+    await guard.flush();
+  });
+
+  it("reads nonces kept by earlier versions under their key alone, and rewrites the live ones", async () => {
+    const dir = await makeTempDir();
+    cleanups.push(dir.remove);
+    await (await RecordStore.open({ path: dir.path })).close();
+    const legacyKey = (fill: number) => `FRA:border:k1:${fill.toString(16).padStart(2, "0").repeat(16)}`;
+    const env = openLmdb({ path: dir.path, maxDbs: 8 });
+    const nonces = env.openDB<number, string>("nonces", { encoding: "json" });
+    await nonces.put(legacyKey(1), 5_000);
+    await nonces.put(legacyKey(2), 50_000);
+    await env.close();
+
+    const store = await RecordStore.open({ path: dir.path });
+    const guard = ReplayGuard.open(store, { nowMs: 10_000 });
+    expect(guard.size).toBe(1);
+    expect(() => guard.check("FRA:border:k1", new Uint8Array(16).fill(2), 50_000, 10_000)).toThrow(expect.objectContaining({ code: ErrorCode.QueryReplayed }));
+    guard.check("FRA:border:k1", new Uint8Array(16).fill(1), 50_000, 10_000);
+    await guard.flush();
+    await store.close();
+    expect(await storedNonces(dir.path)).toEqual(
+      new Map([
+        [`000000000050000/${legacyKey(2)}`, 50_000],
+        [`000000000080000/${legacyKey(1)}`, 80_000],
+      ]),
+    );
   });
 });
