@@ -3,6 +3,7 @@
  * a host of country nodes, a coordinator, raw responders, or a raw gatherer. Each reports its own CPU
  * time and memory on request, so the figures of one process are not mixed with the others'.
  */
+import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { silentLogger } from "../common/logger.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
@@ -63,6 +64,24 @@ export type WorkerReply = { type: "ready"; grpcPort?: number } | { type: "usage"
 
 /** Raw baseline subjects: one check request to the gatherer, one publish to every responder. */
 export const RAW_CHECK_SUBJECT = "bench.raw.check";
+
+const passBytes = (bytes: Buffer): Buffer => bytes;
+/**
+ * The raw gatherer's plain gRPC front, for the border system's hop to the coordinator: one unary
+ * method, bytes in and out, no protobuf. Its answer is every responder's reply, concatenated, as a
+ * check response carries every country's answer.
+ */
+export const RAW_GRPC_SERVICE: ServiceDefinition = {
+  Gather: {
+    path: "/watchmesh.bench.RawGatherer/Gather",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: passBytes,
+    requestDeserialize: passBytes,
+    responseSerialize: passBytes,
+    responseDeserialize: passBytes,
+  },
+};
 const RAW_ALL_SUBJECT = "bench.raw.all";
 
 interface Running {
@@ -94,7 +113,7 @@ async function start(spec: WorkerStart): Promise<{ running: Running; grpcPort?: 
     case "raw-responders":
       return { running: await startRawResponders(spec.natsUrl, spec.countries, spec.connectionPerCountry ?? false) };
     case "raw-gatherer":
-      return { running: await startRawGatherer(spec.natsUrl, spec.countries) };
+      return startRawGatherer(spec.natsUrl, spec.countries);
   }
 }
 
@@ -233,10 +252,13 @@ async function startRawResponders(natsUrl: string, countries: string[], connecti
   return { stop: () => own.drain(), answered: () => counts };
 }
 
-/** Plain NATS scatter/gather: one publish, answers gathered on one wildcard inbox, then a reply to the asker. */
-async function startRawGatherer(natsUrl: string, countries: number): Promise<Running> {
+/**
+ * Plain NATS scatter/gather: one publish, answers gathered on one wildcard inbox, then a reply to the
+ * asker — over NATS (an 8-byte reply), or over plain gRPC with the answers themselves.
+ */
+async function startRawGatherer(natsUrl: string, countries: number): Promise<{ running: Running; grpcPort: number }> {
   const connection = await connect({ servers: natsUrl });
-  const pending = new Map<string, { remaining: number; reply: string }>();
+  const pending = new Map<string, { remaining: number; finish: (answers: Uint8Array[]) => void; answers?: Uint8Array[] }>();
   const inbox = `_INBOX.raw.${process.pid}`;
   let next = 0;
   const query = new Uint8Array(300);
@@ -244,22 +266,37 @@ async function startRawGatherer(natsUrl: string, countries: number): Promise<Run
   connection.subscribe(`${inbox}.*`, {
     callback: (_error, msg) => {
       const entry = pending.get(msg.subject);
-      if (entry && --entry.remaining === 0) {
+      if (!entry) return;
+      entry.answers?.push(msg.data);
+      if (--entry.remaining === 0) {
         pending.delete(msg.subject);
-        connection.publish(entry.reply, done);
+        entry.finish(entry.answers ?? []);
       }
     },
   });
+  const scatter = (finish: (answers: Uint8Array[]) => void, keepAnswers: boolean) => {
+    const subject = `${inbox}.${(next++).toString(36)}`;
+    pending.set(subject, { remaining: countries, finish, ...(keepAnswers ? { answers: [] } : {}) });
+    connection.publish(RAW_ALL_SUBJECT, query, { reply: subject });
+  };
   connection.subscribe(RAW_CHECK_SUBJECT, {
     callback: (_error, msg) => {
-      if (!msg.reply) return;
-      const subject = `${inbox}.${(next++).toString(36)}`;
-      pending.set(subject, { remaining: countries, reply: msg.reply });
-      connection.publish(RAW_ALL_SUBJECT, query, { reply: subject });
+      const reply = msg.reply;
+      if (reply) scatter(() => connection.publish(reply, done), false);
     },
   });
   await connection.flush();
-  return { stop: () => connection.drain(), answered: () => [] };
+  const server = new Server();
+  server.addService(RAW_GRPC_SERVICE, {
+    Gather: (_call: unknown, callback: (error: null, answers: Buffer) => void) => scatter((answers) => callback(null, Buffer.concat(answers)), true),
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+  return {
+    running: { stop: async () => void (await Promise.all([connection.drain(), new Promise<void>((resolve) => server.tryShutdown(() => resolve()))])), answered: () => [] },
+    grpcPort,
+  };
 }
 
 function usage(running: Running | undefined, collect: boolean): WorkerUsage {

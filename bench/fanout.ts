@@ -5,7 +5,9 @@
  * its own keys and LMDB store) spread over a few node-host processes; the real coordinator in its own
  * process; this process as the load generator (a BorderClient that signs, tags and verifies, as a
  * border system does). The raw baseline swaps in trivial responders (one queue group per country, in
- * the same number of processes) and a plain gatherer process, asked by a plain NATS request.
+ * the same number of processes) and a plain gatherer process, asked by a plain NATS request — and, at
+ * light load, also over plain gRPC (a request the size of a check's, every reply returned), as the
+ * border system reaches the coordinator: the hop the NATS-only baseline leaves out.
  *
  * Reported: p50/p99 at light load (paced) and at saturation, checks/s, CPU time per check of the
  * coordinator process alone (and of the raw gatherer alone), two coordinators against one, how the
@@ -13,7 +15,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client } from "@grpc/grpc-js";
 import { connect } from "@nats-io/transport-node";
 import { createIdentity, MemberRole, publicPart, type SigningIdentity } from "../common/key-files.ts";
 import { startNatsServer } from "../common/nats-server.ts";
@@ -23,7 +25,7 @@ import { initSodium } from "../common/sodium.ts";
 import { BorderClient } from "../client/border-client.ts";
 import { makeTrust, type TestTrust } from "../test/helpers/identities.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
-import { RAW_CHECK_SUBJECT, toWire, type WorkerReply, type WorkerRequest, type WorkerStart, type WorkerUsage } from "./fanout-worker.ts";
+import { RAW_CHECK_SUBJECT, RAW_GRPC_SERVICE, toWire, type WorkerReply, type WorkerRequest, type WorkerStart, type WorkerUsage } from "./fanout-worker.ts";
 import { argValue, cpuMicros, processCpuMicros, benchCountryCodes, printFigures, round, summarise, type LatencySummary } from "./stats.ts";
 
 const RUN_TS = fileURLToPath(new URL("../bin/run-ts.js", import.meta.url));
@@ -213,6 +215,8 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
         "mesh light p50/p99 ms": `${mesh.light.p50Ms} / ${mesh.light.p99Ms}`,
         "raw light p50/p99 ms": `${raw.light.p50Ms} / ${raw.light.p99Ms}`,
         "p50 ratio mesh/raw": round(mesh.light.p50Ms / raw.light.p50Ms, 2),
+        "raw via plain gRPC light p50/p99 ms": `${raw.lightGrpc.p50Ms} / ${raw.lightGrpc.p99Ms}`,
+        "p50 ratio mesh/raw via gRPC": round(mesh.light.p50Ms / raw.lightGrpc.p50Ms, 2),
         "mesh light gather p50/p99 ms (publish to last answer)": `${mesh.lightGather.p50Ms} / ${mesh.lightGather.p99Ms}`,
         "mesh light first answer p50/p99 ms": `${mesh.lightFirstAnswer.p50Ms} / ${mesh.lightFirstAnswer.p99Ms}`,
         "light: node / raw responder processes' CPU us per check (all countries)": `${mesh.lightHostsCpuUs} / ${raw.lightRespondersCpuUs}`,
@@ -482,18 +486,31 @@ async function measureRaw(options: Options, natsUrl: string, workers: Worker[]) 
       worker.start({ role: "raw-responders", natsUrl, connectionPerCountry: options.connectionPerCountry, countries: options.countries.filter((_, position) => position % options.nodeProcesses === index) }),
     ),
   );
-  await gatherer.start({ role: "raw-gatherer", natsUrl, countries: options.countries.length });
+  const grpcPort = await gatherer.start({ role: "raw-gatherer", natsUrl, countries: options.countries.length });
   const asker = await connect({ servers: natsUrl });
+  const RawClient = makeGenericClientConstructor(RAW_GRPC_SERVICE, "RawGatherer");
+  const grpcAsker = new RawClient(`127.0.0.1:${grpcPort ?? 0}`, grpcCredentials.createInsecure()) as unknown as Client & {
+    Gather(request: Buffer, metadata: Metadata, options: { deadline: number }, callback: (error: Error | null) => void): void;
+  };
   try {
     const payload = new Uint8Array(300);
     const gather = async () => void (await asker.request(RAW_CHECK_SUBJECT, payload, { timeout: 5000 }));
+    // As large as a check request: the query and a tag record for each country.
+    const checkSized = Buffer.alloc(300 + 20 * options.countries.length);
+    const gatherOverGrpc = () =>
+      new Promise<void>((resolve, reject) =>
+        grpcAsker.Gather(checkSized, new Metadata(), { deadline: Date.now() + 5000 }, (error) => (error ? reject(error) : resolve())),
+      );
     await saturate(2000, [{ concurrency: 4, run: gather }]);
     const respondersCpu0 = await totalCpuMicros(responders);
     const light = await cpuPerCheck(gatherer, async () => ({ ...(await paced(options.lightChecks, options.lightRate, gather)), checks: options.lightChecks }));
     const lightRespondersCpuUs = round(((await totalCpuMicros(responders)) - respondersCpu0) / options.lightChecks, 1);
+    await saturate(2000, [{ concurrency: 4, run: gatherOverGrpc }]);
+    const lightGrpc = await paced(options.lightChecks, options.lightRate, gatherOverGrpc);
     const saturated = await cpuPerCheck(gatherer, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: gather }]));
-    return { light, lightRespondersCpuUs, saturated };
+    return { light, lightGrpc, lightRespondersCpuUs, saturated };
   } finally {
+    grpcAsker.close();
     await asker.drain();
   }
 }
