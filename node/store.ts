@@ -481,9 +481,9 @@ export class RecordStore implements AsyncDisposable {
     await this.#db.nonces.transaction(() => {
       for (const [key, untilMs] of nonces) this.#db.nonces.putSync(storedNonceKey(key, untilMs), untilMs);
       // Expired nonces are the start of the key order; a bounded share per group keeps commits short.
-      for (const key of this.#db.nonces.getKeys({ end: storedNonceKey("", nowMs + 1), limit: NONCE_PURGE_MAX })) {
-        this.#db.nonces.removeSync(key);
-      }
+      // Read before removing: the keys are not deleted from under the cursor that reads them.
+      const expired = [...this.#db.nonces.getKeys({ end: storedNonceKey("", nowMs + 1), limit: NONCE_PURGE_MAX })];
+      for (const key of expired) this.#db.nonces.removeSync(key);
     });
   }
 

@@ -96,7 +96,10 @@ describe("ReplayGuard", () => {
     const guard = ReplayGuard.open(store, { clockSkewMs: 0, nowMs: 0 });
     guard.check("FRA:border:k1", new Uint8Array(16).fill(1), 5_000, 0);
     guard.check("FRA:border:k1", new Uint8Array(16).fill(2), 50_000, 0);
+    // Many more that run out before the next group is written: all are removed with it.
+    for (let i = 0; i < 300; i++) guard.check("DEU:border:k2", Uint8Array.from({ length: 16 }, (_, byte) => (byte < 2 ? (i >> (8 * byte)) & 0xff : 5)), 1_000 + i, 0);
     await guard.flush();
+    expect((await storedNonces(dir.path)).size).toBe(302);
     guard.check("FRA:border:k1", new Uint8Array(16).fill(3), 60_000, 6_000);
     await guard.flush();
     await store.close();
