@@ -2,8 +2,8 @@
  * One country node's store and answer path: import rate, person and document queries per second on one
  * core through the path a CountryNode runs — the query's pair tag checked, replay memory, quota count
  * and audit entry (group-committed), matching, the answer tagged for the border system and the
- * coordinator (hits also signed) — the matcher's own share of the CPU time, beside raw LMDB `get` on the
- * same store.
+ * coordinator (hits also signed) — the matcher's own share of the CPU time and its store reads, beside
+ * raw LMDB `get` on the same store.
  */
 import { open } from "lmdb";
 import { signQuery } from "../common/envelope.ts";
@@ -44,15 +44,31 @@ interface KindMeasurement {
   cpuUsPerQuery: number;
   matcherCpuUsPerQuery: number;
   latency: { p50Ms: number; p99Ms: number };
+  /** Store reads per query (the same in every repetition: the same kind of queries meets the same data). */
+  reads: StoreReads;
 }
 
-/** One query kind's figures: rate, CPU per query of the whole answer path and of the matcher alone, latency. */
-function kindFigures(kind: string, measured: KindMeasurement): Record<string, unknown> {
+/** The repetition with the median CPU per query: this shared machine's speed drifts between repetitions. */
+function median(runs: readonly KindMeasurement[]): KindMeasurement {
+  const sorted = [...runs].sort((a, b) => a.cpuUsPerQuery - b.cpuUsPerQuery);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!middle) throw new Error("no measurement");
+  return middle;
+}
+
+/**
+ * One query kind's figures: rate, CPU per query of the whole answer path and of the matcher alone,
+ * latency (of the median repetition, with every repetition's CPU when there are several), store reads.
+ */
+function kindFigures(kind: string, runs: readonly KindMeasurement[]): Record<string, unknown> {
+  const measured = median(runs);
   return {
     [`${kind} queries/s`]: measured.perSecond,
     [`${kind} CPU us/query`]: measured.cpuUsPerQuery,
+    ...(runs.length > 1 ? { [`${kind} CPU us/query, every repetition`]: runs.map((run) => run.cpuUsPerQuery).join(" / ") } : {}),
     [`${kind} matcher CPU us/query`]: measured.matcherCpuUsPerQuery,
     [`${kind} p50/p99 ms`]: `${measured.latency.p50Ms} / ${measured.latency.p99Ms}`,
+    [`${kind} store reads/query: records / index keys / key counts`]: `${measured.reads.records} / ${measured.reads.indexKeys} / ${measured.reads.keyCounts}`,
   };
 }
 
@@ -137,6 +153,35 @@ class TimedMatcher implements Matcher {
   }
 }
 
+/** The store reads the matcher makes, by kind: machine-independent, unlike the CPU figures. */
+interface StoreReads {
+  records: number;
+  indexKeys: number;
+  keyCounts: number;
+}
+
+/**
+ * The store as the matcher sees it, counting its reads: record gets, index key reads (`lookup`,
+ * `lookupUpTo`) and key counts. Methods run on the store itself (its private fields need it as `this`).
+ */
+function countingStore(store: RecordStore, reads: StoreReads): RecordStore {
+  const counted: Partial<Record<keyof RecordStore, keyof StoreReads>> = { get: "records", lookup: "indexKeys", lookupUpTo: "indexKeys", keyCount: "keyCounts" };
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      const kind = counted[property as keyof RecordStore];
+      const method = value as (...args: unknown[]) => unknown;
+      return kind === undefined
+        ? method.bind(target)
+        : (...args: unknown[]) => {
+            reads[kind] += 1;
+            return method.apply(target, args);
+          };
+    },
+  });
+}
+
 /**
  * `--store DIR`: the store in DIR is kept after the run and reused by the next one when it already holds
  * the same sample (same number of persons), so that repeated measurements skip the import.
@@ -153,6 +198,7 @@ async function benchDir(args: string[]): Promise<{ path: string; remove: () => P
 export async function runNodeBench(args: string[], json: boolean): Promise<void> {
   const persons = argValue(args, "--persons", 100_000);
   const queries = argValue(args, "--queries", 5000);
+  const repeat = argValue(args, "--repeat", 1);
   const temp = await benchDir(args);
   const trust = await makeTrust([COUNTRY]);
   const identity = trust.nodes.get(COUNTRY);
@@ -166,7 +212,8 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       ? { importS: Number.NaN, people: sampleFromStore(store, persons, queries * 2) }
       : await importSample(store, temp.path, persons, queries * 2);
 
-    const matcher = new TimedMatcher(createMatcher(store, { country: COUNTRY }));
+    const reads: StoreReads = { records: 0, indexKeys: 0, keyCounts: 0 };
+    const matcher = new TimedMatcher(createMatcher(countingStore(store, reads), { country: COUNTRY }));
     audit = await AuditLog.open({ dataDir: temp.path, identity, logger: silentLogger() });
     const auditLog = audit;
     replayGuard = ReplayGuard.open(store);
@@ -186,22 +233,42 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000, person }), trust.border, { tagFor: [nodeKey], keyring: trust.borderKeyring });
     const delivery = { relayed: true, relayKeyId: trust.coordinator.keyId };
     const pick = (i: number) => people[(i * 7919) % people.length] as PersonRecord;
-    const nameEnvelopes = Array.from({ length: queries }, (_, i) => {
-      const person = pick(i);
-      return envelopeFor(personSubject({ names: [person.names[0] ?? ""], dob: person.dob ?? "" }));
-    });
     const documented = people.filter((person) => (person.documents?.length ?? 0) > 0);
-    const documentEnvelopes = Array.from({ length: queries }, (_, i) => {
-      const document = documented[(i * 7919) % documented.length]?.documents?.[0];
-      return envelopeFor(personSubject({ documents: document ? [document] : [] }));
-    });
+    // Each kind's queries, signed afresh for every measurement (a nonce answered once is refused after);
+    // `offset` moves a repetition to other persons of the sample.
+    const queriesOf = (build: (i: number) => PersonQuery) => (offset: number) =>
+      Array.from({ length: queries }, (_, i) => envelopeFor(build(i + offset)));
+    const kinds = {
+      "name+dob": queriesOf((i) => {
+        const person = pick(i);
+        return personSubject({ names: [person.names[0] ?? ""], dob: person.dob ?? "" });
+      }),
+      document: queriesOf((i) => {
+        const document = documented[(i * 7919) % documented.length]?.documents?.[0];
+        return personSubject({ documents: document ? [document] : [] });
+      }),
+      // Most travellers are on no list: invented people (a given name and a surname of two different
+      // records, a random full date) exercise the no-hit path, which reads single-token keys too.
+      "no-hit name+dob": queriesOf((i) => {
+        const given = pick(i).names[0]?.split(" ")[0] ?? "";
+        const surname = pick(i + 17).names[0]?.split(" ").at(-1) ?? "";
+        const dob = `${1940 + (i % 60)}-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")}`;
+        return personSubject({ names: [`${given} ${surname}`], dob });
+      }),
+      // Year of birth only: read through the year's key ranges (see matching/index-keys.ts).
+      "name+birth year": queriesOf((i) => {
+        const person = pick(i);
+        return personSubject({ names: [person.names[0] ?? ""], dob: (person.dob ?? "").slice(0, 4) });
+      }),
+    };
 
     // The event loop gets a turn every few answers, as it does in a serving node, so that the group
     // commits of replay nonces, quota counts and audit entries run (and are counted) during the
     // measurement instead of piling up until its end.
-    const measure = async (envelopes: typeof nameEnvelopes) => {
+    const measure = async (envelopes: ReturnType<typeof envelopeFor>[]): Promise<KindMeasurement> => {
       const samples: number[] = [];
       const matcherCpu0 = matcher.cpuUs;
+      const reads0 = { ...reads };
       const cpu0 = cpuMicros();
       const t0 = performance.now();
       for (const [i, envelope] of envelopes.entries()) {
@@ -212,32 +279,23 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       }
       await Promise.all([replayGuard?.flush(), auditLog.seal()]);
       const elapsedS = (performance.now() - t0) / 1000;
+      const perQuery = (count: number) => round(count / envelopes.length, 1);
       return {
         perSecond: round(envelopes.length / elapsedS, 0),
         cpuUsPerQuery: round((cpuMicros() - cpu0) / envelopes.length, 1),
         // The matcher's share (its two clock readings add well under a microsecond to the total).
         matcherCpuUsPerQuery: round((matcher.cpuUs - matcherCpu0) / envelopes.length, 1),
         latency: summarise(samples),
+        reads: { records: perQuery(reads.records - reads0.records), indexKeys: perQuery(reads.indexKeys - reads0.indexKeys), keyCounts: perQuery(reads.keyCounts - reads0.keyCounts) },
       };
     };
-    await measure(nameEnvelopes.slice(0, 500)); // warm-up
-    const byName = await measure(nameEnvelopes);
-    const byDocument = await measure(documentEnvelopes);
-    // Most travellers are on no list: invented people (a given name and a surname of two different
-    // records, a random full date) exercise the no-hit path, which reads single-token keys too.
-    const strangerEnvelopes = Array.from({ length: queries }, (_, i) => {
-      const given = pick(i).names[0]?.split(" ")[0] ?? "";
-      const surname = pick(i + 17).names[0]?.split(" ").at(-1) ?? "";
-      const dob = `${1940 + (i % 60)}-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")}`;
-      return envelopeFor(personSubject({ names: [`${given} ${surname}`], dob }));
-    });
-    const byStranger = await measure(strangerEnvelopes);
-    // Year of birth only: read through the year's key ranges (see matching/index-keys.ts).
-    const yearOnlyEnvelopes = Array.from({ length: queries }, (_, i) => {
-      const person = pick(i);
-      return envelopeFor(personSubject({ names: [person.names[0] ?? ""], dob: (person.dob ?? "").slice(0, 4) }));
-    });
-    const byYear = await measure(yearOnlyEnvelopes);
+    await measure(kinds["name+dob"](queries).slice(0, 500)); // warm-up, on other persons than the first measurement's
+    // Kinds take turns in every repetition, so that the machine's drift touches them alike.
+    const runs = new Map(Object.keys(kinds).map((kind) => [kind, [] as KindMeasurement[]]));
+    for (let repetition = 0; repetition < repeat; repetition++) {
+      for (const [kind, build] of Object.entries(kinds)) runs.get(kind)?.push(await measure(build(repetition * 101)));
+    }
+    const nameRuns = runs.get("name+dob") ?? [];
 
     // Raw LMDB: plain gets of existing keys on a separate handle to the same environment.
     const rawEnv = open({ path: temp.path, maxDbs: 8, readOnly: true });
@@ -253,12 +311,9 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       `node: ${persons} persons in LMDB, signed queries answered in-process (one core)`,
       {
         "import records/s": reused ? "n/a (store reused)" : round(persons / importS, 0),
-        ...kindFigures("name+dob", byName),
-        ...kindFigures("document", byDocument),
-        ...kindFigures("no-hit name+dob", byStranger),
-        ...kindFigures("name+birth year", byYear),
+        ...Object.fromEntries([...runs].flatMap(([kind, measured]) => Object.entries(kindFigures(kind, measured)))),
         "raw LMDB get/s": rawPerSecond,
-        "raw gets per name query": round(rawPerSecond / byName.perSecond, 1),
+        "raw gets per name query": round(rawPerSecond / median(nameRuns).perSecond, 1),
         "resident memory MB": round(process.memoryUsage().rss / 1024 / 1024, 0),
         // The target (1.5 GB) excludes the page cache: the anonymous part is the node's own memory.
         "resident anonymous / file-backed MB": (() => {
