@@ -248,7 +248,8 @@ describe("web console in a browser", () => {
   it("shows the regional report for the chosen region, period and categories, as charts and tables", async () => {
     await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Analysis" }).click();
     const region = page.getByLabel("Region", { exact: true });
-    await region.waitFor();
+    // The page lists the regions once the console's info has come back: wait for them, not just the list.
+    await region.locator("option", { hasText: "Europe" }).waitFor({ state: "attached" });
     expect(await region.locator("option").allTextContents()).toEqual(["All regions", "Europe"]);
     expect(await page.getByLabel("To month").inputValue()).toBe(REPORT_MONTH);
     await region.selectOption("Europe");
