@@ -26,6 +26,7 @@ import { BorderClient } from "../client/border-client.ts";
 import { makeTrust, type TestTrust } from "../test/helpers/identities.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { RAW_CHECK_SUBJECT, RAW_GRPC_SERVICE, toWire, type WorkerReply, type WorkerRequest, type WorkerStart, type WorkerUsage } from "./fanout-worker.ts";
+import { capCpu, type CpuCap } from "./cpu-cap.ts";
 import { argValue, cpuMicros, processCpuMicros, benchCountryCodes, printFigures, round, summarise, type LatencySummary } from "./stats.ts";
 
 const RUN_TS = fileURLToPath(new URL("../bin/run-ts.js", import.meta.url));
@@ -52,6 +53,11 @@ class Worker {
       this.#exited = true;
       for (const waiter of this.#waiting.splice(0)) waiter({ type: "failed", message: `${name} exited` });
     });
+  }
+
+  /** The child's process id (for a CPU cap). */
+  get pid(): number | undefined {
+    return this.#child.pid;
   }
 
   async #ask(request: WorkerRequest): Promise<WorkerReply> {
@@ -177,6 +183,8 @@ interface Options {
   coordinatorKey: boolean;
   /** "full": CountryNodes with LMDB stores; "protocol": the real answer path without a store (see fanout-worker). */
   nodes: "full" | "protocol";
+  /** In the coordinator-bound run, also one against two coordinators each capped at this many cores (cgroups). */
+  coordinatorCpu: number | undefined;
   /** Protocol nodes and raw responders each with a NATS connection of their own, as CountryNodes have. */
   connectionPerCountry: boolean;
 }
@@ -194,6 +202,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
     coordinatorKey: !args.includes("--no-coordinator-key"),
     nodes: args.includes("--protocol-nodes") ? "protocol" : "full",
     connectionPerCountry: args.includes("--connection-per-country"),
+    coordinatorCpu: args.includes("--coordinator-cpu") ? argValue(args, "--coordinator-cpu", 0.2) : undefined,
   };
   await initSodium();
   const nats = await startNatsServer();
@@ -243,6 +252,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
               "coordinator-bound: two coordinators checks/s, / one": `${mesh.coordinatorBound.two.perSecond}, ${round(mesh.coordinatorBound.two.perSecond / mesh.coordinatorBound.one.perSecond, 2)}`,
               "coordinator-bound: two coordinators CPU us per check": mesh.coordinatorBound.two.cpuUsPerCheck,
               "coordinator-bound: p50/p99 ms, wrong answers": `${mesh.coordinatorBound.one.latency.p50Ms} / ${mesh.coordinatorBound.one.latency.p99Ms}, ${mesh.coordinatorBound.wrongAnswers}`,
+              ...cappedFigures(mesh.coordinatorBound.capped),
             }
           : {}),
         "replica share of answers": mesh.replicaShares,
@@ -366,7 +376,22 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
 interface CoordinatorBound {
   one: Saturation & { cpuUsPerCheck: number; systemUsPerCheck: number; natsServerUsPerCheck: number; busyShare: number; hostsCpuUsPerCheck: number };
   two: Saturation & { cpuUsPerCheck: number };
+  /** One and two coordinators each held to the same CPU budget: undefined when not asked, "unavailable" without writable cgroups. */
+  capped?: { cores: number; one: Saturation & { cpuUsPerCheck: number }; two: Saturation & { cpuUsPerCheck: number }; busyShares: number[] } | "unavailable";
   wrongAnswers: number;
+}
+
+/** The capped scale-out's lines, when it was asked for. */
+function cappedFigures(capped: CoordinatorBound["capped"]): Record<string, unknown> {
+  if (capped === undefined) return {};
+  const label = "coordinator-bound, each coordinator capped (--coordinator-cpu)";
+  if (capped === "unavailable") return { [label]: "n/a (no writable cgroup hierarchy: needs root)" };
+  return {
+    [`${label} at ${capped.cores} core: one / two checks/s, two / one`]: `${capped.one.perSecond} / ${capped.two.perSecond}, ${round(capped.two.perSecond / capped.one.perSecond, 2)}`,
+    [`${label}: each one's share of a core with two`]: capped.busyShares.join(" / "),
+    [`${label}: coordinator CPU us per check one, two`]: `${capped.one.cpuUsPerCheck}, ${capped.two.cpuUsPerCheck}`,
+    [`${label}: p50/p99 ms one, two`]: `${capped.one.latency.p50Ms} / ${capped.one.latency.p99Ms}, ${capped.two.latency.p50Ms} / ${capped.two.latency.p99Ms}`,
+  };
 }
 
 /**
@@ -409,9 +434,56 @@ async function measureCoordinatorBound(
       { concurrency: half, run: two },
     ]);
     const cpu = (await totalCpuMicros([first.worker, second.worker])) - before;
-    return { one: { ...single, busyShare, hostsCpuUsPerCheck }, two: { ...both, cpuUsPerCheck: round(cpu / Math.max(both.checks, 1), 1) }, wrongAnswers };
+    const capped = options.coordinatorCpu === undefined ? undefined : await cappedScaleOut(options.coordinatorCpu, options, [first.worker, second.worker], one, two);
+    return {
+      one: { ...single, busyShare, hostsCpuUsPerCheck },
+      two: { ...both, cpuUsPerCheck: round(cpu / Math.max(both.checks, 1), 1) },
+      ...(capped === undefined ? {} : { capped }),
+      wrongAnswers,
+    };
   } finally {
     for (const caller of callers) caller.close();
+  }
+}
+
+/**
+ * Scale-out where the coordinators are what limits: each coordinator process is capped at `cores` of
+ * CPU time, first one alone, then two, each as loaded as the one was. On a machine whose other
+ * processes leave no spare core for a second coordinator, this is how its effect can be shown.
+ */
+async function cappedScaleOut(cores: number, options: Options, coordinators: [Worker, Worker], one: Run, two: Run): Promise<CoordinatorBound["capped"]> {
+  const caps: CpuCap[] = [];
+  try {
+    for (const worker of coordinators) {
+      const cap = worker.pid === undefined ? undefined : await capCpu(worker.pid, cores);
+      if (!cap) return "unavailable";
+      caps.push(cap);
+    }
+    const singleBefore = await coordinators[0].usage();
+    const single = await saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }]);
+    const singleCpu = (await coordinators[0].usage()).cpuMicros - singleBefore.cpuMicros;
+    // Each of the two gets as many checks in flight as the one alone had: with fewer, fewer answers
+    // arrive per socket read, each costs more, and the comparison would measure that instead.
+    const before = await Promise.all(coordinators.map((worker) => worker.usage()));
+    const startedMs = performance.now();
+    const both = await saturate(options.saturationMs, [
+      { concurrency: options.concurrency, run: one },
+      { concurrency: options.concurrency, run: two },
+    ]);
+    const after = await Promise.all(coordinators.map((worker) => worker.usage()));
+    const elapsedMs = performance.now() - startedMs;
+    // Each coordinator's share of a core while two served: close to `cores` when the cap is what limits.
+    const used = after.map((usage, index) => usage.cpuMicros - (before[index]?.cpuMicros ?? 0));
+    const busyShares = used.map((micros) => round(micros / 1000 / elapsedMs, 2));
+    const perCheck = (micros: number, checks: number) => round(micros / Math.max(checks, 1), 1);
+    return {
+      cores,
+      one: { ...single, cpuUsPerCheck: perCheck(singleCpu, single.checks) },
+      two: { ...both, cpuUsPerCheck: perCheck(used.reduce((sum, micros) => sum + micros, 0), both.checks) },
+      busyShares,
+    };
+  } finally {
+    await Promise.all(caps.map((cap) => cap.release()));
   }
 }
 
