@@ -555,6 +555,17 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /**
+   * A number that changes with every transaction that changed a record, made by this process or by
+   * another one sharing the store (StoreStats.generation, read alone): what was read from the store
+   * under one generation still holds while it stays the same.
+   */
+  generation(): number {
+    this.#assertOpen();
+    const value = this.#db.meta.get("generation");
+    return typeof value === "number" ? value : 0;
+  }
+
+  /**
    * Waits for pending writes, flushes the face index, then closes the environment. Idempotent: every
    * call gets the same promise.
    */

@@ -39,6 +39,7 @@ import { entitiesMatch } from "./entities.ts";
 import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
 import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, recordNameKeys } from "./index-keys.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
+import { BoundedCache } from "./names/bounded-cache.ts";
 
 export interface MatchingEngineOptions {
   store: RecordStore;
@@ -70,6 +71,8 @@ const RARE_NAME_MAX_RECORDS = 1;
  * by a rare name alone, which must be unique in the node.
  */
 const RARE_KEY_MAX_RECORDS = RARE_NAME_MAX_RECORDS;
+/** Date-free key counts remembered (per generation of the store): a few per name query, names recur. */
+const KEY_COUNT_CACHE_SIZE = 100_000;
 
 const FEATURE_ORDER = [
   "document_number",
@@ -175,6 +178,9 @@ export class MatchingEngine implements Matcher {
   readonly #maxCandidates: number;
   readonly #country: string | undefined;
   readonly #now: () => number;
+  /** Counts of date-free keys, valid while the store's generation is `#countsGeneration`. */
+  #keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
+  #countsGeneration = -1;
 
   constructor(options: MatchingEngineOptions) {
     this.#store = options.store;
@@ -271,7 +277,7 @@ export class MatchingEngine implements Matcher {
     // Weak date agreement (±1 year) can only make a hit with an agreeing nationality or sex.
     const keys = queryNameKeys(names, query.dob, { adjacentYears: query.nationality.length > 0 || query.sex !== "" });
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
-    const undatedCounts = new Map(keys.undated.map((key) => [key, this.#store.keyCount(key)] as const));
+    const undatedCounts = this.#countsOf(keys.undated);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
     // Two passes: token pairs first (both tokens agree, so few candidates); single-token keys only when
@@ -297,6 +303,20 @@ export class MatchingEngine implements Matcher {
     for (const record of this.#candidates(single, { knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
+  }
+
+  /**
+   * How many records each key holds. Counts are remembered until the store changes (its generation,
+   * read in the same snapshot as the counts, moves with every write, whichever process makes it): the
+   * date-free keys of common name tokens recur across queries, and each count is a cursor read.
+   */
+  #countsOf(keys: readonly string[]): Map<string, number> {
+    const generation = this.#store.generation();
+    if (generation !== this.#countsGeneration) {
+      this.#keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
+      this.#countsGeneration = generation;
+    }
+    return new Map(keys.map((key) => [key, this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted))] as const));
   }
 
   /** Weighs one candidate found by name; true when it is a hit. */

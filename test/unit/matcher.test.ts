@@ -94,6 +94,19 @@ describe("matching engine: names", () => {
     expect(matcher.matchPerson(person({ names: ["Jean Dupont"], dob: "1980-05-01" }))).toEqual([]);
   });
 
+  it("lets a name rare in the node stand without a date of birth, until a second record carries it", async () => {
+    const rare = person({ names: ["Zbigniew Brzeczyszczykiewicz"], dob: "1980-05-01" });
+    await store.applyBatch([{ kind: "person", id: "POL-P-1", names: ["Zbigniew Brzęczyszczykiewicz"] }]);
+    expect(matcher.matchPerson(rare)).toMatchObject([{ recordId: "POL-P-1", matchedFeatures: ["name", "rare_name"] }]);
+    // The matcher remembers key counts; a write changes the store's generation, so they are read again.
+    const generation = store.generation();
+    await store.applyBatch([{ kind: "person", id: "POL-P-2", names: ["Zbigniew Brzęczyszczykiewicz"] }]);
+    expect(store.generation()).not.toBe(generation);
+    expect(matcher.matchPerson(rare)).toEqual([]);
+    await store.applyBatch([{ op: "delete", id: "POL-P-2" }]);
+    expect(idsOf(matcher.matchPerson(rare))).toEqual(["POL-P-1"]);
+  });
+
   it("ignores diacritics, case, punctuation and name order", () => {
     for (const name of ["hans muller", "MÜLLER, Hans", "mueller hans", "Hans  Mueller"]) {
       expect(idsOf(matcher.matchPerson(person({ names: [name], dob: "1975-03-14" }))), name).toEqual(["DEU-P-1"]);
