@@ -64,6 +64,7 @@ export type WorkerReply = { type: "ready"; grpcPort?: number } | { type: "usage"
 
 /** Raw baseline subjects: one check request to the gatherer, one publish to every responder. */
 export const RAW_CHECK_SUBJECT = "bench.raw.check";
+const RAW_ALL_SUBJECT = "bench.raw.all";
 
 const passBytes = (bytes: Buffer): Buffer => bytes;
 /**
@@ -82,7 +83,6 @@ export const RAW_GRPC_SERVICE: ServiceDefinition = {
     responseDeserialize: passBytes,
   },
 };
-const RAW_ALL_SUBJECT = "bench.raw.all";
 
 interface Running {
   stop(): Promise<void>;
