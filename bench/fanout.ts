@@ -335,6 +335,8 @@ async function measureMesh(options: Options, trust: TestTrust, second: SigningId
 
     const other = await coordinatorWorker(second, "coordinator 2");
     try {
+      // The same warm-up as the first coordinator had: a cold one (JIT, pair keys) costs twice as much per check.
+      await saturate(3000, [{ concurrency: 2, run: checkWith(other.client) }]);
       const half = Math.max(1, Math.floor(options.concurrency / 2));
       const before = await Promise.all([first.worker.usage(), other.worker.usage()]);
       const scaleOut = await saturate(options.saturationMs, [
@@ -421,6 +423,7 @@ async function measureCoordinatorBound(
   try {
     const [one, two] = callers.map(checkWith) as [Run, Run];
     await saturate(2000, [{ concurrency: options.concurrency, run: one }]); // every query of the pool answered once
+    await saturate(2000, [{ concurrency: options.concurrency, run: two }]); // and the second coordinator as warm as the first
     wrongAnswers = 0;
     const startedMs = performance.now();
     const hostsCpu0 = await totalCpuMicros(hosts);
