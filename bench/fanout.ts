@@ -462,9 +462,7 @@ async function cappedScaleOut(cores: number, options: Options, coordinators: [Wo
       if (!cap) return "unavailable";
       caps.push(cap);
     }
-    const singleBefore = await coordinators[0].usage();
-    const single = await saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }]);
-    const singleCpu = (await coordinators[0].usage()).cpuMicros - singleBefore.cpuMicros;
+    const single = await cpuPerCheck(coordinators[0], () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }]));
     // Each of the two gets as many checks in flight as the one alone had: with fewer, fewer answers
     // arrive per socket read, each costs more, and the comparison would measure that instead.
     const before = await Promise.all(coordinators.map((worker) => worker.usage()));
@@ -478,11 +476,10 @@ async function cappedScaleOut(cores: number, options: Options, coordinators: [Wo
     // Each coordinator's share of a core while two served: close to `cores` when the cap is what limits.
     const used = after.map((usage, index) => usage.cpuMicros - (before[index]?.cpuMicros ?? 0));
     const busyShares = used.map((micros) => round(micros / 1000 / elapsedMs, 2));
-    const perCheck = (micros: number, checks: number) => round(micros / Math.max(checks, 1), 1);
     return {
       cores,
-      one: { ...single, cpuUsPerCheck: perCheck(singleCpu, single.checks) },
-      two: { ...both, cpuUsPerCheck: perCheck(used.reduce((sum, micros) => sum + micros, 0), both.checks) },
+      one: single,
+      two: { ...both, cpuUsPerCheck: round(used.reduce((sum, micros) => sum + micros, 0) / Math.max(both.checks, 1), 1) },
       busyShares,
     };
   } finally {
