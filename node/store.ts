@@ -56,7 +56,7 @@ export const STORE_FORMAT_VERSION = 6;
 
 /** Digits of the time that begins a stored nonce key: milliseconds up to the year 33658. */
 const NONCE_TIME_DIGITS = 15;
-const STORED_NONCE_KEY = /^\d{15}\//;
+const STORED_NONCE_KEY = new RegExp(`^\\d{${NONCE_TIME_DIGITS}}/`);
 /** Expired nonces one group commit removes at most (the rest go with the next groups). */
 const NONCE_PURGE_MAX = 10_000;
 
@@ -561,8 +561,7 @@ export class RecordStore implements AsyncDisposable {
    */
   generation(): number {
     this.#assertOpen();
-    const value = this.#db.meta.get("generation");
-    return typeof value === "number" ? value : 0;
+    return this.#readCounter("generation");
   }
 
   /**
@@ -626,12 +625,13 @@ export class RecordStore implements AsyncDisposable {
     return key;
   }
 
+  #readCounter(key: keyof Counters): number {
+    const value = this.#db.meta.get(key);
+    return typeof value === "number" ? value : 0;
+  }
+
   #readCounters(): Counters {
-    const read = (key: string): number => {
-      const value = this.#db.meta.get(key);
-      return typeof value === "number" ? value : 0;
-    };
-    return { persons: read("persons"), entities: read("entities"), generation: read("generation") };
+    return { persons: this.#readCounter("persons"), entities: this.#readCounter("entities"), generation: this.#readCounter("generation") };
   }
 
   /** Runs inside the write transaction: reads here see this transaction's own writes. */
