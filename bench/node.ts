@@ -109,6 +109,14 @@ function inventedDob(i: number): string {
   return new Date(Date.UTC(1940, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
 }
 
+/** The kind of query answered by the matcher without its typo pass. */
+const NO_TYPO_PASS_KIND = "no-hit name+dob, without the typo pass";
+/**
+ * Shift of the invented travellers asked without the typo pass. A prime, so no sample size divides it:
+ * their name and date combinations are not those the full matcher is asked about.
+ */
+const OTHER_TRAVELLERS = 1_000_003;
+
 /** Index of the sample's i-th kept person among `persons`: spread out, the same in every run. */
 const sampleIndex = (i: number, persons: number): number => (i * 7919) % persons;
 
@@ -137,17 +145,18 @@ function sampleFromStore(store: RecordStore, persons: number, keep: number): Per
  * itself be counted in both figures.
  */
 class TimedMatcher implements Matcher {
-  readonly #inner: Matcher;
+  /** The matcher timed: the bench switches to another configuration for some kinds of query. */
+  inner: Matcher;
   cpuUs = 0;
 
   constructor(inner: Matcher) {
-    this.#inner = inner;
+    this.inner = inner;
   }
 
   matchPerson(query: PersonQuery, context?: MatchContext): MatchCandidateHit[] {
     const started = performance.now() * 1000;
     try {
-      return this.#inner.matchPerson(query, context);
+      return this.inner.matchPerson(query, context);
     } finally {
       this.cpuUs += performance.now() * 1000 - started;
     }
@@ -156,7 +165,7 @@ class TimedMatcher implements Matcher {
   matchEntity(query: EntityQuery, context?: MatchContext): MatchCandidateHit[] {
     const started = performance.now() * 1000;
     try {
-      return this.#inner.matchEntity(query, context);
+      return this.inner.matchEntity(query, context);
     } finally {
       this.cpuUs += performance.now() * 1000 - started;
     }
@@ -226,7 +235,10 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       : await importSample(store, temp.path, persons, sampleSize);
 
     const reads: StoreReads = { records: 0, indexKeys: 0, keyCounts: 0 };
-    const matcher = new TimedMatcher(createMatcher(countingStore(store, reads), { country: COUNTRY }));
+    const fullMatcher = createMatcher(countingStore(store, reads), { country: COUNTRY });
+    // The same engine without the typo pass (see MatchingEngineOptions.typoPass): what that pass costs.
+    const matcherWithoutTypoPass = createMatcher(countingStore(store, reads), { country: COUNTRY, typoPass: false });
+    const matcher = new TimedMatcher(fullMatcher);
     audit = await AuditLog.open({ dataDir: temp.path, identity, logger: silentLogger() });
     const auditLog = audit;
     replayGuard = ReplayGuard.open(store);
@@ -246,6 +258,11 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000, person }), trust.border, { tagFor: [nodeKey], keyring: trust.borderKeyring });
     const delivery = { relayed: true, relayKeyId: trust.coordinator.keyId };
     const pick = (i: number) => people[(i * 7919) % people.length] as PersonRecord;
+    const inventedTraveller = (i: number) => {
+      const given = pick(i).names[0]?.split(" ")[0] ?? "";
+      const surname = pick(i + 17).names[0]?.split(" ").at(-1) ?? "";
+      return personSubject({ names: [`${given} ${surname}`], dob: inventedDob(i) });
+    };
     const documented = people.filter((person) => (person.documents?.length ?? 0) > 0);
     // Each kind's queries, signed afresh for every measurement (a nonce answered once is refused after);
     // `offset` moves a repetition to other persons of the sample (a block of `queries` of them).
@@ -262,11 +279,10 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       }),
       // Most travellers are on no list: invented people (a given name and a surname of two different
       // records, a random full date) exercise the no-hit path, which reads single-token keys too.
-      "no-hit name+dob": queriesOf((i) => {
-        const given = pick(i).names[0]?.split(" ")[0] ?? "";
-        const surname = pick(i + 17).names[0]?.split(" ").at(-1) ?? "";
-        return personSubject({ names: [`${given} ${surname}`], dob: inventedDob(i) });
-      }),
+      "no-hit name+dob": queriesOf(inventedTraveller),
+      // The same kind of traveller (others of them: a date and name combination of their own) answered
+      // without the typo pass; measured beside the previous kind, it shows what typo tolerance costs.
+      [NO_TYPO_PASS_KIND]: queriesOf((i) => inventedTraveller(i + OTHER_TRAVELLERS)),
       // Year of birth only: read through the year's key ranges (see matching/index-keys.ts).
       "name+birth year": queriesOf((i) => {
         const person = pick(i);
@@ -305,7 +321,11 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     // Kinds take turns in every repetition, so that the machine's drift touches them alike.
     const runs = new Map(Object.keys(kinds).map((kind) => [kind, [] as KindMeasurement[]]));
     for (let repetition = 0; repetition < repeat; repetition++) {
-      for (const [kind, build] of Object.entries(kinds)) runs.get(kind)?.push(await measure(build(repetition * queries)));
+      for (const [kind, build] of Object.entries(kinds)) {
+        matcher.inner = kind === NO_TYPO_PASS_KIND ? matcherWithoutTypoPass : fullMatcher;
+        runs.get(kind)?.push(await measure(build(repetition * queries)));
+      }
+      matcher.inner = fullMatcher;
     }
     const nameRuns = runs.get("name+dob") ?? [];
 

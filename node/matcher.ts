@@ -45,6 +45,8 @@ export interface CreateMatcherOptions {
   country?: string;
   /** Clock (ms since the epoch; default Date.now) deciding which records have expired; tests inject one. */
   now?: () => number;
+  /** Whether names with a typing error in one token are looked for (default true; see MatchingEngineOptions). */
+  typoPass?: boolean;
 }
 
 /** The matcher a node runs over its store. */

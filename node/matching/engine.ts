@@ -51,6 +51,12 @@ export interface MatchingEngineOptions {
   country?: string;
   /** Clock (ms since the epoch; default Date.now): records expired before its UTC day do not match. */
   now?: () => number;
+  /**
+   * Whether name queries that found nobody by token pairs read single-token keys too (default true).
+   * That second pass is what finds a name with a typing error in one token, and it is most of what a
+   * query about someone on no list costs; turned off only to measure that cost (`npm run bench -- node`).
+   */
+  typoPass?: boolean;
 }
 
 /** A name hit needs at least this combined score. */
@@ -178,6 +184,7 @@ export class MatchingEngine implements Matcher {
   readonly #maxCandidates: number;
   readonly #country: string | undefined;
   readonly #now: () => number;
+  readonly #typoPass: boolean;
   /** Counts of date-free keys, valid while the store's generation is `#countsGeneration`. */
   #keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
   #countsGeneration = -1;
@@ -188,6 +195,7 @@ export class MatchingEngine implements Matcher {
     this.#maxCandidates = options.maxCandidates ?? 2000;
     this.#country = options.country;
     this.#now = options.now ?? Date.now;
+    this.#typoPass = options.typoPass ?? true;
   }
 
   matchPerson(original: PersonQuery): MatchCandidateHit[] {
@@ -299,7 +307,7 @@ export class MatchingEngine implements Matcher {
     for (const record of this.#candidates([...paired, ...rareUndated], { knownCounts: undatedCounts, seen, today })) {
       found = this.#considerByName(asked, record, hits) || found;
     }
-    if (found) return;
+    if (found || !this.#typoPass) return;
     for (const record of this.#candidates(single, { knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }

@@ -79,6 +79,15 @@ describe("matching engine: names", () => {
     expect(hits[0]?.score).toBeGreaterThanOrEqual(0.9);
   });
 
+  it("finds a name with a typing error in one token through its typo pass, which the option turns off", () => {
+    // "Mülker" is one letter from "Müller" but has another blocking code: no token pair key joins them.
+    const typo = person({ names: ["Hans Mülker"], dob: "1975-03-14" });
+    expect(idsOf(matcher.matchPerson(typo))).toEqual(["DEU-P-1"]);
+    const withoutTypoPass = createMatcher(store, { typoPass: false });
+    expect(withoutTypoPass.matchPerson(typo)).toEqual([]);
+    expect(idsOf(withoutTypoPass.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14" })))).toEqual(["DEU-P-1"]);
+  });
+
   it("scores a shared nationality higher", () => {
     const plain = matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14" }))[0]?.score ?? 0;
     const hits = matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14", nationality: ["AUT", "DEU"] }));
