@@ -109,11 +109,14 @@ function inventedDob(i: number): string {
   return new Date(Date.UTC(1940, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
 }
 
+/** Invented travellers with every field a passport's machine readable zone gives. */
+const BORDER_CHECK_KIND = "no-hit border check";
 /** The kind of query answered by the matcher without its typo pass. */
 const NO_TYPO_PASS_KIND = "no-hit name+dob, without the typo pass";
 /**
- * Shift of the invented travellers asked without the typo pass. A prime, so no sample size divides it:
- * their name and date combinations are not those the full matcher is asked about.
+ * Shift of the invented travellers of the border checks (twice it) and of those asked without the typo
+ * pass (once). A prime, so no sample size divides it or its double: their name and date combinations
+ * are not those of the plain invented travellers.
  */
 const OTHER_TRAVELLERS = 1_000_003;
 
@@ -280,6 +283,18 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       // Most travellers are on no list: invented people (a given name and a surname of two different
       // records, a random full date) exercise the no-hit path, which reads single-token keys too.
       "no-hit name+dob": queriesOf(inventedTraveller),
+      // The same kind of traveller as a border system asks about them, with what the passport's machine
+      // readable zone also gives: sex, nationality and a passport number (held by nobody).
+      [BORDER_CHECK_KIND]: queriesOf((i) => {
+        const j = i + 2 * OTHER_TRAVELLERS;
+        const nationality = pick(j + 17).nationality?.[0] ?? COUNTRY;
+        return {
+          ...inventedTraveller(j),
+          sex: pick(j).sex === "F" ? "F" : "M",
+          nationality: [nationality],
+          documents: [{ type: "passport", number: `ZQ${String(j % 10_000_000).padStart(7, "0")}`, country: nationality }],
+        };
+      }),
       // The same kind of traveller (others of them: a date and name combination of their own) answered
       // without the typo pass; measured beside the previous kind, it shows what typo tolerance costs.
       [NO_TYPO_PASS_KIND]: queriesOf((i) => inventedTraveller(i + OTHER_TRAVELLERS)),
