@@ -68,6 +68,8 @@ export const PERSON_HIT_THRESHOLD = 0.8;
  */
 const DOB_WEIGHT: Record<DobAgreement, number> = { exact: 0.4, compatible: 0.35, weak: 0.22, missing: 0, disjoint: 0 };
 const NAME_WEIGHT = 0.55;
+/** Whether a perfect name with a weakly agreeing date of birth is a hit without any qualifier (it is not). */
+const WEAK_DATE_CAN_HIT_ALONE = NAME_WEIGHT + DOB_WEIGHT.weak >= PERSON_HIT_THRESHOLD;
 /** A full name that is rare enough to stand without a date of birth still needs to match every token. */
 const RARE_NAME_SCORE = 0.8;
 /** A rare name must be unique in the node's own records too (records under its rarest date-free key). */
@@ -282,8 +284,10 @@ export class MatchingEngine implements Matcher {
   #matchNames(query: PersonQuery, hits: Hits): void {
     const names = query.names.filter((name) => name.trim() !== "");
     if (names.length === 0) return;
-    // Weak date agreement (±1 year) can only make a hit with an agreeing nationality or sex.
-    const keys = queryNameKeys(names, query.dob, { adjacentYears: query.nationality.length > 0 || query.sex !== "" });
+    // Weak date agreement (±1 year on year-only data, day and month swapped) falls short of a hit even
+    // with a perfect name, unless a qualifier agrees too: without one, its keys are not read.
+    const weakDates = WEAK_DATE_CAN_HIT_ALONE || query.nationality.length > 0 || query.sex !== "";
+    const keys = queryNameKeys(names, query.dob, { weakDates });
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
     const undatedCounts = this.#countsOf(keys.undated);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);

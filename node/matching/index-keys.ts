@@ -74,10 +74,10 @@ function shiftYear(year: string, by: number): string {
   return String(Number(year) + by).padStart(4, "0");
 }
 
-/** A full date and, when valid, its day/month-swapped reading; empty for partial dates. */
-function fullDates(parts: DobParts): string[] {
+/** A full date and (with `swapped`, when valid) its day/month-swapped reading; empty for partial dates. */
+function fullDates(parts: DobParts, options: { swapped: boolean }): string[] {
   if (!parts.month || !parts.day) return [];
-  const swapped = swappedDate(parts);
+  const swapped = options.swapped ? swappedDate(parts) : undefined;
   return [`${parts.year}-${parts.month}-${parts.day}`, ...(swapped ? [swapped] : [])];
 }
 
@@ -126,7 +126,7 @@ export interface NameQueryKeys {
 export function queryNameKeys(
   names: readonly string[],
   dob: string | undefined,
-  options: { adjacentYears?: boolean } = {},
+  options: { weakDates?: boolean } = {},
 ): NameQueryKeys {
   const dated = new Set<string>();
   const undated = new Set<string>();
@@ -138,10 +138,11 @@ export function queryNameKeys(
     for (const pair of pairs) undated.add(`p:${pair}`);
     for (const code of codes) undated.add(`s:${code}`);
     if (!parts) continue;
-    // Year-only data on either side agrees weakly one year off; the matcher asks for those years only
-    // when a weak agreement could still make a hit (the query has a qualifier to corroborate it).
-    const years = options.adjacentYears ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
-    const dates = fullDates(parts);
+    // Year-only data on either side agrees weakly one year off, and a full date weakly with its day/
+    // month-swapped reading; the matcher asks for those only when a weak agreement could still make a
+    // hit (the query has a qualifier to corroborate it).
+    const years = options.weakDates ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
+    const dates = fullDates(parts, { swapped: options.weakDates === true });
     if (dates.length > 0) {
       // A full date meets full dates exactly (or swapped), and partial dates at their own precision.
       for (const pair of pairs) {

@@ -8,6 +8,7 @@ import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
 import { RequestedAction, type PersonQuery } from "../../common/proto.ts";
 import { createMatcher, toRequestedAction, type Matcher } from "../../node/matcher.ts";
 import type { NativeRecord, PersonRecord } from "../../node/record-schema.ts";
+import { queryNameKeys } from "../../node/matching/index-keys.ts";
 import { generateSampleRecords } from "../../node/sample-data.ts";
 import { RecordStore } from "../../node/store.ts";
 
@@ -145,6 +146,16 @@ describe("matching engine: names", () => {
     expect(yearOnly("1989-11-02")).toEqual([]);
     expect(idsOf(matcher.matchPerson(person({ names: ["Carmen Lopez Garcia"], dob: "1989-11-02", nationality: ["ESP"] })))).toEqual(["ESP-P-1"]);
     expect(matcher.matchPerson(person({ names: ["Carmen Lopez Garcia"], dob: "1989-11-02", nationality: ["ESP"] }))[0]?.matchedFeatures).toContain("dob_weak");
+  });
+
+  it("reads the keys of a day/month-swapped date only when a qualifier could make its weak agreement a hit", async () => {
+    await store.applyBatch([{ kind: "person", id: "ITA-P-1", names: ["Giulia Romano"], dob: "1985-04-07", nationality: ["ITA"], sex: "F" }]);
+    const swappedDateKey = (keys: string[]) => keys.some((key) => key.endsWith(":1985-04-07"));
+    expect(swappedDateKey(queryNameKeys(["Giulia Romano"], "1985-07-04").dated)).toBe(false);
+    expect(swappedDateKey(queryNameKeys(["Giulia Romano"], "1985-07-04", { weakDates: true }).dated)).toBe(true);
+    expect(matcher.matchPerson(person({ names: ["Giulia Romano"], dob: "1985-07-04" }))).toEqual([]);
+    const qualified = matcher.matchPerson(person({ names: ["Giulia Romano"], dob: "1985-07-04", nationality: ["ITA"], sex: "F" }));
+    expect(qualified).toMatchObject([{ recordId: "ITA-P-1", matchedFeatures: ["name", "dob_weak", "nationality", "sex"] }]);
   });
 
   it("merges document and name hits on one record, keeping the best score", () => {
