@@ -27,6 +27,7 @@ import { makeTrust, type TestTrust } from "../test/helpers/identities.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { RAW_CHECK_SUBJECT, RAW_GRPC_SERVICE, toWire, type WorkerReply, type WorkerRequest, type WorkerStart, type WorkerUsage } from "./fanout-worker.ts";
 import { capCpu, type CpuCap } from "./cpu-cap.ts";
+import { pinAlone } from "./cpu-pin.ts";
 import { argValue, cpuMicros, processCpuMicros, benchCountryCodes, printFigures, round, summarise, type LatencySummary } from "./stats.ts";
 
 const RUN_TS = fileURLToPath(new URL("../bin/run-ts.js", import.meta.url));
@@ -187,6 +188,8 @@ interface Options {
   coordinatorCpu: number | undefined;
   /** Protocol nodes and raw responders each with a NATS connection of their own, as CountryNodes have. */
   connectionPerCountry: boolean;
+  /** Also measure the coordinator (coordinator-bound) and the raw gatherer each with a core of its own. */
+  pinned: boolean;
 }
 
 export async function runFanoutBench(args: string[], json: boolean): Promise<void> {
@@ -203,6 +206,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
     nodes: args.includes("--protocol-nodes") ? "protocol" : "full",
     connectionPerCountry: args.includes("--connection-per-country"),
     coordinatorCpu: args.includes("--coordinator-cpu") ? argValue(args, "--coordinator-cpu", 0.2) : undefined,
+    pinned: args.includes("--pinned"),
   };
   await initSodium();
   const nats = await startNatsServer();
@@ -255,6 +259,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
               ...cappedFigures(mesh.coordinatorBound.capped),
             }
           : {}),
+        ...pinnedFigures(mesh.coordinatorBound?.pinned, raw.pinned, options.pinned),
         "replica share of answers": mesh.replicaShares,
         "mesh checks / with a country unavailable / wrong answers": `${mesh.outcomes.checks} / ${mesh.outcomes.withUnavailable} / ${mesh.outcomes.wrongAnswers}`,
         ...(mesh.sustained ? { "coordinator heap MB over sustained run": mesh.sustained } : {}),
@@ -380,7 +385,40 @@ interface CoordinatorBound {
   two: Saturation & { cpuUsPerCheck: number };
   /** One and two coordinators each held to the same CPU budget: undefined when not asked, "unavailable" without writable cgroups. */
   capped?: { cores: number; one: Saturation & { cpuUsPerCheck: number }; two: Saturation & { cpuUsPerCheck: number }; busyShares: number[] } | "unavailable";
+  /** One coordinator with a core of its own (--pinned). */
+  pinned?: PinnedRun;
   wrongAnswers: number;
+}
+
+/** A saturated run with the measured process alone on a core: "unavailable" without taskset or a second core. */
+type PinnedRun = (Saturation & { cpuUsPerCheck: number; systemUsPerCheck: number; busyShare: number }) | "unavailable";
+
+/**
+ * `load` measured (CPU per check of `alone`) with `alone` pinned to a core of its own and `others`,
+ * this process and nats-server to the remaining cores; every process may use every core again after.
+ */
+async function onCoreOfItsOwn(alone: Worker, others: readonly Worker[], load: () => Promise<Saturation>): Promise<PinnedRun> {
+  const pids = [process.pid, natsServerPid, ...others.map((worker) => worker.pid ?? -1)].filter((pid) => pid > 0);
+  const pinning = alone.pid === undefined ? undefined : await pinAlone(alone.pid, pids);
+  if (!pinning) return "unavailable";
+  try {
+    const startedMs = performance.now();
+    const measured = await cpuPerCheck(alone, load);
+    return { ...measured, busyShare: round((measured.cpuUsPerCheck * measured.checks) / 1000 / (performance.now() - startedMs), 2) };
+  } finally {
+    await pinning.release();
+  }
+}
+
+/** The lines of the --pinned runs, when they were asked for. */
+function pinnedFigures(coordinator: PinnedRun | undefined, gatherer: PinnedRun | undefined, asked: boolean): Record<string, unknown> {
+  if (!asked) return {};
+  const line = (run: PinnedRun | undefined) =>
+    run === undefined ? "n/a (coordinator-bound run needs --protocol-nodes)" : run === "unavailable" ? "n/a (needs taskset and 2 cores)" : `${run.perSecond}; ${run.cpuUsPerCheck} (${run.systemUsPerCheck}); ${run.busyShare}`;
+  return {
+    "pinned, coordinator-bound: checks/s; coordinator CPU us per check (kernel); its busy share of its core": line(coordinator),
+    "pinned, raw saturated: gathers/s; raw gatherer CPU us per gather (kernel); its busy share of its core": line(gatherer),
+  };
 }
 
 /** The capped scale-out's lines, when it was asked for. */
@@ -438,10 +476,12 @@ async function measureCoordinatorBound(
     ]);
     const cpu = (await totalCpuMicros([first.worker, second.worker])) - before;
     const capped = options.coordinatorCpu === undefined ? undefined : await cappedScaleOut(options.coordinatorCpu, options, [first.worker, second.worker], one, two);
+    const pinned = options.pinned ? await onCoreOfItsOwn(first.worker, [second.worker, ...hosts], () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }])) : undefined;
     return {
       one: { ...single, busyShare, hostsCpuUsPerCheck },
       two: { ...both, cpuUsPerCheck: round(cpu / Math.max(both.checks, 1), 1) },
       ...(capped === undefined ? {} : { capped }),
+      ...(pinned === undefined ? {} : { pinned }),
       wrongAnswers,
     };
   } finally {
@@ -580,7 +620,8 @@ async function measureRaw(options: Options, natsUrl: string, workers: Worker[]) 
     await saturate(2000, [{ concurrency: 4, run: gatherOverGrpc }]);
     const lightGrpc = await paced(options.lightChecks, options.lightRate, gatherOverGrpc);
     const saturated = await cpuPerCheck(gatherer, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: gather }]));
-    return { light, lightGrpc, lightRespondersCpuUs, saturated };
+    const pinned = options.pinned ? await onCoreOfItsOwn(gatherer, responders, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: gather }])) : undefined;
+    return { light, lightGrpc, lightRespondersCpuUs, saturated, pinned };
   } finally {
     grpcAsker.close();
     await asker.drain();
