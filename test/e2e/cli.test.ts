@@ -156,6 +156,19 @@ describe("watchmesh eval and eval-names", () => {
     expect(nameReport.recall).toBe(1);
     expect(nameReport.falseAcceptRate).toBe(0);
 
+    // A name with a typing error in one token is found only by the typo pass, which --no-typo-pass turns off.
+    const records = path.join(dir.path, "records.ndjson");
+    const probes = path.join(dir.path, "probes.ndjson");
+    await writeFile(records, JSON.stringify({ kind: "person", id: "DEU-P-1", names: ["Hans Müller"], dob: "1975-03-14" }) + "\n");
+    await writeFile(probes, JSON.stringify({ variation: "typo", query: { name: "Hans Mülker", dob: "1975-03-14" }, expect: "DEU-P-1" }) + "\n");
+    const recallOf = async (extra: string[]) => {
+      const run = await runCli(["eval", "--records", records, "--probes", probes, "--json", ...extra]);
+      expect(run.code).toBe(0);
+      return (JSON.parse(run.stdout) as { recall: number }).recall;
+    };
+    expect(await recallOf([])).toBe(1);
+    expect(await recallOf(["--no-typo-pass"])).toBe(0);
+
     const missing = await runCli(["eval-names", "--pairs", path.join(dir.path, "nope.tsv")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^watchmesh: .*nope\.tsv/);

@@ -25,8 +25,13 @@ export function registerEvalCommand(program: Command): void {
     .requiredOption("--records <file.ndjson>", "records in the native NDJSON format")
     .requiredOption("--probes <file.ndjson>", 'probes, one {"query":{…},"expect":"<record id>"|null} per line')
     .option("--json", "print the report as JSON")
-    .action(async (flags: { records: string; probes: string; json?: boolean }) => {
-      const report = await evaluateMatcher({ recordsPath: flags.records, probesPath: flags.probes, createMatcher });
+    .option("--no-typo-pass", "match without the pass that finds names with a typing error in one token (shows what it is worth)")
+    .action(async (flags: { records: string; probes: string; json?: boolean; typoPass: boolean }) => {
+      const report = await evaluateMatcher({
+        recordsPath: flags.records,
+        probesPath: flags.probes,
+        createMatcher: (store) => createMatcher(store, { typoPass: flags.typoPass }),
+      });
       process.stdout.write((flags.json ? JSON.stringify(report) : render(report)) + "\n");
     });
 }
