@@ -54,7 +54,8 @@ export interface MatchingEngineOptions {
   /**
    * Whether name queries that found nobody by token pairs read single-token keys too (default true).
    * That second pass is what finds a name with a typing error in one token, and it is most of what a
-   * query about someone on no list costs; turned off only to measure that cost (`npm run bench -- node`).
+   * query about someone on no list costs; turned off only to measure what it costs and what it finds
+   * (`npm run bench -- node`, `watchmesh eval --no-typo-pass`).
    */
   typoPass?: boolean;
 }
