@@ -402,12 +402,17 @@ async function onCoreOfItsOwn(alone: Worker, others: readonly Worker[], load: ()
   const pinning = alone.pid === undefined ? undefined : await pinAlone(alone.pid, pids);
   if (!pinning) return "unavailable";
   try {
-    const startedMs = performance.now();
-    const measured = await cpuPerCheck(alone, load);
-    return { ...measured, busyShare: round((measured.cpuUsPerCheck * measured.checks) / 1000 / (performance.now() - startedMs), 2) };
+    return await cpuPerCheckAndBusyShare(alone, load);
   } finally {
     await pinning.release();
   }
+}
+
+/** cpuPerCheck, and the share of one core `worker` was busy for while `load` ran. */
+async function cpuPerCheckAndBusyShare<T extends { checks: number }>(worker: Worker, load: () => Promise<T>) {
+  const startedMs = performance.now();
+  const measured = await cpuPerCheck(worker, load);
+  return { ...measured, busyShare: round((measured.cpuUsPerCheck * measured.checks) / 1000 / (performance.now() - startedMs), 2) };
 }
 
 /** The lines of the --pinned runs, when they were asked for. */
@@ -463,10 +468,9 @@ async function measureCoordinatorBound(
     await saturate(2000, [{ concurrency: options.concurrency, run: one }]); // every query of the pool answered once
     await saturate(2000, [{ concurrency: options.concurrency, run: two }]); // and the second coordinator as warm as the first
     wrongAnswers = 0;
-    const startedMs = performance.now();
+    const saturateOne = () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }]);
     const hostsCpu0 = await totalCpuMicros(hosts);
-    const single = await cpuPerCheck(first.worker, () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }]));
-    const busyShare = round((single.cpuUsPerCheck * single.checks) / 1000 / (performance.now() - startedMs), 2);
+    const single = await cpuPerCheckAndBusyShare(first.worker, saturateOne);
     const hostsCpuUsPerCheck = round(((await totalCpuMicros(hosts)) - hostsCpu0) / Math.max(single.checks, 1), 1);
     const half = Math.max(1, Math.floor(options.concurrency / 2));
     const before = await totalCpuMicros([first.worker, second.worker]);
@@ -476,9 +480,9 @@ async function measureCoordinatorBound(
     ]);
     const cpu = (await totalCpuMicros([first.worker, second.worker])) - before;
     const capped = options.coordinatorCpu === undefined ? undefined : await cappedScaleOut(options.coordinatorCpu, options, [first.worker, second.worker], one, two);
-    const pinned = options.pinned ? await onCoreOfItsOwn(first.worker, [second.worker, ...hosts], () => saturate(options.saturationMs, [{ concurrency: options.concurrency, run: one }])) : undefined;
+    const pinned = options.pinned ? await onCoreOfItsOwn(first.worker, [second.worker, ...hosts], saturateOne) : undefined;
     return {
-      one: { ...single, busyShare, hostsCpuUsPerCheck },
+      one: { ...single, hostsCpuUsPerCheck },
       two: { ...both, cpuUsPerCheck: round(cpu / Math.max(both.checks, 1), 1) },
       ...(capped === undefined ? {} : { capped }),
       ...(pinned === undefined ? {} : { pinned }),
