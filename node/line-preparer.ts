@@ -88,6 +88,8 @@ export function packResults(results: readonly PreparationResult[]): PackedResult
       add(result.json);
       layout.push(result.keys.length);
       for (const key of result.keys) add(key);
+      layout.push(result.terms.length);
+      for (const term of result.terms) add(term);
     }
   }
   return { text: parts.join(""), layout: Uint32Array.from(layout) };
@@ -116,7 +118,8 @@ export function unpackResults({ text, layout }: PackedResults): PreparationResul
       const kind = take() as NativeRecord["kind"];
       const json = take();
       const keys = Array.from({ length: next() }, take);
-      results.push({ op: "upsert", id, kind, json, keys, hasFace: tag === Tag.UpsertWithFace });
+      const terms = Array.from({ length: next() }, take);
+      results.push({ op: "upsert", id, kind, json, keys, hasFace: tag === Tag.UpsertWithFace, terms });
     }
   }
   return results;

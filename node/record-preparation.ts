@@ -5,6 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import { recordIndexKeys } from "./matching/index-keys.ts";
+import { nameTermKeys } from "./matching/names/vocabulary.ts";
 import { DEFAULT_RECORD_ACTION, isDeleteOp, type EntityRecord, type NativeRecord, type PersonRecord, type RecordLine } from "./record-schema.ts";
 
 /** What preparation needs from the store: its reference secret and the region for national phone numbers. */
@@ -25,6 +26,8 @@ export type PreparedLine =
       keys: string[];
       /** A person with a face template, which the store checks against its face models. */
       hasFace: boolean;
+      /** The terms of a person's names for the store's name vocabulary (matching/names/vocabulary.ts). */
+      terms: string[];
     };
 
 const REFERENCE_DOMAIN = "watchmesh/record-reference/v1\0";
@@ -104,5 +107,6 @@ export function prepareLine(line: RecordLine, context: PreparationContext): Prep
     json: stableStringify(record),
     keys: storedRecordKeys(record, context),
     hasFace: record.kind === "person" && record.face !== undefined,
+    terms: record.kind === "person" ? nameTermKeys(record.names) : [],
   };
 }

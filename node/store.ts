@@ -16,8 +16,14 @@
  *   face-keys    the numeric key of each person that has (or had) a face template, for the face index:
  *                  fk:<id> → key   fkr:<key> → id
  *                keys come from the counter meta.nextFaceKey and are never reused; a delete drops both
+ *   name-terms   the name vocabulary: every term of a stored name (matching/names/vocabulary.ts) →
+ *                the generation that first wrote it; terms are never removed (a term no record holds
+ *                any more costs a search nothing but a key read that finds nobody)
+ *   name-term-log [generation, term] for every term a generation added: a matcher that holds the
+ *                vocabulary reads only what the generations since its last read added
  *   meta         formatVersion, referenceSecret (32 random bytes, hex), persons, entities, generation,
- *                nextFaceKey
+ *                nextFaceKey, nameTerms (1 once the name vocabulary holds every stored record's terms;
+ *                a store written before it had one is brought up to date on open)
  *
  * Every change (record, its index entries, face key, counters) is one LMDB transaction, so a crash
  * leaves either the old or the new state. Matching reads only `index`, `face-keys` and the candidate
@@ -45,6 +51,7 @@ import {
 } from "./matching/face-index.ts";
 import { EXPIRY_KEY_PREFIX, PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
 import { writeOrder } from "./key-order.ts";
+import { nameTermKeys } from "./matching/names/vocabulary.ts";
 import { prepareLine, recordReference, storedRecordKeys, type PreparationContext, type PreparedLine } from "./record-preparation.ts";
 import { isDeleteOp, isExpired, isValidCalendarDay, validateRecordLine, type NativeRecord, type PersonRecord, type RecordLine } from "./record-schema.ts";
 
@@ -156,6 +163,8 @@ interface Databases {
   recordKeys: Database<string[], string>;
   index: Database<string, string>;
   faceKeys: Database<number | string, string>;
+  nameTerms: Database<number, string>;
+  nameTermLog: Database<true, [number, string]>;
   nonces: Database<number, string>;
   quotas: Database<number, string>;
   meta: Database<unknown, string>;
@@ -180,6 +189,8 @@ function openDatabases(root: RootDatabase): Databases {
     recordKeys: root.openDB<string[], string>("record-keys", { encoding: "json" }),
     index: root.openDB<string, string>("index", { dupSort: true, encoding: "ordered-binary" }),
     faceKeys: root.openDB<number | string, string>("face-keys", { encoding: "json" }),
+    nameTerms: root.openDB<number, string>("name-terms", { encoding: "json" }),
+    nameTermLog: root.openDB<true, [number, string]>("name-term-log", { encoding: "json" }),
     nonces: root.openDB<number, string>("nonces", { encoding: "json" }),
     quotas: root.openDB<number, string>("quotas", { encoding: "json" }),
     meta: root.openDB<unknown, string>("meta", { encoding: "json" }),
@@ -238,7 +249,7 @@ export class RecordStore implements AsyncDisposable {
         path: options.path,
         // Always a directory, even when its name contains a dot.
         noSubdir: false,
-        maxDbs: 8,
+        maxDbs: 10,
         // Pages are changed in the map itself: no dirty-page list to keep sorted, which made imports into
         // a large store quadratic in the pages a batch touches (LMDB's list is limited and sorted).
         useWritemap: true,
@@ -260,9 +271,11 @@ export class RecordStore implements AsyncDisposable {
           db.meta.putSync("entities", 0);
           db.meta.putSync("generation", 0);
           db.meta.putSync("nextFaceKey", 0);
+          db.meta.putSync("nameTerms", NAME_TERMS_VERSION);
         });
       }
       const secret = checkFormat(db.meta);
+      if (db.meta.get("nameTerms") !== NAME_TERMS_VERSION) root.transactionSync(() => addNameTermsOfStoredRecords(db));
       faceIndex = await FaceIndex.open({ dir: options.path, ...(options.faceModels === undefined ? {} : { models: options.faceModels }) });
       // After a crash with unflushed face changes: the one full scan of the records (see the header).
       if (faceIndex.needsRebuild) await faceIndex.rebuild(storedFaces(db, faceIndex));
@@ -418,6 +431,15 @@ export class RecordStore implements AsyncDisposable {
       return Array.from(this.#db.index.getValues(indexKey, { limit }));
     }
     return Array.from(this.#db.index.getRange({ ...range, limit }), ({ value }) => value);
+  }
+
+  /**
+   * Terms of the name vocabulary (see matching/names/vocabulary.ts) that generations after
+   * `generation` added; every term with -1. A term may come again in a later call.
+   */
+  nameTermsSince(generation: number): string[] {
+    this.#assertOpen();
+    return Array.from(this.#db.nameTermLog.getKeys({ start: [generation + 1, ""] }), ([, term]) => term);
   }
 
   /** How many records an index key (or prefix key) holds, without reading them: lets matching skip very common keys. */
@@ -643,6 +665,10 @@ export class RecordStore implements AsyncDisposable {
     this.#writeIndexChanges(work.indexChanges);
     if (outcomes.some((outcome) => outcome !== "unchanged" && outcome !== "not_found")) {
       counters.generation += 1;
+      prepared.forEach((item, i) => {
+        const outcome = outcomes[i];
+        if (item.op === "upsert" && (outcome === "inserted" || outcome === "updated")) addNameTerms(this.#db, item.terms, counters.generation);
+      });
       this.#db.meta.putSync("persons", counters.persons);
       this.#db.meta.putSync("entities", counters.entities);
       this.#db.meta.putSync("generation", counters.generation);
@@ -702,6 +728,35 @@ export class RecordStore implements AsyncDisposable {
     counters[counterOf(old.kind)] -= 1;
     return "deleted";
   }
+}
+
+/** meta.nameTerms of a store whose name vocabulary holds the terms of every stored record. */
+const NAME_TERMS_VERSION = 1;
+
+/**
+ * Adds the terms of the given names to the vocabulary (inside a write transaction), logged under
+ * `generation`: only those it does not hold yet.
+ */
+function addNameTerms(db: Databases, terms: readonly string[], generation: number): void {
+  for (const term of terms) {
+    if (db.nameTerms.doesExist(term)) continue;
+    db.nameTerms.putSync(term, generation);
+    db.nameTermLog.putSync([generation, term], true);
+  }
+}
+
+/**
+ * The vocabulary of a store written before it had one: the terms of every stored person, read in one
+ * scan when the store is first opened by this version (again inside the transaction, in case another
+ * process did it meanwhile).
+ */
+function addNameTermsOfStoredRecords(db: Databases): void {
+  if (db.meta.get("nameTerms") === NAME_TERMS_VERSION) return;
+  const generation = Number(db.meta.get("generation") ?? 0);
+  for (const { value: record } of db.records.getRange()) {
+    if (record.kind === "person") addNameTerms(db, nameTermKeys(record.names), generation);
+  }
+  db.meta.putSync("nameTerms", NAME_TERMS_VERSION);
 }
 
 /**

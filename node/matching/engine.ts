@@ -37,7 +37,9 @@ import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
 import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
 import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
-import { documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, recordNameKeys } from "./index-keys.ts";
+import { codePair, documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, queryPairKeys, recordNameKeys } from "./index-keys.ts";
+import { nameTerms, type NameTerm } from "./names/blocking.ts";
+import { NameVocabulary } from "./names/vocabulary.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
 import { BoundedCache } from "./names/bounded-cache.ts";
 
@@ -52,10 +54,10 @@ export interface MatchingEngineOptions {
   /** Clock (ms since the epoch; default Date.now): records expired before its UTC day do not match. */
   now?: () => number;
   /**
-   * Whether name queries that found nobody by token pairs read single-token keys too (default true).
-   * That second pass is what finds a name with a typing error in one token, and it is most of what a
-   * query about someone on no list costs; turned off only to measure what it costs and what it finds
-   * (`npm run bench -- node`, `watchmesh eval --no-typo-pass`).
+   * Whether name queries that found nobody by token pairs make a second, typo pass (default true): the
+   * pair keys of the store's terms near the query's (see #typoPassKeys). It is what finds a name with a
+   * typing error in one token or a token in another script; turned off only to measure what it costs
+   * and what it finds (`npm run bench -- node`, `watchmesh eval --no-typo-pass`).
    */
   typoPass?: boolean;
 }
@@ -162,6 +164,21 @@ class Hits {
   }
 }
 
+/**
+ * The least two tokens of a query name must score together for the name to reach NAME_MATCH_THRESHOLD
+ * with every other token matched perfectly: score ≤ (a + b + W − 2) / W, where W is the weight of all
+ * its tokens (a record token left over only lowers it).
+ */
+function minimumPairScore(name: string): number {
+  const weight = analyseName(name).tokens.reduce((sum, token) => sum + token.weight, 0);
+  return NAME_MATCH_THRESHOLD * weight - (weight - 2);
+}
+
+/** A term that is one whole token of its name (not a run of two, nor a part of a fused name). */
+function isWholeToken(term: NameTerm): boolean {
+  return term.slots.length === 1 && /^\d+$/.test(term.slots[0]!);
+}
+
 /** A person query with its MRZ (if any) unpacked into names, date of birth, document, nationality, sex. */
 function expandMrz(query: PersonQuery): PersonQuery {
   if (query.mrz.length === 0) return query;
@@ -188,6 +205,9 @@ export class MatchingEngine implements Matcher {
   readonly #country: string | undefined;
   readonly #now: () => number;
   readonly #typoPass: boolean;
+  /** The store's name vocabulary, as of the store's generation `#vocabularyGeneration` (see #vocabularyNow). */
+  readonly #vocabulary = new NameVocabulary();
+  #vocabularyGeneration = -1;
   /** Counts of date-free keys, valid while the store's generation is `#countsGeneration`. */
   #keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
   #countsGeneration = -1;
@@ -293,11 +313,9 @@ export class MatchingEngine implements Matcher {
     const undatedCounts = this.#countsOf(keys.undated);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
-    // Two passes: token pairs first (both tokens agree, so few candidates); single-token keys only when
-    // the pairs found nobody — they are what finds a name with a typing error in one token. The keys of
-    // the second pass are not even read when the first one made a hit.
+    // Two passes: token pairs first (both tokens agree, so few candidates); the typo pass only when the
+    // pairs found nobody (#typoPassKeys) — it is what finds a name with a typing error in one token.
     const paired = keys.dated.filter((key) => key.startsWith("p"));
-    const single = keys.dated.filter((key) => !key.startsWith("p"));
     const seen = new Set<string>();
     const today = utcDayOf(this.#now());
     // The query's names are analysed once; each candidate's names are compared against that.
@@ -313,9 +331,69 @@ export class MatchingEngine implements Matcher {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
-    for (const record of this.#candidates(single, { knownCounts: undatedCounts, seen, today })) {
+    const typoKeys = this.#typoPassKeys(names, query.dob, weakDates, new Set(paired));
+    for (const record of this.#candidates(typoKeys, { knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
+  }
+
+  /**
+   * The keys of the typo pass, which looks for a name with one token mistyped or written in another
+   * script. For a name of several terms: the pair keys of the stored terms near each of its terms
+   * (NameVocabulary), that the first pass did not read (`read`): a mistyped token's code differs from
+   * the stored one's, a near stored term has the stored code. Two plain tokens are paired only when
+   * their scores together can still make the name reach the threshold. For a name of one term: its
+   * single-token keys.
+   */
+  #typoPassKeys(names: readonly string[], dob: string | undefined, weakDates: boolean, read: ReadonlySet<string>): string[] {
+    const vocabulary = this.#vocabularyNow();
+    const keys = new Set<string>();
+    const singleTokenNames: string[] = [];
+    for (const name of names) {
+      const terms = nameTerms(name, { runs: "joined" });
+      if (terms.filter((term) => term.slots.length === 1).length < 2) {
+        singleTokenNames.push(name);
+        continue;
+      }
+      const near = terms.map(({ token }) => vocabulary.near(token));
+      // A token written as one ("Jeanpierre") against a record that writes it as two: its parts stand
+      // for it (the same slot), and pair with the other tokens.
+      for (const term of terms.filter(isWholeToken)) {
+        const parts = vocabulary.splitParts(term.token);
+        if (parts.length > 0) {
+          terms.push({ ...term });
+          near.push(parts);
+        }
+      }
+      const minPairScore = minimumPairScore(name);
+      const pairs = new Set<string>();
+      for (let i = 0; i < near.length; i++) {
+        for (let j = i + 1; j < near.length; j++) {
+          const [ti, tj] = [terms[i]!, terms[j]!];
+          if (ti.slots.some((slot) => tj.slots.includes(slot))) continue;
+          const bounded = isWholeToken(ti) && isWholeToken(tj);
+          for (const a of near[i]!) {
+            for (const b of near[j]!) if (!bounded || a.score + b.score >= minPairScore) pairs.add(codePair(a.entry.code, b.entry.code));
+          }
+        }
+      }
+      for (const key of queryPairKeys([...pairs], dob, { weakDates })) if (!read.has(key)) keys.add(key);
+    }
+    if (singleTokenNames.length > 0) {
+      for (const key of queryNameKeys(singleTokenNames, dob, { weakDates }).dated) if (!key.startsWith("p")) keys.add(key);
+    }
+    return [...keys];
+  }
+
+  /** The vocabulary with the terms the store's generations since the last call added. */
+  #vocabularyNow(): NameVocabulary {
+    const generation = this.#store.generation();
+    if (generation !== this.#vocabularyGeneration) {
+      // Read after the generation: terms of a newer one may come too, and come again next time (no harm).
+      for (const term of this.#store.nameTermsSince(this.#vocabularyGeneration)) this.#vocabulary.addTermKey(term);
+      this.#vocabularyGeneration = generation;
+    }
+    return this.#vocabulary;
   }
 
   /**

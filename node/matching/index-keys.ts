@@ -64,7 +64,7 @@ function codePairs(groups: readonly (readonly string[])[]): string[] {
   const pairs = new Set<string>();
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < groups.length; j++) {
-      for (const a of groups[i] ?? []) for (const b of groups[j] ?? []) pairs.add(a < b ? `${a}|${b}` : `${b}|${a}`);
+      for (const a of groups[i] ?? []) for (const b of groups[j] ?? []) pairs.add(codePair(a, b));
     }
   }
   return [...pairs];
@@ -138,27 +138,8 @@ export function queryNameKeys(
     for (const pair of pairs) undated.add(`p:${pair}`);
     for (const code of codes) undated.add(`s:${code}`);
     if (!parts) continue;
-    // Year-only data on either side agrees weakly one year off, and a full date weakly with its day/
-    // month-swapped reading; the matcher asks for those only when a weak agreement could still make a
-    // hit (the query has a qualifier to corroborate it).
-    const years = options.weakDates ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
-    const dates = fullDates(parts, { swapped: options.weakDates === true });
-    if (dates.length > 0) {
-      // A full date meets full dates exactly (or swapped), and partial dates at their own precision.
-      for (const pair of pairs) {
-        for (const date of dates) dated.add(`pd:${pair}:${date}`);
-        dated.add(`pmo:${pair}:${parts.year}-${parts.month}`);
-        for (const year of years) dated.add(`pyo:${pair}:${year}`);
-      }
-    } else {
-      for (const pair of pairs) {
-        for (const year of years) {
-          dated.add(prefixKey(`pd:${pair}:${year}-`));
-          dated.add(prefixKey(`pmo:${pair}:${year}-`));
-          dated.add(`pyo:${pair}:${year}`);
-        }
-      }
-    }
+    addDatedPairKeys(dated, pairs, parts, options);
+    const { years, dates } = queryDates(parts, options);
     for (const code of codes) {
       // Single-token keys against year-only records are unselective (a code and a year); a name of
       // several tokens reaches those records through its token pairs instead.
@@ -168,6 +149,54 @@ export function queryNameKeys(
     }
   }
   return { dated: boundedKeys(dated), undated: boundedKeys(undated) };
+}
+
+/**
+ * Year-only data on either side agrees weakly one year off, and a full date weakly with its day/month-
+ * swapped reading; the matcher asks for those only when a weak agreement could still make a hit (the
+ * query has a qualifier to corroborate it).
+ */
+function queryDates(parts: DobParts, options: { weakDates?: boolean }): { years: string[]; dates: string[] } {
+  const years = options.weakDates ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
+  return { years, dates: fullDates(parts, { swapped: options.weakDates === true }) };
+}
+
+/** The date-bound keys of code pairs (`<codeA>|<codeB>`, in order) under which a query's date may find records. */
+function addDatedPairKeys(dated: Set<string>, pairs: readonly string[], parts: DobParts, options: { weakDates?: boolean }): void {
+  const { years, dates } = queryDates(parts, options);
+  if (dates.length > 0) {
+    // A full date meets full dates exactly (or swapped), and partial dates at their own precision.
+    for (const pair of pairs) {
+      for (const date of dates) dated.add(`pd:${pair}:${date}`);
+      dated.add(`pmo:${pair}:${parts.year}-${parts.month}`);
+      for (const year of years) dated.add(`pyo:${pair}:${year}`);
+    }
+  } else {
+    for (const pair of pairs) {
+      for (const year of years) {
+        dated.add(prefixKey(`pd:${pair}:${year}-`));
+        dated.add(prefixKey(`pmo:${pair}:${year}-`));
+        dated.add(`pyo:${pair}:${year}`);
+      }
+    }
+  }
+}
+
+/** A pair of codes as pair keys write it (the two in order). */
+export function codePair(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/**
+ * Date-bound keys of the given code pairs (see codePair) for a query's date of birth, as queryNameKeys
+ * reads them for the pairs of its own codes; none without a date.
+ */
+export function queryPairKeys(pairs: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): string[] {
+  const parts = dobParts(dob);
+  if (!parts) return [];
+  const dated = new Set<string>();
+  addDatedPairKeys(dated, pairs, parts, options);
+  return boundedKeys(dated);
 }
 
 function boundedKeys(keys: ReadonlySet<string>): string[] {

@@ -89,6 +89,30 @@ describe("matching engine: names", () => {
     expect(idsOf(withoutTypoPass.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14" })))).toEqual(["DEU-P-1"]);
   });
 
+  it("reads in its typo pass only records whose tokens are near the query's, not every namesake born that day", async () => {
+    const namesakes = ["Schmidt", "Weber", "Wagner", "Becker", "Hoffmann", "Schulz", "Koch", "Richter", "Klein", "Wolf"];
+    await store.applyBatch(namesakes.map((surname, i) => ({ kind: "person", id: `DEU-P-${100 + i}`, names: [`Hans ${surname}`], dob: "1975-03-14" })));
+    const read: string[] = [];
+    const counting = new Proxy(store, {
+      get(target, property) {
+        if (property === "get") return (id: string) => (read.push(id), target.get(id));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const hits = createMatcher(counting).matchPerson(person({ names: ["Hans Mülker"], dob: "1975-03-14" }));
+    expect(idsOf(hits)).toEqual(["DEU-P-1"]);
+    expect(read).toEqual(["DEU-P-1"]);
+  });
+
+  it("finds a mistyped name of a record stored after its vocabulary was first read", async () => {
+    // "Shcneider" has another code than "Schneider": only the vocabulary joins them.
+    const typo = person({ names: ["Petra Shcneider"], dob: "1981-06-30" });
+    expect(matcher.matchPerson(typo)).toEqual([]);
+    await store.applyBatch([{ kind: "person", id: "DEU-P-7", names: ["Petra Schneider"], dob: "1981-06-30" }]);
+    expect(idsOf(matcher.matchPerson(typo))).toEqual(["DEU-P-7"]);
+  });
+
   it("scores a shared nationality higher", () => {
     const plain = matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14" }))[0]?.score ?? 0;
     const hits = matcher.matchPerson(person({ names: ["Hans Müller"], dob: "1975-03-14", nationality: ["AUT", "DEU"] }));

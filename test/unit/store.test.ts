@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import type { EntityRecord, PersonRecord } from "../../node/record-schema.ts";
 import { documentKeys, entityKeys, prefixKey, recordNameKeys } from "../../node/matching/index-keys.ts";
+import { nameTermKeys } from "../../node/matching/names/vocabulary.ts";
 import { RecordStore } from "../../node/store.ts";
 
 const nameIndexKeys = (name: string): string[] => recordNameKeys([name], undefined);
@@ -237,10 +238,45 @@ describe("RecordStore", () => {
     expect(reopened.get(jean.id)).toEqual(jean);
   });
 
+  it("keeps the terms of stored names, each logged once under the generation that first wrote it", async () => {
+    const store = await openStore();
+    expect(store.nameTermsSince(-1)).toEqual([]);
+    await store.upsert(jean);
+    const first = store.generation();
+    expect(store.nameTermsSince(-1).sort()).toEqual(nameTermKeys(jean.names).sort());
+    expect(store.nameTermsSince(first)).toEqual([]);
+    // A new name brings only its new term; an unchanged record, a deletion and an entity bring none.
+    await store.upsert({ ...jean, id: "FRA-P-000124", names: ["Jean Durand"] });
+    await store.upsert(jean);
+    await store.upsert(phone);
+    await store.remove("FRA-P-000124");
+    const durand = nameTermKeys(["Durand"]);
+    expect(store.nameTermsSince(first)).toEqual(durand);
+    // A term is never removed: a search for it reads keys that hold nobody, no harm.
+    expect(store.nameTermsSince(-1)).toEqual(expect.arrayContaining(durand));
+  });
+
+  it("gives a store written without a name vocabulary one when it is opened", async () => {
+    const store = await openStore();
+    await store.upsert(jean);
+    await store.upsert(phone);
+    await store.close();
+    // The state a store written before the vocabulary existed is in: no flag, no terms.
+    const raw = open({ path: path.join(dir, "db"), noSubdir: false, maxDbs: 10 });
+    const meta = raw.openDB<unknown, string>("meta", { encoding: "json" });
+    await meta.remove("nameTerms");
+    await raw.openDB({ name: "name-terms" }).clearAsync();
+    await raw.openDB({ name: "name-term-log" }).clearAsync();
+    await raw.close();
+    const reopened = await openStore();
+    expect(reopened.nameTermsSince(-1).sort()).toEqual(nameTermKeys(jean.names).sort());
+    expect(reopened.get(jean.id)).toEqual(jean);
+  });
+
   it("refuses a store of another format version", async () => {
     const store = await openStore();
     await store.close();
-    const raw = open({ path: path.join(dir, "db"), noSubdir: false, maxDbs: 8 });
+    const raw = open({ path: path.join(dir, "db"), noSubdir: false, maxDbs: 10 });
     const meta = raw.openDB<unknown, string>("meta", { encoding: "json" });
     await meta.put("formatVersion", 99);
     await raw.close();

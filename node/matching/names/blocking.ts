@@ -5,7 +5,7 @@
  * usually written without spaces, so their first syllable (the surname) and the rest add keys of their own.
  * Keys hold no more than the node already holds: a few letters of class codes.
  */
-import { analyseName, transliterate, type AnalysedName, type AnalysedToken } from "./analyse.ts";
+import { analyseName, analyseToken, transliterate, type AnalysedName, type AnalysedToken } from "./analyse.ts";
 import { BoundedCache } from "./bounded-cache.ts";
 import { aliasCanonical, coarseCode } from "./latin.ts";
 import { ModelScript } from "./script.ts";
@@ -71,9 +71,71 @@ function hangulFirstSyllableLength(units: readonly string[]): number {
  * birth), which are far more selective than one token's code.
  */
 export function nameTokenCodeGroups(name: string): (readonly string[])[] {
+  return nameTerms(name).map((term) => term.codes);
+}
+
+/**
+ * One term of a name as the store's name keys see it: a token of the name, one part of a fused Han or
+ * Hangul name (its surname, its given name), or two adjacent tokens written as one ("bin ali" for
+ * "benali"), each with the codes under which a record holding it has name keys.
+ */
+export interface NameTerm {
+  /** The term analysed as one token. */
+  token: AnalysedToken;
+  /** The codes it takes in keys: a token's or a part's own group, a run's first strong token's. */
+  codes: readonly string[];
+  /** Which of the name's tokens (or parts: `<index>a`, `<index>b`) it stands for. */
+  slots: readonly string[];
+}
+
+/**
+ * The terms of a name (see NameTerm): those behind nameTokenCodeGroups, in the same order, then with
+ * `runs` the runs of two adjacent tokens that hold a token of those (fused names not included): all of
+ * them, or only those with a particle or a short token (`joined`).
+ */
+export function nameTerms(name: string, options: { runs?: "all" | "joined" } = {}): NameTerm[] {
   const analysed = analyseName(name);
   const strong = analysed.tokens.filter((t) => t.weight >= 1);
-  return (strong.length > 0 ? strong : analysed.tokens).flatMap((token) => tokenCodeGroups(token));
+  const keyed = strong.length > 0 ? strong : analysed.tokens;
+  const terms: NameTerm[] = [];
+  analysed.tokens.forEach((token, index) => {
+    if (!keyed.includes(token)) return;
+    const groups = tokenCodeGroups(token);
+    const parts = groups.length === 2 ? fusedNameParts(token) : undefined;
+    groups.forEach((codes, i) => {
+      const slot = groups.length === 1 ? String(index) : `${index}${i === 0 ? "a" : "b"}`;
+      terms.push({ token: parts?.[i] ?? token, codes, slots: [slot] });
+    });
+  });
+  if (!options.runs) return terms;
+  for (let index = 0; index + 1 < analysed.tokens.length; index++) {
+    const pair = [analysed.tokens[index]!, analysed.tokens[index + 1]!];
+    if (pair.some((token) => isFused(token))) continue;
+    if (options.runs === "joined" && !pair.some((token) => isOftenJoined(token))) continue;
+    const keyedToken = pair.find((token) => keyed.includes(token));
+    const codes = keyedToken === undefined ? undefined : tokenCodeGroups(keyedToken)[0];
+    const token = analyseToken(pair[0]!.text + pair[1]!.text);
+    if (codes !== undefined && token !== undefined) terms.push({ token, codes, slots: [String(index), String(index + 1)] });
+  }
+  return terms;
+}
+
+/** Particles and tokens of up to 3 letters ("abd", "el", "bin"), which names also write joined to the next. */
+function isOftenJoined(token: AnalysedToken): boolean {
+  return token.weight < 1 || (token.latin[0] ?? token.text).length <= 3;
+}
+
+function isFused(token: AnalysedToken): boolean {
+  return (token.script === ModelScript.Han || token.script === ModelScript.Hangul) && token.units.length >= 2;
+}
+
+/** Surname and given name of a fused Han or Hangul token, as tokens of their own (see fusedNameGroups). */
+function fusedNameParts(token: AnalysedToken): AnalysedToken[] | undefined {
+  const chars = [...token.text];
+  if (chars.length < 2) return undefined;
+  // Both scripts write a surname as one character (a Hangul syllable holds its jamo).
+  const parts = [chars[0]!, chars.slice(1).join("")].map((text) => analyseToken(text));
+  return parts.every((part) => part !== undefined) ? parts : undefined;
 }
 
 /** One token's code groups (two for a fused Han or Hangul name), by token text. */

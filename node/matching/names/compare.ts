@@ -86,6 +86,19 @@ function tokenPairScore(a: AnalysedToken, b: AnalysedToken): number {
   return score;
 }
 
+/**
+ * Score of two tokens as an alignment reads it, and whether it is high enough to align them: a Latin
+ * pair at LATIN_TOKEN_THRESHOLD (one typing error), any other at NAME_MATCH_THRESHOLD.
+ */
+export function alignedTokenScore(a: AnalysedToken, b: AnalysedToken): number | undefined {
+  const score = tokenPairScore(a, b);
+  return score >= tokenAlignThreshold(a, b) ? score : undefined;
+}
+
+function tokenAlignThreshold(a: AnalysedToken, b: AnalysedToken): number {
+  return !isModelled(a.script) && !isModelled(b.script) ? LATIN_TOKEN_THRESHOLD : NAME_MATCH_THRESHOLD;
+}
+
 /** A merged run of tokens: Latin forms concatenated; units concatenated when all share one modelled script. */
 function mergedForm(tokens: readonly AnalysedToken[]): Form | undefined {
   const first = tokens[0];
@@ -169,11 +182,10 @@ export function compareAnalysedName(query: AnalysedName, record: AnalysedName): 
   const candidates: Match[] = [];
   for (let i = 0; i < q.length; i++) {
     for (let j = 0; j < r.length; j++) {
-      const s = tokenPairScore(q[i]!, r[j]!);
       // A Latin token with a typing error may still count, at its lower score; cross-script scores are
       // calibrated at the name threshold and keep it.
-      const bothLatin = !isModelled(q[i]!.script) && !isModelled(r[j]!.script);
-      if (s >= (bothLatin ? LATIN_TOKEN_THRESHOLD : NAME_MATCH_THRESHOLD)) candidates.push({ q: [i], r: [j], score: s });
+      const s = alignedTokenScore(q[i]!, r[j]!);
+      if (s !== undefined) candidates.push({ q: [i], r: [j], score: s });
     }
   }
   // No token agreed and both names have several: steps 2 and 3 below need a matched token or a

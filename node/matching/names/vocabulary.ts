@@ -1,0 +1,226 @@
+/**
+ * The name tokens a store holds, searchable by similarity: given a query token, the stored tokens an
+ * alignment would accept as the same (alignedTokenScore), each with the code its pair keys carry.
+ *
+ * The matcher's typo pass uses it. When a query's token pairs found nobody, one of its tokens may be
+ * mistyped or written in another script, so its code differs from the record's. Reading every record
+ * that shares only one code and the date of birth with the query finds those, but also every namesake
+ * born that day or month: most of what a query about someone on no list costs. With the vocabulary, the
+ * matcher reads only the pair keys of stored tokens that do compare as the same.
+ *
+ * Stored tokens are found by their spellings' deletion neighbourhoods (symmetric deletion): a spelling
+ * and every string made by deleting one letter (two from spellings of 8 letters or more, where an
+ * alignment accepts two edits) point to the token. Two spellings within that many edits of each other,
+ * a transposition of neighbours included, share a neighbour. A token in another script is found by its
+ * transliterations. Each candidate is then compared as the alignment compares tokens, so the vocabulary
+ * finds no token the alignment would not accept, and misses only pairs that Jaro-Winkler alone accepts
+ * beyond two edits (the alignment's other route for long tokens).
+ */
+import { analyseToken, type AnalysedToken } from "./analyse.ts";
+import { nameTerms } from "./blocking.ts";
+import { BoundedCache } from "./bounded-cache.ts";
+import { alignedTokenScore } from "./compare.ts";
+import { latinVariant } from "./latin.ts";
+
+/** A stored token (or one part of a fused Han or Hangul name) and the code of its pair keys. */
+export interface VocabularyEntry {
+  token: AnalysedToken;
+  /**
+   * One of its codes: a record holding this token has a pair key for every combination of its tokens'
+   * codes, so reading the keys of one code per token finds it.
+   */
+  code: string;
+}
+
+/** A stored token that compares as the same as a query token, with its score. */
+export interface NearEntry {
+  entry: VocabularyEntry;
+  score: number;
+}
+
+/**
+ * near() results remembered by token text until the vocabulary grows: query names repeat, and one
+ * search reads dozens of neighbours and compares the tokens it finds.
+ */
+const NEAR_CACHE_SIZE = 20_000;
+
+/** Spellings of this many letters or more are indexed with two deletions, shorter ones with one. */
+const TWO_EDITS_FROM_LENGTH = 8;
+
+/**
+ * A stored term as the store keeps it, `<code>:<text>`: the text is analysed again when the vocabulary
+ * is loaded, so the key holds no more than the record's own name does.
+ */
+export type NameTermKey = string;
+
+/** Terms whose key would not fit an LMDB key are left out (no real name token is this long). */
+const MAX_TERM_KEY_LENGTH = 160;
+
+/** The term keys of a record's names: what the store adds to the vocabulary when it writes the record. */
+export function nameTermKeys(names: readonly string[]): NameTermKey[] {
+  const keys = new Set<NameTermKey>();
+  for (const name of names) {
+    for (const { token, codes } of nameTerms(name, { runs: "joined" })) {
+      const code = codes[0];
+      const key = `${code}:${token.text}`;
+      if (code !== undefined && key.length <= MAX_TERM_KEY_LENGTH) keys.add(key);
+    }
+  }
+  return [...keys];
+}
+
+/** Spellings longer than this get no deletion neighbours (see neighbourhood). */
+const MAX_NEIGHBOURED_LENGTH = 40;
+
+/** Shorter skeletons are not indexed: "n" or "k" would lead to every token with that consonant. */
+const MIN_SKELETON_LENGTH = 2;
+
+/** Shortest part of a split token (see NameVocabulary.splitParts): "abd", "ali", "jean". */
+const MIN_SPLIT_PART = 3;
+
+export class NameVocabulary {
+  /** Entries by term key. */
+  readonly #entries = new Map<NameTermKey, VocabularyEntry>();
+  /** Entries by spelling and deletion neighbour (one entry, or several). */
+  readonly #byNeighbour = new Map<string, VocabularyEntry | VocabularyEntry[]>();
+  /** Entries by consonant skeleton and its deletion neighbours (see skeletons). */
+  readonly #bySkeleton = new Map<string, VocabularyEntry | VocabularyEntry[]>();
+  /** Entries by spelling (their own, not their neighbours'). */
+  readonly #bySpelling = new Map<string, VocabularyEntry | VocabularyEntry[]>();
+  #nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds the terms of a stored name (see nameTermKeys). */
+  addName(name: string): void {
+    for (const key of nameTermKeys([name])) this.addTermKey(key);
+  }
+
+  /** Adds a term by its key (see nameTermKeys); a key already held, or malformed, changes nothing. */
+  addTermKey(key: NameTermKey): void {
+    if (this.#entries.has(key)) return;
+    const colon = key.indexOf(":");
+    const token = colon > 0 ? analyseToken(key.slice(colon + 1)) : undefined;
+    if (token === undefined) return;
+    const entry: VocabularyEntry = { token, code: key.slice(0, colon) };
+    this.#entries.set(key, entry);
+    for (const neighbour of neighbourhood(token)) addTo(this.#byNeighbour, neighbour, entry);
+    for (const spelling of spellings(token)) addTo(this.#bySpelling, spelling, entry);
+    for (const skeleton of skeletonNeighbourhood(token)) addTo(this.#bySkeleton, skeleton, entry);
+    // A new term may be near a token searched before.
+    if (this.#nearCache.size > 0) this.#nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
+  }
+
+  /** Stored terms an alignment would match with `token` (itself included, when stored). */
+  near(token: AnalysedToken): readonly NearEntry[] {
+    return this.#nearCache.getOrCompute(token.text, () => Object.freeze(this.#search(token)));
+  }
+
+  /**
+   * Stored terms that a Latin token written as one splits into ("jeanpierre" → "jean" and "pierre",
+   * "abdurrahman" → "abd" and "rahman"), each part spelled exactly as a stored term, at least
+   * MIN_SPLIT_PART letters: the alignment merges adjacent record tokens against one query token, and the
+   * vocabulary holds tokens, not every run of them.
+   */
+  splitParts(token: AnalysedToken): readonly NearEntry[] {
+    if (token.script !== "latin" && token.script !== "other") return [];
+    return this.#nearCache.getOrCompute(`\0split\0${token.text}`, () => Object.freeze(this.#split(token)));
+  }
+
+  #split(token: AnalysedToken): NearEntry[] {
+    const parts = new Set<VocabularyEntry>();
+    for (const spelling of new Set([token.latin[0] ?? "", token.variant])) {
+      for (let at = MIN_SPLIT_PART; at + MIN_SPLIT_PART <= spelling.length; at++) {
+        const left = this.#bySpelling.get(spelling.slice(0, at));
+        const right = left === undefined ? undefined : this.#bySpelling.get(spelling.slice(at));
+        if (left === undefined || right === undefined) continue;
+        for (const entry of [left, right].flat()) parts.add(entry);
+      }
+    }
+    return [...parts].map((entry) => ({ entry, score: 1 }));
+  }
+
+  #search(token: AnalysedToken): NearEntry[] {
+    const found = new Map<VocabularyEntry, number>();
+    const consider = (entry: VocabularyEntry): void => {
+      if (!found.has(entry)) found.set(entry, alignedTokenScore(token, entry.token) ?? -1);
+    };
+    for (const neighbour of neighbourhood(token)) {
+      const held = this.#byNeighbour.get(neighbour);
+      if (held !== undefined) for (const entry of Array.isArray(held) ? held : [held]) consider(entry);
+    }
+    // Across scripts, by skeleton too: two Latin tokens that share only a skeleton are not alike.
+    const modelled = isModelled(token);
+    for (const skeleton of skeletonNeighbourhood(token)) {
+      const held = this.#bySkeleton.get(skeleton);
+      if (held !== undefined) for (const entry of Array.isArray(held) ? held : [held]) if (modelled || isModelled(entry.token)) consider(entry);
+    }
+    const near: NearEntry[] = [];
+    for (const [entry, score] of found) if (score >= 0) near.push({ entry, score });
+    return near;
+  }
+}
+
+function addTo(map: Map<string, VocabularyEntry | VocabularyEntry[]>, key: string, entry: VocabularyEntry): void {
+  const held = map.get(key);
+  if (held === undefined) map.set(key, entry);
+  else if (Array.isArray(held)) held.push(entry);
+  else map.set(key, [held, entry]);
+}
+
+/**
+ * A token's spellings: its Latin forms and their spelling variants (latin.ts); for a token in another
+ * script, its transliterations and theirs ("יוסף" is read "yosef", whose variant "iosef" is one letter
+ * from "josef", the variant of "joseph").
+ */
+function spellings(token: AnalysedToken): Set<string> {
+  const out = new Set([...token.latin, token.ascii, token.variant]);
+  if (token.units.length > 0) for (const latin of token.latin) out.add(latinVariant(latin));
+  out.delete("");
+  return out;
+}
+
+/** A token in a script the transliteration model reads (it has units). */
+function isModelled(token: AnalysedToken): boolean {
+  return token.units.length > 0;
+}
+
+/**
+ * The consonant skeletons of a token's spellings, with one letter deleted too. Transliterations of
+ * scripts that write few vowels (Hebrew, Arabic) keep few: "יוסף" is read "iosf", "כהן" "kan" or
+ * "chan", while a Latin spelling has them ("joseph", "kohen"); their skeletons ("sf", "jsf"; "kn") meet.
+ */
+function skeletonNeighbourhood(token: AnalysedToken): Set<string> {
+  const out = new Set<string>();
+  for (const spelling of spellings(token)) {
+    if (spelling.length > MAX_NEIGHBOURED_LENGTH) continue;
+    const skeleton = latinVariant(spelling).replace(/[aeiouyhw]/g, "").replace(/(.)\1+/g, "$1");
+    if (skeleton.length >= MIN_SKELETON_LENGTH) addDeletions(out, skeleton, skeleton.length > MIN_SKELETON_LENGTH ? 1 : 0);
+  }
+  return out;
+}
+
+/**
+ * The token's spellings and their deletion neighbours. A spelling longer than any name token (a
+ * malformed query) is looked up as it is: its neighbours would be hundreds of thousands of strings.
+ */
+function neighbourhood(token: AnalysedToken): Set<string> {
+  const out = new Set<string>();
+  for (const spelling of spellings(token)) {
+    const depth = spelling.length > MAX_NEIGHBOURED_LENGTH ? 0 : spelling.length >= TWO_EDITS_FROM_LENGTH ? 2 : 1;
+    addDeletions(out, spelling, depth);
+  }
+  return out;
+}
+
+function addDeletions(out: Set<string>, s: string, depth: number): void {
+  out.add(s);
+  if (depth === 0 || s.length <= 1) return;
+  for (let i = 0; i < s.length; i++) {
+    // Deleting either letter of a doubled pair gives the same string: once is enough.
+    if (i > 0 && s[i] === s[i - 1]) continue;
+    addDeletions(out, s.slice(0, i) + s.slice(i + 1), depth - 1);
+  }
+}
