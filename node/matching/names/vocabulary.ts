@@ -81,10 +81,10 @@ const MIN_SPLIT_PART = 3;
 export class NameVocabulary {
   /** Entries by term key. */
   readonly #entries = new Map<NameTermKey, VocabularyEntry>();
-  /** Entries by spelling and deletion neighbour (one entry, or several). */
-  readonly #byNeighbour = new Map<string, VocabularyEntry | VocabularyEntry[]>();
-  /** Entries by consonant skeleton and its deletion neighbours (see skeletons). */
-  readonly #bySkeleton = new Map<string, VocabularyEntry | VocabularyEntry[]>();
+  /** Entries by spelling and deletion neighbour. */
+  readonly #byNeighbour = new HashedBuckets();
+  /** Entries by consonant skeleton (see skeletonNeighbourhood). */
+  readonly #bySkeleton = new HashedBuckets();
   /** Entries by spelling (their own, not their neighbours'). */
   readonly #bySpelling = new Map<string, VocabularyEntry | VocabularyEntry[]>();
   #nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
@@ -106,9 +106,9 @@ export class NameVocabulary {
     if (token === undefined) return;
     const entry: VocabularyEntry = { token, code: key.slice(0, colon) };
     this.#entries.set(key, entry);
-    for (const neighbour of neighbourhood(token)) addTo(this.#byNeighbour, neighbour, entry);
+    for (const neighbour of neighbourhood(token)) this.#byNeighbour.add(neighbour, entry);
     for (const spelling of spellings(token)) addTo(this.#bySpelling, spelling, entry);
-    for (const skeleton of skeletonNeighbourhood(token)) addTo(this.#bySkeleton, skeleton, entry);
+    for (const skeleton of skeletonNeighbourhood(token, 0)) this.#bySkeleton.add(skeleton, entry);
     // A new term may be near a token searched before.
     if (this.#nearCache.size > 0) this.#nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
   }
@@ -153,7 +153,7 @@ export class NameVocabulary {
     }
     // Across scripts, by skeleton too: two Latin tokens that share only a skeleton are not alike.
     const modelled = isModelled(token);
-    for (const skeleton of skeletonNeighbourhood(token)) {
+    for (const skeleton of skeletonNeighbourhood(token, 1)) {
       const held = this.#bySkeleton.get(skeleton);
       if (held !== undefined) for (const entry of Array.isArray(held) ? held : [held]) if (modelled || isModelled(entry.token)) consider(entry);
     }
@@ -161,6 +161,35 @@ export class NameVocabulary {
     for (const [entry, score] of found) if (score >= 0) near.push({ entry, score });
     return near;
   }
+}
+
+/**
+ * Entries by a 32-bit hash of a string: a deletion index holds dozens of strings per term, and keeping
+ * their hashes instead costs a fraction of the memory. A collision only brings an entry that the
+ * search's comparison then turns down.
+ */
+class HashedBuckets {
+  readonly #buckets = new Map<number, VocabularyEntry | VocabularyEntry[]>();
+
+  add(key: string, entry: VocabularyEntry): void {
+    const hash = fnv1a(key);
+    const held = this.#buckets.get(hash);
+    if (held === undefined) this.#buckets.set(hash, entry);
+    else if (Array.isArray(held)) {
+      if (!held.includes(entry)) held.push(entry);
+    } else if (held !== entry) this.#buckets.set(hash, [held, entry]);
+  }
+
+  get(key: string): VocabularyEntry | VocabularyEntry[] | undefined {
+    return this.#buckets.get(fnv1a(key));
+  }
+}
+
+/** FNV-1a over UTF-16 code units, as a non-negative 31-bit number (a small integer to V8). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 1;
 }
 
 function addTo(map: Map<string, VocabularyEntry | VocabularyEntry[]>, key: string, entry: VocabularyEntry): void {
@@ -192,12 +221,12 @@ function isModelled(token: AnalysedToken): boolean {
  * scripts that write few vowels (Hebrew, Arabic) keep few: "יוסף" is read "iosf", "כהן" "kan" or
  * "chan", while a Latin spelling has them ("joseph", "kohen"); their skeletons ("sf", "jsf"; "kn") meet.
  */
-function skeletonNeighbourhood(token: AnalysedToken): Set<string> {
+function skeletonNeighbourhood(token: AnalysedToken, depth: number): Set<string> {
   const out = new Set<string>();
   for (const spelling of spellings(token)) {
     if (spelling.length > MAX_NEIGHBOURED_LENGTH) continue;
     const skeleton = latinVariant(spelling).replace(/[aeiouyhw]/g, "").replace(/(.)\1+/g, "$1");
-    if (skeleton.length >= MIN_SKELETON_LENGTH) addDeletions(out, skeleton, skeleton.length > MIN_SKELETON_LENGTH ? 1 : 0);
+    if (skeleton.length >= MIN_SKELETON_LENGTH) addDeletions(out, skeleton, depth);
   }
   return out;
 }
