@@ -167,6 +167,8 @@ export class CountryNode implements AsyncDisposable {
     });
     // One budget per requester for match and aggregate queries alike.
     const rateLimiter = new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_NODE_RATE_PER_SECOND, burst: 2 * DEFAULT_NODE_RATE_PER_SECOND });
+    const matcher = createMatcher(store, { country: identity.country });
+    matcher.warmUp?.();
     const service = new MatchService({
       identity,
       registry: () => registry.current,
@@ -174,7 +176,7 @@ export class CountryNode implements AsyncDisposable {
       quotas,
       rateLimiter,
       ...(nodeMetrics ? { onAnswered: nodeMetrics.onAnswered } : {}),
-      matcher: createMatcher(store, { country: identity.country }),
+      matcher,
       replayGuard,
       referenceFor: (id) => store.referenceFor(id),
       logger,

@@ -26,6 +26,8 @@ export interface Matcher {
   /** Throws a WatchmeshError (e.g. INVALID_MRZ, INVALID_ARGUMENT) for a query it cannot search with. */
   matchPerson(q: PersonQuery, context?: MatchContext): MatchCandidateHit[];
   matchEntity(q: EntityQuery, context?: MatchContext): MatchCandidateHit[];
+  /** Loads what the matcher keeps in memory (the store's name vocabulary) before the first query needs it. */
+  warmUp?(): void;
 }
 
 const ACTIONS: Readonly<Record<RecordAction, RequestedAction>> = {

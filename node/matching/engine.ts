@@ -221,6 +221,14 @@ export class MatchingEngine implements Matcher {
     this.#typoPass = options.typoPass ?? true;
   }
 
+  /**
+   * Loads the store's name vocabulary now rather than in the first query whose names need the typo
+   * pass: a node calls it before it serves (about 0.2 ms per stored term).
+   */
+  warmUp(): void {
+    if (this.#typoPass) this.#vocabularyNow();
+  }
+
   matchPerson(original: PersonQuery): MatchCandidateHit[] {
     const query = expandMrz(original);
     const hits = new Hits();

@@ -105,6 +105,25 @@ describe("matching engine: names", () => {
     expect(read).toEqual(["DEU-P-1"]);
   });
 
+  it("loads the store's name vocabulary on warmUp, and reads only what later writes add", async () => {
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get(target, property) {
+        if (property === "nameTermsSince") return (generation: number) => (reads++, target.nameTermsSince(generation));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const warmed = createMatcher(counting);
+    warmed.warmUp?.();
+    expect(reads).toBe(1);
+    expect(idsOf(warmed.matchPerson(person({ names: ["Hans Mülker"], dob: "1975-03-14" })))).toEqual(["DEU-P-1"]);
+    expect(reads).toBe(1);
+    await store.applyBatch([{ kind: "person", id: "DEU-P-8", names: ["Uwe Seeler"], dob: "1936-11-05" }]);
+    expect(idsOf(warmed.matchPerson(person({ names: ["Uwe Seelre"], dob: "1936-11-05" })))).toEqual(["DEU-P-8"]);
+    expect(reads).toBe(2);
+  });
+
   it("finds a mistyped name of a record stored after its vocabulary was first read", async () => {
     // "Shcneider" has another code than "Schneider": only the vocabulary joins them.
     const typo = person({ names: ["Petra Shcneider"], dob: "1981-06-30" });
