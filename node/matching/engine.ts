@@ -179,6 +179,38 @@ function isWholeToken(term: NameTerm): boolean {
   return term.slots.length === 1 && /^\d+$/.test(term.slots[0]!);
 }
 
+/**
+ * The code pairs under which a record may hold a name whose terms are near the query name's (see
+ * MatchingEngine.#typoPassKeys), or undefined for a name of fewer than two terms.
+ */
+function nearTermPairs(vocabulary: NameVocabulary, name: string): string[] | undefined {
+  const terms = nameTerms(name, { runs: "joined" });
+  if (terms.filter((term) => term.slots.length === 1).length < 2) return undefined;
+  const near = terms.map(({ token }) => vocabulary.near(token));
+  // A token written as one ("Jeanpierre") against a record that writes it as two: its parts stand for
+  // it (the same slot), and pair with the other tokens.
+  for (const term of terms.filter(isWholeToken)) {
+    const parts = vocabulary.splitParts(term.token);
+    if (parts.length > 0) {
+      terms.push({ ...term });
+      near.push(parts);
+    }
+  }
+  const minPairScore = minimumPairScore(name);
+  const pairs = new Set<string>();
+  for (let i = 0; i < near.length; i++) {
+    for (let j = i + 1; j < near.length; j++) {
+      const [ti, tj] = [terms[i]!, terms[j]!];
+      if (ti.slots.some((slot) => tj.slots.includes(slot))) continue;
+      const bounded = isWholeToken(ti) && isWholeToken(tj);
+      for (const a of near[i]!) {
+        for (const b of near[j]!) if (!bounded || a.score + b.score >= minPairScore) pairs.add(codePair(a.entry.code, b.entry.code));
+      }
+    }
+  }
+  return [...pairs];
+}
+
 /** A person query with its MRZ (if any) unpacked into names, date of birth, document, nationality, sex. */
 function expandMrz(query: PersonQuery): PersonQuery {
   if (query.mrz.length === 0) return query;
@@ -358,34 +390,9 @@ export class MatchingEngine implements Matcher {
     const keys = new Set<string>();
     const singleTokenNames: string[] = [];
     for (const name of names) {
-      const terms = nameTerms(name, { runs: "joined" });
-      if (terms.filter((term) => term.slots.length === 1).length < 2) {
-        singleTokenNames.push(name);
-        continue;
-      }
-      const near = terms.map(({ token }) => vocabulary.near(token));
-      // A token written as one ("Jeanpierre") against a record that writes it as two: its parts stand
-      // for it (the same slot), and pair with the other tokens.
-      for (const term of terms.filter(isWholeToken)) {
-        const parts = vocabulary.splitParts(term.token);
-        if (parts.length > 0) {
-          terms.push({ ...term });
-          near.push(parts);
-        }
-      }
-      const minPairScore = minimumPairScore(name);
-      const pairs = new Set<string>();
-      for (let i = 0; i < near.length; i++) {
-        for (let j = i + 1; j < near.length; j++) {
-          const [ti, tj] = [terms[i]!, terms[j]!];
-          if (ti.slots.some((slot) => tj.slots.includes(slot))) continue;
-          const bounded = isWholeToken(ti) && isWholeToken(tj);
-          for (const a of near[i]!) {
-            for (const b of near[j]!) if (!bounded || a.score + b.score >= minPairScore) pairs.add(codePair(a.entry.code, b.entry.code));
-          }
-        }
-      }
-      for (const key of queryPairKeys([...pairs], dob, { weakDates })) if (!read.has(key)) keys.add(key);
+      const pairs = nearTermPairs(vocabulary, name);
+      if (pairs === undefined) singleTokenNames.push(name);
+      else for (const key of queryPairKeys(pairs, dob, { weakDates })) if (!read.has(key)) keys.add(key);
     }
     if (singleTokenNames.length > 0) {
       for (const key of queryNameKeys(singleTokenNames, dob, { weakDates }).dated) if (!key.startsWith("p")) keys.add(key);
