@@ -734,8 +734,8 @@ export class RecordStore implements AsyncDisposable {
 const NAME_TERMS_VERSION = 1;
 
 /**
- * Adds the terms of the given names to the vocabulary (inside a write transaction), logged under
- * `generation`: only those it does not hold yet.
+ * Adds terms (nameTermKeys) to the vocabulary inside a write transaction, each new one logged under
+ * `generation`; terms it holds already change nothing.
  */
 function addNameTerms(db: Databases, terms: readonly string[], generation: number): void {
   for (const term of terms) {
