@@ -174,9 +174,8 @@ function minimumPairScore(name: string): number {
   return NAME_MATCH_THRESHOLD * weight - (weight - 2);
 }
 
-/** A term that is one whole token of its name (not a run of two, nor a part of a fused name). */
 function isWholeToken(term: NameTerm): boolean {
-  return term.slots.length === 1 && /^\d+$/.test(term.slots[0]!);
+  return term.kind === "token";
 }
 
 /**
@@ -184,8 +183,8 @@ function isWholeToken(term: NameTerm): boolean {
  * MatchingEngine.#typoPassKeys), or undefined for a name of fewer than two terms.
  */
 function nearTermPairs(vocabulary: NameVocabulary, name: string): string[] | undefined {
-  const terms = nameTerms(name, { runs: "joined" });
-  if (terms.filter((term) => term.slots.length === 1).length < 2) return undefined;
+  const terms = nameTerms(name, { runs: true });
+  if (terms.filter((term) => term.kind !== "run").length < 2) return undefined;
   const near = terms.map(({ token }) => vocabulary.near(token));
   // A token written as one ("Jeanpierre") against a record that writes it as two: its parts stand for
   // it (the same slot), and pair with the other tokens.
@@ -237,7 +236,7 @@ export class MatchingEngine implements Matcher {
   readonly #country: string | undefined;
   readonly #now: () => number;
   readonly #typoPass: boolean;
-  /** The store's name vocabulary, as of the store's generation `#vocabularyGeneration` (see #vocabularyNow). */
+  /** The store's name vocabulary, as of the store's generation `#vocabularyGeneration` (see #vocabularyAt). */
   readonly #vocabulary = new NameVocabulary();
   #vocabularyGeneration = -1;
   /** Counts of date-free keys, valid while the store's generation is `#countsGeneration`. */
@@ -258,7 +257,7 @@ export class MatchingEngine implements Matcher {
    * pass: a node calls it before it serves (about 0.2 ms per stored term).
    */
   warmUp(): void {
-    if (this.#typoPass) this.#vocabularyNow();
+    if (this.#typoPass) this.#vocabularyAt(this.#store.generation());
   }
 
   matchPerson(original: PersonQuery): MatchCandidateHit[] {
@@ -350,7 +349,9 @@ export class MatchingEngine implements Matcher {
     const weakDates = WEAK_DATE_CAN_HIT_ALONE || query.nationality.length > 0 || query.sex !== "";
     const keys = queryNameKeys(names, query.dob, { weakDates });
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
-    const undatedCounts = this.#countsOf(keys.undated);
+    // The store's generation, read once: what the count cache and the vocabulary are valid for.
+    const generation = this.#store.generation();
+    const undatedCounts = this.#countsOf(keys.undated, generation);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
     // Two passes: token pairs first (both tokens agree, so few candidates); the typo pass only when the
@@ -371,7 +372,7 @@ export class MatchingEngine implements Matcher {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
-    const typoKeys = this.#typoPassKeys(names, query.dob, weakDates, new Set(paired));
+    const typoKeys = this.#typoPassKeys(this.#vocabularyAt(generation), names, query.dob, weakDates, new Set(paired));
     for (const record of this.#candidates(typoKeys, { knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
@@ -385,8 +386,13 @@ export class MatchingEngine implements Matcher {
    * their scores together can still make the name reach the threshold. For a name of one term: its
    * single-token keys.
    */
-  #typoPassKeys(names: readonly string[], dob: string | undefined, weakDates: boolean, read: ReadonlySet<string>): string[] {
-    const vocabulary = this.#vocabularyNow();
+  #typoPassKeys(
+    vocabulary: NameVocabulary,
+    names: readonly string[],
+    dob: string | undefined,
+    weakDates: boolean,
+    read: ReadonlySet<string>,
+  ): string[] {
     const keys = new Set<string>();
     const singleTokenNames: string[] = [];
     for (const name of names) {
@@ -400,9 +406,8 @@ export class MatchingEngine implements Matcher {
     return [...keys];
   }
 
-  /** The vocabulary with the terms the store's generations since the last call added. */
-  #vocabularyNow(): NameVocabulary {
-    const generation = this.#store.generation();
+  /** The vocabulary with what the store's generations up to `generation` (read just before) added. */
+  #vocabularyAt(generation: number): NameVocabulary {
     if (generation !== this.#vocabularyGeneration) {
       // Read after the generation: terms of a newer one may come too, and come again next time (no harm).
       for (const term of this.#store.nameTermsSince(this.#vocabularyGeneration)) this.#vocabulary.addTermKey(term);
@@ -416,8 +421,7 @@ export class MatchingEngine implements Matcher {
    * read in the same snapshot as the counts, moves with every write, whichever process makes it): the
    * date-free keys of common name tokens recur across queries, and each count is a cursor read.
    */
-  #countsOf(keys: readonly string[]): Map<string, number> {
-    const generation = this.#store.generation();
+  #countsOf(keys: readonly string[], generation: number): Map<string, number> {
     if (generation !== this.#countsGeneration) {
       this.#keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
       this.#countsGeneration = generation;

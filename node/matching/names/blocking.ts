@@ -34,7 +34,7 @@ function computeTokenKeys(token: AnalysedToken): string[] {
   const forms = token.units.length > 0 ? transliterate(token.units, token.script as ModelScript, KEY_DECODES) : token.latin;
   for (const latin of forms) addKey(keys, latin);
   if (token.ascii !== "") addKey(keys, token.ascii);
-  if ((token.script === ModelScript.Han || token.script === ModelScript.Hangul) && token.units.length >= 2) {
+  if (isFused(token)) {
     // Surname and given name: one Han character (pinyin syllable) or one Hangul syllable's jamo.
     const split = token.script === ModelScript.Han ? 1 : hangulFirstSyllableLength(token.units);
     for (const part of [token.units.slice(0, split), token.units.slice(split)]) {
@@ -80,6 +80,8 @@ export function nameTokenCodeGroups(name: string): (readonly string[])[] {
  * "benali"), each with the codes under which a record holding it has name keys.
  */
 export interface NameTerm {
+  /** A whole token of the name, one part of a fused name, or a run of two tokens. */
+  kind: "token" | "part" | "run";
   /** The term analysed as one token. */
   token: AnalysedToken;
   /** The codes it takes in keys: a token's or a part's own group, a run's first strong token's. */
@@ -90,10 +92,11 @@ export interface NameTerm {
 
 /**
  * The terms of a name (see NameTerm): those behind nameTokenCodeGroups, in the same order, then with
- * `runs` the runs of two adjacent tokens that hold a token of those (fused names not included): all of
- * them, or only those with a particle or a short token (`joined`).
+ * `runs` the runs of two adjacent tokens that hold one of those and a particle or a short token, which
+ * names also write joined (fused names not included; every run of a name's tokens would make a store's
+ * vocabulary hold every full name).
  */
-export function nameTerms(name: string, options: { runs?: "all" | "joined" } = {}): NameTerm[] {
+export function nameTerms(name: string, options: { runs?: boolean } = {}): NameTerm[] {
   const analysed = analyseName(name);
   const strong = analysed.tokens.filter((t) => t.weight >= 1);
   const keyed = strong.length > 0 ? strong : analysed.tokens;
@@ -103,19 +106,18 @@ export function nameTerms(name: string, options: { runs?: "all" | "joined" } = {
     const groups = tokenCodeGroups(token);
     const parts = groups.length === 2 ? fusedNameParts(token) : undefined;
     groups.forEach((codes, i) => {
-      const slot = groups.length === 1 ? String(index) : `${index}${i === 0 ? "a" : "b"}`;
-      terms.push({ token: parts?.[i] ?? token, codes, slots: [slot] });
+      if (groups.length === 1) terms.push({ kind: "token", token, codes, slots: [String(index)] });
+      else terms.push({ kind: "part", token: parts?.[i] ?? token, codes, slots: [`${index}${i === 0 ? "a" : "b"}`] });
     });
   });
   if (!options.runs) return terms;
   for (let index = 0; index + 1 < analysed.tokens.length; index++) {
     const pair = [analysed.tokens[index]!, analysed.tokens[index + 1]!];
-    if (pair.some((token) => isFused(token))) continue;
-    if (options.runs === "joined" && !pair.some((token) => isOftenJoined(token))) continue;
+    if (pair.some((token) => isFused(token)) || !pair.some((token) => isOftenJoined(token))) continue;
     const keyedToken = pair.find((token) => keyed.includes(token));
     const codes = keyedToken === undefined ? undefined : tokenCodeGroups(keyedToken)[0];
     const token = analyseToken(pair[0]!.text + pair[1]!.text);
-    if (codes !== undefined && token !== undefined) terms.push({ token, codes, slots: [String(index), String(index + 1)] });
+    if (codes !== undefined && token !== undefined) terms.push({ kind: "run", token, codes, slots: [String(index), String(index + 1)] });
   }
   return terms;
 }
@@ -125,7 +127,8 @@ function isOftenJoined(token: AnalysedToken): boolean {
   return token.weight < 1 || (token.latin[0] ?? token.text).length <= 3;
 }
 
-function isFused(token: AnalysedToken): boolean {
+/** A Han or Hangul name written as one token (surname and given name together). */
+function isFused(token: AnalysedToken): token is AnalysedToken & { script: typeof ModelScript.Han | typeof ModelScript.Hangul } {
   return (token.script === ModelScript.Han || token.script === ModelScript.Hangul) && token.units.length >= 2;
 }
 
@@ -155,13 +158,13 @@ function tokenCodeGroups(token: AnalysedToken): readonly (readonly string[])[] {
  * group of its own, so that "单雄信" and "Shan Xiongxin" (or "Xiongxin Shan") share a token pair.
  */
 function fusedNameGroups(token: AnalysedToken): string[][] | undefined {
-  if ((token.script !== ModelScript.Han && token.script !== ModelScript.Hangul) || token.units.length < 2) return undefined;
+  if (!isFused(token)) return undefined;
   const split = token.script === ModelScript.Han ? 1 : hangulFirstSyllableLength(token.units);
   const groups = [token.units.slice(0, split), token.units.slice(split)]
     .filter((part) => part.length > 0)
     .map((part) => {
       const keys = new Set<string>();
-      for (const latin of transliterate(part, token.script as ModelScript, 4)) addKey(keys, latin);
+      for (const latin of transliterate(part, token.script, 4)) addKey(keys, latin);
       return [...keys];
     });
   return groups.length === 2 ? groups : undefined;

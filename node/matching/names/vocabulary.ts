@@ -60,7 +60,7 @@ const MAX_TERM_KEY_LENGTH = 160;
 export function nameTermKeys(names: readonly string[]): NameTermKey[] {
   const keys = new Set<NameTermKey>();
   for (const name of names) {
-    for (const { token, codes } of nameTerms(name, { runs: "joined" })) {
+    for (const { token, codes } of nameTerms(name, { runs: true })) {
       const code = codes[0];
       const key = `${code}:${token.text}`;
       if (code !== undefined && key.length <= MAX_TERM_KEY_LENGTH) keys.add(key);
@@ -81,12 +81,16 @@ const MIN_SPLIT_PART = 3;
 export class NameVocabulary {
   /** Entries by term key. */
   readonly #entries = new Map<NameTermKey, VocabularyEntry>();
-  /** Entries by spelling and deletion neighbour. */
-  readonly #byNeighbour = new HashedBuckets();
-  /** Entries by consonant skeleton (see skeletonNeighbourhood). */
-  readonly #bySkeleton = new HashedBuckets();
-  /** Entries by spelling (their own, not their neighbours'). */
-  readonly #bySpelling = new Map<string, VocabularyEntry | VocabularyEntry[]>();
+  /**
+   * Entries by the hash of a spelling or deletion neighbour, and of a consonant skeleton (see
+   * skeletonNeighbourhood): a deletion index holds dozens of strings per term, and keeping their 32-bit
+   * hashes instead costs a fraction of the memory. A collision only brings an entry that the search's
+   * comparison then turns down.
+   */
+  readonly #byNeighbour = new Buckets<number>();
+  readonly #bySkeleton = new Buckets<number>();
+  /** Entries by spelling (their own, not their neighbours'), exact: a split takes what it finds. */
+  readonly #bySpelling = new Buckets<string>();
   #nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
 
   get size(): number {
@@ -106,9 +110,9 @@ export class NameVocabulary {
     if (token === undefined) return;
     const entry: VocabularyEntry = { token, code: key.slice(0, colon) };
     this.#entries.set(key, entry);
-    for (const neighbour of neighbourhood(token)) this.#byNeighbour.add(neighbour, entry);
-    for (const spelling of spellings(token)) addTo(this.#bySpelling, spelling, entry);
-    for (const skeleton of skeletonNeighbourhood(token, 0)) this.#bySkeleton.add(skeleton, entry);
+    for (const neighbour of neighbourhood(token)) this.#byNeighbour.add(fnv1a(neighbour), entry);
+    for (const spelling of spellings(token)) this.#bySpelling.add(spelling, entry);
+    for (const skeleton of skeletonNeighbourhood(token, 0)) this.#bySkeleton.add(fnv1a(skeleton), entry);
     // A new term may be near a token searched before.
     if (this.#nearCache.size > 0) this.#nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
   }
@@ -134,9 +138,9 @@ export class NameVocabulary {
     for (const spelling of new Set([token.latin[0] ?? "", token.variant])) {
       for (let at = MIN_SPLIT_PART; at + MIN_SPLIT_PART <= spelling.length; at++) {
         const left = this.#bySpelling.get(spelling.slice(0, at));
-        const right = left === undefined ? undefined : this.#bySpelling.get(spelling.slice(at));
-        if (left === undefined || right === undefined) continue;
-        for (const entry of [left, right].flat()) parts.add(entry);
+        const right = left.length === 0 ? left : this.#bySpelling.get(spelling.slice(at));
+        if (right.length === 0) continue;
+        for (const entry of [...left, ...right]) parts.add(entry);
       }
     }
     return [...parts].map((entry) => ({ entry, score: 1 }));
@@ -147,15 +151,11 @@ export class NameVocabulary {
     const consider = (entry: VocabularyEntry): void => {
       if (!found.has(entry)) found.set(entry, alignedTokenScore(token, entry.token) ?? -1);
     };
-    for (const neighbour of neighbourhood(token)) {
-      const held = this.#byNeighbour.get(neighbour);
-      if (held !== undefined) for (const entry of Array.isArray(held) ? held : [held]) consider(entry);
-    }
+    for (const neighbour of neighbourhood(token)) for (const entry of this.#byNeighbour.get(fnv1a(neighbour))) consider(entry);
     // Across scripts, by skeleton too: two Latin tokens that share only a skeleton are not alike.
     const modelled = isModelled(token);
     for (const skeleton of skeletonNeighbourhood(token, 1)) {
-      const held = this.#bySkeleton.get(skeleton);
-      if (held !== undefined) for (const entry of Array.isArray(held) ? held : [held]) if (modelled || isModelled(entry.token)) consider(entry);
+      for (const entry of this.#bySkeleton.get(fnv1a(skeleton))) if (modelled || isModelled(entry.token)) consider(entry);
     }
     const near: NearEntry[] = [];
     for (const [entry, score] of found) if (score >= 0) near.push({ entry, score });
@@ -163,25 +163,21 @@ export class NameVocabulary {
   }
 }
 
-/**
- * Entries by a 32-bit hash of a string: a deletion index holds dozens of strings per term, and keeping
- * their hashes instead costs a fraction of the memory. A collision only brings an entry that the
- * search's comparison then turns down.
- */
-class HashedBuckets {
-  readonly #buckets = new Map<number, VocabularyEntry | VocabularyEntry[]>();
+/** Entries under keys: one entry or an array of them per key (most keys lead to one). */
+class Buckets<K> {
+  readonly #buckets = new Map<K, VocabularyEntry | VocabularyEntry[]>();
 
-  add(key: string, entry: VocabularyEntry): void {
-    const hash = fnv1a(key);
-    const held = this.#buckets.get(hash);
-    if (held === undefined) this.#buckets.set(hash, entry);
+  add(key: K, entry: VocabularyEntry): void {
+    const held = this.#buckets.get(key);
+    if (held === undefined) this.#buckets.set(key, entry);
     else if (Array.isArray(held)) {
       if (!held.includes(entry)) held.push(entry);
-    } else if (held !== entry) this.#buckets.set(hash, [held, entry]);
+    } else if (held !== entry) this.#buckets.set(key, [held, entry]);
   }
 
-  get(key: string): VocabularyEntry | VocabularyEntry[] | undefined {
-    return this.#buckets.get(fnv1a(key));
+  get(key: K): readonly VocabularyEntry[] {
+    const held = this.#buckets.get(key);
+    return held === undefined ? [] : Array.isArray(held) ? held : [held];
   }
 }
 
@@ -190,13 +186,6 @@ function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash >>> 1;
-}
-
-function addTo(map: Map<string, VocabularyEntry | VocabularyEntry[]>, key: string, entry: VocabularyEntry): void {
-  const held = map.get(key);
-  if (held === undefined) map.set(key, entry);
-  else if (Array.isArray(held)) held.push(entry);
-  else map.set(key, [held, entry]);
 }
 
 /**
