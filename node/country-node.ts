@@ -168,7 +168,9 @@ export class CountryNode implements AsyncDisposable {
     // One budget per requester for match and aggregate queries alike.
     const rateLimiter = new RateLimiter(options.rateLimit ?? { perSecond: DEFAULT_NODE_RATE_PER_SECOND, burst: 2 * DEFAULT_NODE_RATE_PER_SECOND });
     const matcher = createMatcher(store, { country: identity.country });
-    matcher.warmUp?.();
+    // The vocabulary loads now; the key filter is built in the background (it never rejects), and the
+    // node answers meanwhile by reading the store without it.
+    void matcher.warmUp?.();
     const service = new MatchService({
       identity,
       registry: () => registry.current,

@@ -26,8 +26,12 @@ export interface Matcher {
   /** Throws a WatchmeshError (e.g. INVALID_MRZ, INVALID_ARGUMENT) for a query it cannot search with. */
   matchPerson(q: PersonQuery, context?: MatchContext): MatchCandidateHit[];
   matchEntity(q: EntityQuery, context?: MatchContext): MatchCandidateHit[];
-  /** Loads what the matcher keeps in memory (the store's name vocabulary) before the first query needs it. */
-  warmUp?(): void;
+  /**
+   * Loads what the matcher keeps in memory before the first query needs it: the store's name
+   * vocabulary now, and a filter of the store's index keys in the background (resolves when it is built;
+   * queries meanwhile read the store without it).
+   */
+  warmUp?(): Promise<void>;
 }
 
 const ACTIONS: Readonly<Record<RecordAction, RequestedAction>> = {
@@ -49,6 +53,8 @@ export interface CreateMatcherOptions {
   now?: () => number;
   /** Whether names with a typing error in one token are looked for (default true; see MatchingEngineOptions). */
   typoPass?: boolean;
+  /** Whether a filter of the store's index keys spares reading keys that hold nobody (default true; see MatchingEngineOptions). */
+  keyFilter?: boolean;
 }
 
 /** The matcher a node runs over its store. */

@@ -40,6 +40,7 @@
  * another process into the same directory until it restarts.
  */
 import { randomBytes } from "node:crypto";
+import { setImmediate } from "node:timers/promises";
 import { asBinary, open, type Database, type RootDatabase } from "lmdb";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import {
@@ -49,7 +50,7 @@ import {
   type FaceModelRegistry,
   type FaceTemplate,
 } from "./matching/face-index.ts";
-import { EXPIRY_KEY_PREFIX, PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
+import { EXPIRY_KEY_PREFIX, isPrefixKey, PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
 import { writeOrder } from "./key-order.ts";
 import { nameTermKeys } from "./matching/names/vocabulary.ts";
 import { prepareLine, recordReference, storedRecordKeys, type PreparationContext, type PreparedLine } from "./record-preparation.ts";
@@ -172,7 +173,7 @@ interface Databases {
 
 /** The key range a prefix key stands for (index keys are ASCII or UTF-8, all below U+FFFF's encoding). */
 function prefixRange(indexKey: string): { start: string; end: string } | undefined {
-  if (!indexKey.endsWith(PREFIX_KEY_MARK)) return undefined;
+  if (!isPrefixKey(indexKey)) return undefined;
   const prefix = indexKey.slice(0, -PREFIX_KEY_MARK.length);
   return { start: prefix, end: `${prefix}\uffff` };
 }
@@ -227,6 +228,8 @@ export class RecordStore implements AsyncDisposable {
   #pendingWrites = 0;
   /** Batches not yet finished (including their face index updates); `close()` waits for them. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Index key scans (scanIndexKeys) under way: close() lets them stop first. */
+  readonly #scans = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
   private constructor(parts: { path: string; root: RootDatabase; db: Databases; secret: Buffer; defaultRegion: string | undefined; faceIndex: FaceIndex }) {
@@ -442,6 +445,51 @@ export class RecordStore implements AsyncDisposable {
     return Array.from(this.#db.nameTermLog.getKeys({ start: [generation + 1, ""] }), ([, term]) => term);
   }
 
+  /**
+   * Every distinct index key, read from one snapshot, `keysPerTurn` at a time with the event loop getting
+   * a turn in between (a million persons have about seven million keys); resolves with the generation of
+   * that snapshot. Stops with UNAVAILABLE when the store is closed meanwhile.
+   */
+  async scanIndexKeys(onKey: (key: string) => void, options: { keysPerTurn?: number } = {}): Promise<{ generation: number; keys: number }> {
+    this.#assertOpen();
+    const keysPerTurn = options.keysPerTurn ?? 10_000;
+    const scan = async () => {
+      // Not in the caller's turn (a query's): the first slice waits like the others.
+      await setImmediate();
+      this.#assertOpen();
+      const transaction = this.#root.useReadTransaction();
+      try {
+        const stored = this.#db.meta.get("generation", { transaction });
+        let keys = 0;
+        for (const key of this.#db.index.getKeys({ transaction })) {
+          onKey(key);
+          if (++keys % keysPerTurn === 0) {
+            await setImmediate();
+            this.#assertOpen();
+          }
+        }
+        return { generation: typeof stored === "number" ? stored : 0, keys };
+      } finally {
+        transaction.done();
+      }
+    };
+    // close() waits for a scan to stop (at its next slice); flush(), which waits for writes, does not.
+    const scanning = scan();
+    this.#scans.add(scanning);
+    try {
+      return await scanning;
+    } finally {
+      this.#scans.delete(scanning);
+    }
+  }
+
+  /** At least as many as the distinct index keys (LMDB counts each id under a key): to size a filter of them. */
+  indexEntryCount(): number {
+    this.#assertOpen();
+    const { entryCount } = this.#db.index.getStats() as { entryCount?: number };
+    return entryCount ?? 0;
+  }
+
   /** How many records an index key (or prefix key) holds, without reading them: lets matching skip very common keys. */
   keyCount(indexKey: string): number {
     this.#assertOpen();
@@ -592,7 +640,7 @@ export class RecordStore implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#inFlight]);
+      await Promise.allSettled([...this.#inFlight, ...this.#scans]);
       try {
         await this.#faceIndex.close();
       } finally {

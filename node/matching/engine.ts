@@ -37,9 +37,10 @@ import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
 import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
 import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
-import { codePair, documentKeys, documentNumberKeys, dnaKeys, entityKeys, queryNameKeys, queryPairKeys, recordNameKeys } from "./index-keys.ts";
+import { codePair, documentKeys, documentNumberKeys, dnaKeys, entityKeys, isPrefixKey, queryNameKeys, queryPairKeys, recordNameKeys } from "./index-keys.ts";
 import { nameTerms, type NameTerm } from "./names/blocking.ts";
 import { NameVocabulary } from "./names/vocabulary.ts";
+import { KeyFilter } from "./key-filter.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
 import { BoundedCache } from "./names/bounded-cache.ts";
 
@@ -60,6 +61,11 @@ export interface MatchingEngineOptions {
    * and what it finds (`npm run bench -- node`, `watchmesh eval --no-typo-pass`).
    */
   typoPass?: boolean;
+  /**
+   * Keep a filter of the store's index keys in memory (key-filter.ts) so that keys holding nobody are
+   * not read; default true. Turned off only to measure what it saves.
+   */
+  keyFilter?: boolean;
 }
 
 /** A name hit needs at least this combined score. */
@@ -108,7 +114,16 @@ const FACE_SEARCH_K = 10;
 /** Digits OCR reads in place of letters in an MRZ name field (which holds letters only). */
 const MRZ_NAME_OCR: Readonly<Record<string, string>> = { "0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B" };
 
+/** What one query reads the store under, worked out once: the store's generation and the key filter valid for it. */
+interface QueryReads {
+  generation: number;
+  /** The filter of the store's index keys at `generation` (see #keyFilterAt); undefined while there is none. */
+  keyFilter: KeyFilter | undefined;
+}
+
 interface CandidateOptions {
+  /** Keys the filter rules out hold nobody and are not read. */
+  keyFilter?: KeyFilter | undefined;
   /** Sizes of keys already counted (see `RecordStore.keyCount`). */
   knownCounts?: ReadonlyMap<string, number>;
   /** Record ids already read for this query: not read again. */
@@ -242,6 +257,13 @@ export class MatchingEngine implements Matcher {
   /** Counts of date-free keys, valid while the store's generation is `#countsGeneration`. */
   #keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
   #countsGeneration = -1;
+  /** The filter of the store's index keys (key-filter.ts) and the generation it was read at. */
+  #keyFilter: { generation: number; filter: KeyFilter } | undefined;
+  /** The filter being built, if one is. */
+  #keyFilterBuild: Promise<void> | undefined;
+  /** When the next build may start (performance.now() ms): see #buildKeyFilter. */
+  #nextKeyFilterBuildMs = 0;
+  readonly #useKeyFilter: boolean;
 
   constructor(options: MatchingEngineOptions) {
     this.#store = options.store;
@@ -250,23 +272,29 @@ export class MatchingEngine implements Matcher {
     this.#country = options.country;
     this.#now = options.now ?? Date.now;
     this.#typoPass = options.typoPass ?? true;
+    this.#useKeyFilter = options.keyFilter ?? true;
   }
 
   /**
    * Loads the store's name vocabulary now rather than in the first query whose names need the typo
-   * pass: a node calls it before it serves (about 0.2 ms per stored term).
+   * pass (about 0.2 ms per stored term), and starts building the key filter for the store as it is
+   * now, unless one is under way (resolves when it is built). A node calls it before it serves.
    */
-  warmUp(): void {
-    if (this.#typoPass) this.#vocabularyAt(this.#store.generation());
+  warmUp(): Promise<void> {
+    const generation = this.#store.generation();
+    if (this.#typoPass) this.#vocabularyAt(generation);
+    if (this.#useKeyFilter && this.#keyFilter?.generation !== generation && this.#keyFilterBuild === undefined) this.#buildKeyFilter();
+    return this.#keyFilterBuild ?? Promise.resolve();
   }
 
   matchPerson(original: PersonQuery): MatchCandidateHit[] {
     const query = expandMrz(original);
+    const reads = this.#queryReads();
     const hits = new Hits();
-    this.#matchDocuments(query, hits);
-    this.#matchDna(query, hits);
+    this.#matchDocuments(query, hits, reads);
+    this.#matchDna(query, hits, reads);
     this.#matchFace(query, hits);
-    this.#matchNames(query, hits);
+    this.#matchNames(query, hits, reads);
     return hits.result();
   }
 
@@ -278,7 +306,7 @@ export class MatchingEngine implements Matcher {
     const region = context.requestingCountry;
     const keys = entityKeys(type, query.value, { errorCode: ErrorCode.InvalidArgument, ...(region ? { defaultRegion: region } : {}) });
     const hits = new Hits();
-    for (const record of this.#candidates(keys)) {
+    for (const record of this.#candidates(keys, { keyFilter: this.#queryReads().keyFilter })) {
       if (record.kind !== "entity" || record.type !== type) continue;
       const verdict = entitiesMatch(type, query.value, record.value, {
         ...(region ? { queryRegion: region } : {}),
@@ -289,11 +317,11 @@ export class MatchingEngine implements Matcher {
     return hits.result();
   }
 
-  #matchDocuments(query: PersonQuery, hits: Hits): void {
+  #matchDocuments(query: PersonQuery, hits: Hits, { keyFilter }: QueryReads): void {
     for (const document of query.documents) {
       const issuer = normaliseIssuingCountry(document.country);
       const keys = issuer ? documentKeys(document.number, issuer) : documentNumberKeys(document.number);
-      for (const record of this.#candidates(keys)) {
+      for (const record of this.#candidates(keys, { keyFilter })) {
         if (record.kind !== "person") continue;
         for (const held of record.documents ?? []) {
           const kind = compareDocuments({ number: document.number, country: issuer }, held);
@@ -305,7 +333,7 @@ export class MatchingEngine implements Matcher {
     }
   }
 
-  #matchDna(query: PersonQuery, hits: Hits): void {
+  #matchDna(query: PersonQuery, hits: Hits, { keyFilter }: QueryReads): void {
     if (!query.dna || Object.keys(query.dna.loci).length === 0) return;
     let profile: ReturnType<typeof dnaFromProto>;
     try {
@@ -314,7 +342,7 @@ export class MatchingEngine implements Matcher {
       // A profile that cannot take part (too few loci, a mixture) is the asker's problem: refused, not an error.
       throw new WatchmeshError(ErrorCode.InvalidArgument, `query ${error instanceof WatchmeshError ? error.message : "DNA profile is invalid"}`);
     }
-    for (const record of this.#candidates(dnaKeys(profile))) {
+    for (const record of this.#candidates(dnaKeys(profile), { keyFilter })) {
       if (record.kind !== "person" || record.dna === undefined) continue;
       const comparison = compareDna(profile, parseDnaProfile(record.dna));
       if (comparison.outcome === "full_match") hits.add(record, 1, "dna", ["dna"]);
@@ -341,7 +369,7 @@ export class MatchingEngine implements Matcher {
     }
   }
 
-  #matchNames(query: PersonQuery, hits: Hits): void {
+  #matchNames(query: PersonQuery, hits: Hits, { generation, keyFilter }: QueryReads): void {
     const names = query.names.filter((name) => name.trim() !== "");
     if (names.length === 0) return;
     // Weak date agreement (±1 year on year-only data, day and month swapped) falls short of a hit even
@@ -349,9 +377,7 @@ export class MatchingEngine implements Matcher {
     const weakDates = WEAK_DATE_CAN_HIT_ALONE || query.nationality.length > 0 || query.sex !== "";
     const keys = queryNameKeys(names, query.dob, { weakDates });
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
-    // The store's generation, read once: what the count cache and the vocabulary are valid for.
-    const generation = this.#store.generation();
-    const undatedCounts = this.#countsOf(keys.undated, generation);
+    const undatedCounts = this.#countsOf(keys.undated, generation, keyFilter);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
     // Two passes: token pairs first (both tokens agree, so few candidates); the typo pass only when the
@@ -368,12 +394,12 @@ export class MatchingEngine implements Matcher {
       undatedCounts,
     };
     let found = false;
-    for (const record of this.#candidates([...paired, ...rareUndated], { knownCounts: undatedCounts, seen, today })) {
+    for (const record of this.#candidates([...paired, ...rareUndated], { keyFilter, knownCounts: undatedCounts, seen, today })) {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
     const typoKeys = this.#typoPassKeys(this.#vocabularyAt(generation), names, query.dob, weakDates, new Set(paired));
-    for (const record of this.#candidates(typoKeys, { knownCounts: undatedCounts, seen, today })) {
+    for (const record of this.#candidates(typoKeys, { keyFilter, knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
   }
@@ -421,12 +447,52 @@ export class MatchingEngine implements Matcher {
    * read in the same snapshot as the counts, moves with every write, whichever process makes it): the
    * date-free keys of common name tokens recur across queries, and each count is a cursor read.
    */
-  #countsOf(keys: readonly string[], generation: number): Map<string, number> {
+  #countsOf(keys: readonly string[], generation: number, keyFilter: KeyFilter | undefined): Map<string, number> {
     if (generation !== this.#countsGeneration) {
       this.#keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
       this.#countsGeneration = generation;
     }
-    return new Map(keys.map((key) => [key, this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted))] as const));
+    const count = (key: string) => (keyFilter && !isPrefixKey(key) && !keyFilter.mayHold(key) ? 0 : this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted)));
+    return new Map(keys.map((key) => [key, count(key)] as const));
+  }
+
+  /** The store's generation, read once per query (what the caches are valid for), and the key filter for it. */
+  #queryReads(): QueryReads {
+    const generation = this.#store.generation();
+    return { generation, keyFilter: this.#keyFilterAt(generation) };
+  }
+
+  /**
+   * The filter of the store's index keys, when one was read at `generation`; otherwise undefined (the
+   * store is read as before) and a build starts in the background, unless one is running or waiting.
+   */
+  #keyFilterAt(generation: number): KeyFilter | undefined {
+    if (!this.#useKeyFilter) return undefined;
+    if (this.#keyFilter?.generation === generation) return this.#keyFilter.filter;
+    if (this.#keyFilterBuild === undefined && performance.now() >= this.#nextKeyFilterBuildMs) this.#buildKeyFilter();
+    return undefined;
+  }
+
+  /**
+   * Reads every index key into a new filter, a slice at a time between queries (about 3 s for the seven
+   * million keys of a million persons). A store that keeps changing is filtered again at most after
+   * nine times the last build's duration has passed, so that builds take at most a tenth of the time.
+   */
+  #buildKeyFilter(): void {
+    const startedMs = performance.now();
+    const filter = new KeyFilter(this.#store.indexEntryCount());
+    this.#keyFilterBuild = this.#store
+      .scanIndexKeys((key) => filter.add(key))
+      .then(({ generation }) => {
+        this.#keyFilter = { generation, filter };
+      })
+      .catch(() => {
+        // The store was closed (or could not be read): queries go on reading it without a filter.
+      })
+      .finally(() => {
+        this.#keyFilterBuild = undefined;
+        this.#nextKeyFilterBuildMs = performance.now() + 9 * (performance.now() - startedMs);
+      });
   }
 
   /** Weighs one candidate found by name; true when it is a hit. */
@@ -496,9 +562,11 @@ export class MatchingEngine implements Matcher {
     const seen = options.seen ?? new Set<string>();
     const max = this.#maxRecordsPerKey;
     const lists: string[][] = [];
+    const filter = options.keyFilter;
     for (const key of keys) {
       const known = options.knownCounts?.get(key);
       if (known !== undefined && (known === 0 || known > max)) continue;
+      if (filter && !isPrefixKey(key) && !filter.mayHold(key)) continue;
       // A key too common to use is skipped after reading one id more than the limit, never all of them;
       // most keys of a query hold nobody, which the store answers with one plain get.
       const ids = known === undefined ? this.#store.lookupUpTo(key, max + 1) : this.#store.lookup(key);

@@ -31,6 +31,11 @@ export function prefixKey(prefix: string): string {
   return prefix + PREFIX_KEY_MARK;
 }
 
+/** Whether a key stands for every key that starts with its prefix (see prefixKey). */
+export function isPrefixKey(key: string): boolean {
+  return key.endsWith(PREFIX_KEY_MARK);
+}
+
 /**
  * Name keys combine the coarse per-token codes of the names module (which let spellings and scripts
  * meet) with a second token or the date of birth, so that a key holds few records even at millions of

@@ -53,6 +53,23 @@ function person(q: Partial<PersonQuery>): PersonQuery {
 
 const idsOf = (hits: { recordId: string }[]): string[] => hits.map((hit) => hit.recordId);
 
+/** The store, and the index keys read through it (looked up or counted), in order. */
+function keysRead(target: RecordStore): { store: RecordStore; read: string[] } {
+  const read: string[] = [];
+  const counting = new Proxy(target, {
+    get(store, property) {
+      if (property === "lookupUpTo") return (key: string, limit: number) => (read.push(key), store.lookupUpTo(key, limit));
+      if (property === "keyCount") return (key: string) => (read.push(key), store.keyCount(key));
+      const value: unknown = Reflect.get(store, property, store);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(store) : value;
+    },
+  });
+  return { store: counting, read };
+}
+
+/** How many of the keys read hold nobody. */
+const emptyKeys = (read: readonly string[]): number => read.filter((key) => store.lookup(key).length === 0).length;
+
 describe("matching engine: travel documents", () => {
   it("hits on a normalised number and issuing country", () => {
     const hits = matcher.matchPerson(person({ documents: [{ type: "passport", number: "c01x 00t-47", country: "deu" }] }));
@@ -115,13 +132,53 @@ describe("matching engine: names", () => {
       },
     });
     const warmed = createMatcher(counting);
-    warmed.warmUp?.();
+    // The vocabulary is read at once; the key filter is built after.
+    const warming = warmed.warmUp?.();
     expect(reads).toBe(1);
+    await warming;
     expect(idsOf(warmed.matchPerson(person({ names: ["Hans Mülker"], dob: "1975-03-14" })))).toEqual(["DEU-P-1"]);
     expect(reads).toBe(1);
     await store.applyBatch([{ kind: "person", id: "DEU-P-8", names: ["Uwe Seeler"], dob: "1936-11-05" }]);
     expect(idsOf(warmed.matchPerson(person({ names: ["Uwe Seelre"], dob: "1936-11-05" })))).toEqual(["DEU-P-8"]);
     expect(reads).toBe(2);
+  });
+
+  it("reads no index key that its key filter rules out, and finds what it found without the filter", async () => {
+    const filtered = keysRead(store);
+    const unfiltered = keysRead(store);
+    const withFilter = createMatcher(filtered.store);
+    const withoutFilter = createMatcher(unfiltered.store, { keyFilter: false });
+    await withFilter.warmUp?.();
+    const queries = [
+      person({ names: ["Hans Müller"], dob: "1975-03-14" }),
+      person({ names: ["Hans Mülker"], dob: "1975-03-14" }),
+      person({ names: ["Mohamed Benali"], dob: "1990-07-20", documents: [{ type: "passport", number: "C01X00T47", country: "DEU" }] }),
+      // A traveller on no list: every key of the name and date holds nobody.
+      person({ names: ["Ingrid Olafsdottir"], dob: "1961-09-09" }),
+    ];
+    for (const query of queries) expect(withFilter.matchPerson(query)).toEqual(withoutFilter.matchPerson(query));
+    expect(emptyKeys(unfiltered.read)).toBeGreaterThan(10);
+    expect(emptyKeys(filtered.read)).toBeLessThanOrEqual(1);
+    expect(filtered.read.every((key) => unfiltered.read.includes(key))).toBe(true);
+  });
+
+  it("finds a record written after its key filter was built, and filters the store as it is after warmUp", async () => {
+    const { store: counting, read } = keysRead(store);
+    const filtering = createMatcher(counting);
+    await filtering.warmUp?.();
+    const query = person({ names: ["Petra Schneider"], dob: "1981-06-30" });
+    expect(filtering.matchPerson(query)).toEqual([]);
+    expect(emptyKeys(read.splice(0))).toBeLessThanOrEqual(1);
+    await store.applyBatch([{ kind: "person", id: "DEU-P-7", names: ["Petra Schneider"], dob: "1981-06-30" }]);
+    // The filter was read at an older generation: until it is built again, the store is read without it.
+    const stranger = person({ names: ["Ingrid Olafsdottir"], dob: "1961-09-09" });
+    expect(idsOf(filtering.matchPerson(query))).toEqual(["DEU-P-7"]);
+    expect(filtering.matchPerson(stranger)).toEqual([]);
+    expect(emptyKeys(read.splice(0))).toBeGreaterThan(5);
+    await filtering.warmUp?.();
+    expect(idsOf(filtering.matchPerson(query))).toEqual(["DEU-P-7"]);
+    expect(filtering.matchPerson(stranger)).toEqual([]);
+    expect(emptyKeys(read.splice(0))).toBeLessThanOrEqual(1);
   });
 
   it("finds a mistyped name of a record stored after its vocabulary was first read", async () => {

@@ -256,6 +256,44 @@ describe("RecordStore", () => {
     expect(store.nameTermsSince(-1)).toEqual(expect.arrayContaining(durand));
   });
 
+  it("scans every distinct index key from one snapshot, with that snapshot's generation", async () => {
+    const store = await openStore();
+    await store.applyBatch([jean, { ...jean, id: "FRA-P-000124", documents: [] }, phone]);
+    const generation = store.generation();
+    const keys: string[] = [];
+    let firstKey: () => void = () => undefined;
+    const firstKeyRead = new Promise<void>((resolve) => (firstKey = resolve));
+    const scanning = store.scanIndexKeys(
+      (key) => {
+        keys.push(key);
+        firstKey();
+      },
+      { keysPerTurn: 1 },
+    );
+    await firstKeyRead;
+    // Written while the scan is under way: not in its snapshot.
+    const later: PersonRecord = { ...jean, id: "FRA-P-000125", documents: [{ type: "passport", number: "99ZZ99999", country: "FRA" }] };
+    await store.upsert(later);
+    const result = await scanning;
+    expect(result).toEqual({ generation, keys: keys.length });
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toEqual(expect.arrayContaining([nameKeyOf("Jean Dupont"), documentIndexKey("FRA", "12AB34567"), entityIndexKey("phone", phone.value)]));
+    expect(keys).not.toContain(documentIndexKey("FRA", "99ZZ99999"));
+    for (const key of keys) expect(store.lookup(key).length).toBeGreaterThan(0);
+    expect(store.indexEntryCount()).toBeGreaterThanOrEqual(keys.length);
+  });
+
+  it("stops a scan of index keys when the store is closed", async () => {
+    const store = await openStore();
+    await store.applyBatch([jean, phone]);
+    let firstKey: () => void = () => undefined;
+    const firstKeyRead = new Promise<void>((resolve) => (firstKey = resolve));
+    const scanning = store.scanIndexKeys(() => firstKey(), { keysPerTurn: 1 });
+    await firstKeyRead;
+    await store.close();
+    await expect(scanning).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+  });
+
   it("gives a store written without a name vocabulary one when it is opened", async () => {
     const store = await openStore();
     await store.upsert(jean);
