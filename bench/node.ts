@@ -39,6 +39,20 @@ const COUNTRY = "BEN";
 /** Answers between two turns of the event loop while measuring. */
 const YIELD_EVERY = 16;
 
+/** What the blocks of one kind of query added up to in one repetition. */
+interface Tally {
+  samples: number[];
+  elapsedMs: number;
+  cpuUs: number;
+  matcherUs: number;
+  reads: StoreReads;
+}
+
+const newTally = (): Tally => ({ samples: [], elapsedMs: 0, cpuUs: 0, matcherUs: 0, reads: { records: 0, indexKeys: 0, keyCounts: 0 } });
+
+/** Queries of one kind measured before the next kind's turn. */
+const KIND_BLOCK = 250;
+
 interface KindMeasurement {
   perSecond: number;
   cpuUsPerQuery: number;
@@ -113,10 +127,13 @@ function inventedDob(i: number): string {
 const BORDER_CHECK_KIND = "no-hit border check";
 /** The kind of query answered by the matcher without its typo pass. */
 const NO_TYPO_PASS_KIND = "no-hit name+dob, without the typo pass";
+/** The kind of query answered by the matcher without its filter of index keys. */
+const NO_KEY_FILTER_KIND = "no-hit name+dob, without the key filter";
 /**
- * Shift of the invented travellers of the border checks (twice it) and of those asked without the typo
- * pass (once). A prime, so no sample size divides it or its double: their name and date combinations
- * are not those of the plain invented travellers.
+ * Shift of the invented travellers of the border checks (twice it), of those asked without the typo
+ * pass (once) and of those asked without the key filter (three times). A prime, so no sample size
+ * divides it or its multiples: their name and date combinations are not those of the plain invented
+ * travellers.
  */
 const OTHER_TRAVELLERS = 1_000_003;
 
@@ -241,6 +258,13 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     const fullMatcher = createMatcher(countingStore(store, reads), { country: COUNTRY });
     // The same engine without the typo pass (see MatchingEngineOptions.typoPass): what that pass costs.
     const matcherWithoutTypoPass = createMatcher(countingStore(store, reads), { country: COUNTRY, typoPass: false });
+    // And without its key filter (MatchingEngineOptions.keyFilter): what reading keys that hold nobody costs.
+    const matcherWithoutKeyFilter = createMatcher(countingStore(store, reads), { country: COUNTRY, keyFilter: false });
+    // What a CountryNode loads before it serves (name vocabulary, key filter), timed for one matcher.
+    const warmUpStartedMs = performance.now();
+    await fullMatcher.warmUp?.();
+    const warmUpS = (performance.now() - warmUpStartedMs) / 1000;
+    await Promise.all([matcherWithoutTypoPass.warmUp?.(), matcherWithoutKeyFilter.warmUp?.()]);
     const matcher = new TimedMatcher(fullMatcher);
     audit = await AuditLog.open({ dataDir: temp.path, identity, logger: silentLogger() });
     const auditLog = audit;
@@ -298,6 +322,8 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       // The same kind of traveller (others of them: a date and name combination of their own) answered
       // without the typo pass; measured beside the previous kind, it shows what typo tolerance costs.
       [NO_TYPO_PASS_KIND]: queriesOf((i) => inventedTraveller(i + OTHER_TRAVELLERS)),
+      // And others again, answered without the key filter: what it saves.
+      [NO_KEY_FILTER_KIND]: queriesOf((i) => inventedTraveller(i + 3 * OTHER_TRAVELLERS)),
       // Year of birth only: read through the year's key ranges (see matching/index-keys.ts).
       "name+birth year": queriesOf((i) => {
         const person = pick(i);
@@ -308,8 +334,7 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     // The event loop gets a turn every few answers, as it does in a serving node, so that the group
     // commits of replay nonces, quota counts and audit entries run (and are counted) during the
     // measurement instead of piling up until its end.
-    const measure = async (envelopes: ReturnType<typeof envelopeFor>[]): Promise<KindMeasurement> => {
-      const samples: number[] = [];
+    const measureBlock = async (envelopes: readonly ReturnType<typeof envelopeFor>[], tally: Tally): Promise<void> => {
       const matcherCpu0 = matcher.cpuUs;
       const reads0 = { ...reads };
       const cpu0 = cpuMicros();
@@ -317,32 +342,47 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       for (const [i, envelope] of envelopes.entries()) {
         const started = performance.now();
         service.answer(envelope, undefined, delivery);
-        samples.push(performance.now() - started);
+        tally.samples.push(performance.now() - started);
         if (i % YIELD_EVERY === YIELD_EVERY - 1) await setImmediate();
       }
       await Promise.all([replayGuard?.flush(), auditLog.seal()]);
-      const elapsedS = (performance.now() - t0) / 1000;
-      const perQuery = (count: number) => round(count / envelopes.length, 1);
+      tally.elapsedMs += performance.now() - t0;
+      tally.cpuUs += cpuMicros() - cpu0;
+      tally.matcherUs += matcher.cpuUs - matcherCpu0;
+      for (const read of ["records", "indexKeys", "keyCounts"] as const) tally.reads[read] += reads[read] - reads0[read];
+    };
+    const measurement = (tally: Tally): KindMeasurement => {
+      const count = tally.samples.length;
+      const perQuery = (total: number) => round(total / count, 1);
       return {
-        perSecond: round(envelopes.length / elapsedS, 0),
-        cpuUsPerQuery: round((cpuMicros() - cpu0) / envelopes.length, 1),
+        perSecond: round(count / (tally.elapsedMs / 1000), 0),
+        cpuUsPerQuery: perQuery(tally.cpuUs),
         // The matcher's share (its two clock readings add well under a microsecond to the total).
-        matcherCpuUsPerQuery: round((matcher.cpuUs - matcherCpu0) / envelopes.length, 1),
-        latency: summarise(samples),
-        reads: { records: perQuery(reads.records - reads0.records), indexKeys: perQuery(reads.indexKeys - reads0.indexKeys), keyCounts: perQuery(reads.keyCounts - reads0.keyCounts) },
+        matcherCpuUsPerQuery: perQuery(tally.matcherUs),
+        latency: summarise(tally.samples),
+        reads: { records: perQuery(tally.reads.records), indexKeys: perQuery(tally.reads.indexKeys), keyCounts: perQuery(tally.reads.keyCounts) },
       };
     };
-    await measure(kinds["name+dob"](repeat * queries).slice(0, 500)); // warm-up, on persons no measurement asks about
-    // Kinds take turns in every repetition, so that the machine's drift touches them alike.
-    const runs = new Map(Object.keys(kinds).map((kind) => [kind, [] as KindMeasurement[]]));
+    await measureBlock(kinds["name+dob"](repeat * queries).slice(0, 500), newTally()); // warm-up, on persons no measurement asks about
+    // --kinds "a;b" measures only those kinds (e.g. to profile one path; kind names hold commas).
+    const only = args.includes("--kinds") ? new Set(String(args[args.indexOf("--kinds") + 1]).split(";")) : undefined;
+    const measured = Object.entries(kinds).filter(([kind]) => !only || only.has(kind));
+    if (measured.length === 0) throw new Error(`--kinds names none of: ${Object.keys(kinds).join(", ")}`);
+    const runs = new Map(measured.map(([kind]) => [kind, [] as KindMeasurement[]]));
+    // Within every repetition the kinds take turns in blocks of queries, so that the machine's drift
+    // and what one kind leaves warm for the next (remembered near terms and scores) touch them alike.
     for (let repetition = 0; repetition < repeat; repetition++) {
-      for (const [kind, build] of Object.entries(kinds)) {
-        matcher.inner = kind === NO_TYPO_PASS_KIND ? matcherWithoutTypoPass : fullMatcher;
-        runs.get(kind)?.push(await measure(build(repetition * queries)));
+      const envelopes = measured.map(([kind, build]) => ({ kind, envelopes: build(repetition * queries), tally: newTally() }));
+      for (let start = 0; start < queries; start += KIND_BLOCK) {
+        for (const { kind, envelopes: all, tally } of envelopes) {
+          matcher.inner = kind === NO_TYPO_PASS_KIND ? matcherWithoutTypoPass : kind === NO_KEY_FILTER_KIND ? matcherWithoutKeyFilter : fullMatcher;
+          await measureBlock(all.slice(start, start + KIND_BLOCK), tally);
+        }
       }
       matcher.inner = fullMatcher;
+      for (const { kind, tally } of envelopes) runs.get(kind)?.push(measurement(tally));
     }
-    const nameRuns = runs.get("name+dob") ?? [];
+    const [firstKind, firstRuns] = [...runs][0] ?? ["", []];
 
     // Raw LMDB: plain gets of existing keys on a separate handle to the same environment.
     const rawEnv = open({ path: temp.path, maxDbs: 8, readOnly: true });
@@ -358,9 +398,10 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       `node: ${persons} persons in LMDB, signed queries answered in-process (one core)`,
       {
         "import records/s": reused ? "n/a (store reused)" : round(persons / importS, 0),
+        "matcher warm-up s (name vocabulary, key filter)": round(warmUpS, 2),
         ...Object.fromEntries([...runs].flatMap(([kind, measured]) => Object.entries(kindFigures(kind, measured)))),
         "raw LMDB get/s": rawPerSecond,
-        "raw gets per name query": round(rawPerSecond / median(nameRuns).perSecond, 1),
+        [firstKind === "name+dob" ? "raw gets per name query" : `raw gets per ${firstKind} query`]: round(rawPerSecond / median(firstRuns).perSecond, 1),
         "resident memory MB": round(process.memoryUsage().rss / 1024 / 1024, 0),
         // The target (1.5 GB) excludes the page cache: the anonymous part is the node's own memory.
         "resident anonymous / file-backed MB": (() => {
