@@ -474,7 +474,7 @@ export class MatchingEngine implements Matcher {
   }
 
   /**
-   * Reads every index key into a new filter, a slice at a time between queries (about 3 s for the seven
+   * Reads every index key into a new filter, a slice at a time between queries (about 4 s for the seven
    * million keys of a million persons). A store that keeps changing is filtered again at most after
    * nine times the last build's duration has passed, so that builds take at most a tenth of the time.
    */

@@ -1,7 +1,7 @@
 /**
  * A blocked Bloom filter of index keys: whether a key may hold records, answered in memory. Most keys a
  * query asks for hold nobody (an invented traveller's name pairs and date), and each of those costs
- * an LMDB lookup of about 4 µs (a B-tree descent through pages spread over gigabytes); the filter says
+ * an LMDB lookup of about 2 µs (a B-tree descent through pages spread over gigabytes); the filter says
  * "nobody" for them in a fraction of a microsecond. A key it has seen is always "maybe"; a key it has
  * not seen is "maybe" about once in a hundred times, and then the store is read as before.
  *
