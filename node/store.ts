@@ -41,7 +41,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { setImmediate } from "node:timers/promises";
-import { asBinary, open, type Database, type RootDatabase } from "lmdb";
+import { asBinary, open, type Database, type RootDatabase, type Transaction } from "lmdb";
 import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import {
   FaceIndex,
@@ -459,7 +459,7 @@ export class RecordStore implements AsyncDisposable {
       this.#assertOpen();
       const transaction = this.#root.useReadTransaction();
       try {
-        const stored = this.#db.meta.get("generation", { transaction });
+        const generation = this.#readCounter("generation", transaction);
         let keys = 0;
         for (const key of this.#db.index.getKeys({ transaction })) {
           onKey(key);
@@ -468,7 +468,7 @@ export class RecordStore implements AsyncDisposable {
             this.#assertOpen();
           }
         }
-        return { generation: typeof stored === "number" ? stored : 0, keys };
+        return { generation, keys };
       } finally {
         transaction.done();
       }
@@ -695,8 +695,9 @@ export class RecordStore implements AsyncDisposable {
     return key;
   }
 
-  #readCounter(key: keyof Counters): number {
-    const value = this.#db.meta.get(key);
+  /** A counter of meta, read in `transaction` when given (else in the current read snapshot). */
+  #readCounter(key: keyof Counters, transaction?: Transaction): number {
+    const value = this.#db.meta.get(key, transaction ? { transaction } : undefined);
     return typeof value === "number" ? value : 0;
   }
 

@@ -225,6 +225,11 @@ function nearTermPairs(vocabulary: NameVocabulary, name: string): string[] | und
   return [...pairs];
 }
 
+/** True when the filter says the key holds nobody (a prefix key stands for many keys: never ruled out). */
+function ruledOut(keyFilter: KeyFilter | undefined, key: string): boolean {
+  return keyFilter !== undefined && !isPrefixKey(key) && !keyFilter.mayHold(key);
+}
+
 /** A person query with its MRZ (if any) unpacked into names, date of birth, document, nationality, sex. */
 function expandMrz(query: PersonQuery): PersonQuery {
   if (query.mrz.length === 0) return query;
@@ -283,7 +288,7 @@ export class MatchingEngine implements Matcher {
   warmUp(): Promise<void> {
     const generation = this.#store.generation();
     if (this.#typoPass) this.#vocabularyAt(generation);
-    if (this.#useKeyFilter && this.#keyFilter?.generation !== generation && this.#keyFilterBuild === undefined) this.#buildKeyFilter();
+    this.#keyFilterAt(generation, { buildNow: true });
     return this.#keyFilterBuild ?? Promise.resolve();
   }
 
@@ -452,7 +457,7 @@ export class MatchingEngine implements Matcher {
       this.#keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
       this.#countsGeneration = generation;
     }
-    const count = (key: string) => (keyFilter && !isPrefixKey(key) && !keyFilter.mayHold(key) ? 0 : this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted)));
+    const count = (key: string) => (ruledOut(keyFilter, key) ? 0 : this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted)));
     return new Map(keys.map((key) => [key, count(key)] as const));
   }
 
@@ -464,12 +469,13 @@ export class MatchingEngine implements Matcher {
 
   /**
    * The filter of the store's index keys, when one was read at `generation`; otherwise undefined (the
-   * store is read as before) and a build starts in the background, unless one is running or waiting.
+   * store is read as before) and a build starts in the background, unless one is running or (without
+   * `buildNow`) waiting.
    */
-  #keyFilterAt(generation: number): KeyFilter | undefined {
+  #keyFilterAt(generation: number, options: { buildNow?: boolean } = {}): KeyFilter | undefined {
     if (!this.#useKeyFilter) return undefined;
     if (this.#keyFilter?.generation === generation) return this.#keyFilter.filter;
-    if (this.#keyFilterBuild === undefined && performance.now() >= this.#nextKeyFilterBuildMs) this.#buildKeyFilter();
+    if (this.#keyFilterBuild === undefined && (options.buildNow || performance.now() >= this.#nextKeyFilterBuildMs)) this.#buildKeyFilter();
     return undefined;
   }
 
@@ -562,11 +568,10 @@ export class MatchingEngine implements Matcher {
     const seen = options.seen ?? new Set<string>();
     const max = this.#maxRecordsPerKey;
     const lists: string[][] = [];
-    const filter = options.keyFilter;
     for (const key of keys) {
       const known = options.knownCounts?.get(key);
       if (known !== undefined && (known === 0 || known > max)) continue;
-      if (filter && !isPrefixKey(key) && !filter.mayHold(key)) continue;
+      if (ruledOut(options.keyFilter, key)) continue;
       // A key too common to use is skipped after reading one id more than the limit, never all of them;
       // most keys of a query hold nobody, which the store answers with one plain get.
       const ids = known === undefined ? this.#store.lookupUpTo(key, max + 1) : this.#store.lookup(key);

@@ -9,6 +9,8 @@
  * one line of memory rather than seven.
  */
 
+import { fnv1a } from "./names/pairs.ts";
+
 /** Bits of filter per key: about 1% false "maybe" with 6 bits set per key in 512-bit blocks. */
 const BITS_PER_KEY = 12;
 const BITS_PER_KEY_SET = 6;
@@ -30,42 +32,34 @@ export class KeyFilter {
   }
 
   add(key: string): void {
-    const words = this.#words;
-    const base = this.#blockOf(key) * WORDS_PER_BLOCK;
-    const step = hashB(key);
-    let position = step >>> 16;
-    for (let i = 0; i < BITS_PER_KEY_SET; i++) {
-      const bit = position & 511;
-      words[base + (bit >>> 5)]! |= 1 << (bit & 31);
-      position += step | 1;
-    }
+    this.#probe(key, true);
   }
 
   /** False only when the key was never added. */
   mayHold(key: string): boolean {
+    return this.#probe(key, false);
+  }
+
+  /** Visits the key's bits, setting them (`setting`) or returning false at the first one unset. */
+  #probe(key: string, setting: boolean): boolean {
     const words = this.#words;
     const base = this.#blockOf(key) * WORDS_PER_BLOCK;
     const step = hashB(key);
     let position = step >>> 16;
     for (let i = 0; i < BITS_PER_KEY_SET; i++) {
-      const bit = position & 511;
-      if ((words[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
+      const word = base + ((position & 511) >>> 5);
+      const bit = 1 << (position & 31);
+      if (setting) words[word]! |= bit;
+      else if ((words[word]! & bit) === 0) return false;
       position += step | 1;
     }
     return true;
   }
 
-  /** The block of a key: its first hash scaled to the number of blocks, so any number of blocks fits. */
+  /** The block of a key: its first hash (FNV-1a) scaled to the number of blocks, so any number of blocks fits. */
   #blockOf(key: string): number {
-    return Math.floor((hashA(key) * this.#blocks) / 4294967296);
+    return Math.floor((fnv1a(key) * this.#blocks) / 4294967296);
   }
-}
-
-/** FNV-1a over UTF-16 code units: picks the block. */
-function hashA(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
 }
 
 /** A second, independent hash (murmur3's mixing per code unit and its finaliser): picks the bits in the block. */

@@ -21,6 +21,7 @@ import { nameTerms } from "./blocking.ts";
 import { BoundedCache } from "./bounded-cache.ts";
 import { alignedTokenScore } from "./compare.ts";
 import { latinVariant } from "./latin.ts";
+import { fnv1a } from "./pairs.ts";
 
 /** A stored token (or one part of a fused Han or Hangul name) and the code of its pair keys. */
 export interface VocabularyEntry {
@@ -110,9 +111,9 @@ export class NameVocabulary {
     if (token === undefined) return;
     const entry: VocabularyEntry = { token, code: key.slice(0, colon) };
     this.#entries.set(key, entry);
-    for (const neighbour of neighbourhood(token)) this.#byNeighbour.add(fnv1a(neighbour), entry);
+    for (const neighbour of neighbourhood(token)) this.#byNeighbour.add(bucketOf(neighbour), entry);
     for (const spelling of spellings(token)) this.#bySpelling.add(spelling, entry);
-    for (const skeleton of skeletonNeighbourhood(token, 0)) this.#bySkeleton.add(fnv1a(skeleton), entry);
+    for (const skeleton of skeletonNeighbourhood(token, 0)) this.#bySkeleton.add(bucketOf(skeleton), entry);
     // A new term may be near a token searched before.
     if (this.#nearCache.size > 0) this.#nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
   }
@@ -151,11 +152,11 @@ export class NameVocabulary {
     const consider = (entry: VocabularyEntry): void => {
       if (!found.has(entry)) found.set(entry, alignedTokenScore(token, entry.token) ?? -1);
     };
-    for (const neighbour of neighbourhood(token)) for (const entry of this.#byNeighbour.get(fnv1a(neighbour))) consider(entry);
+    for (const neighbour of neighbourhood(token)) for (const entry of this.#byNeighbour.get(bucketOf(neighbour))) consider(entry);
     // Across scripts, by skeleton too: two Latin tokens that share only a skeleton are not alike.
     const modelled = isModelled(token);
     for (const skeleton of skeletonNeighbourhood(token, 1)) {
-      for (const entry of this.#bySkeleton.get(fnv1a(skeleton))) if (modelled || isModelled(entry.token)) consider(entry);
+      for (const entry of this.#bySkeleton.get(bucketOf(skeleton))) if (modelled || isModelled(entry.token)) consider(entry);
     }
     const near: NearEntry[] = [];
     for (const [entry, score] of found) if (score >= 0) near.push({ entry, score });
@@ -181,11 +182,9 @@ class Buckets<K> {
   }
 }
 
-/** FNV-1a over UTF-16 code units, as a non-negative 31-bit number (a small integer to V8). */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 1;
+/** A spelling's bucket: its FNV-1a hash as a non-negative 31-bit number (a small integer to V8). */
+function bucketOf(text: string): number {
+  return fnv1a(text) >>> 1;
 }
 
 /**
