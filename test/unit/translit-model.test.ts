@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TRANSLIT_TABLES } from "../../node/matching/names/tables.ts";
-import { BACKOFF, channelLogProb, type ScriptModel } from "../../node/matching/names/translit-model.ts";
+import { BACKOFF, channelLogProb, modelScore, type ScriptModel } from "../../node/matching/names/translit-model.ts";
 
 /**
  * The forward pass as first written: every spelling of a unit tried at every position. The model's
@@ -81,5 +81,60 @@ describe("channelLogProb", () => {
       }
     }
     expect(compared).toBeGreaterThan(1000);
+  });
+
+  it("with a floor, gives the exact result when it reaches the floor and -Infinity only when it is below", () => {
+    const next = random(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+    let cut = 0;
+    let kept = 0;
+    for (const [script, model] of Object.entries(TRANSLIT_TABLES.scripts)) {
+      const units = Object.keys(model.units);
+      for (let trial = 0; trial < 300; trial++) {
+        const chosen = Array.from({ length: 1 + Math.floor(next() * 6) }, () => (next() < 0.05 ? "unseen-unit" : pick(units)));
+        const latin =
+          trial % 2 === 0
+            ? chosen.map((unit) => pick(model.units[unit] ?? [["x", 0] as const])[0]).join("")
+            : Array.from({ length: Math.floor(next() * 12) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join("");
+        const exact = referenceChannelLogProb(model, chosen, latin);
+        // Floors around the exact value, as a threshold meets both sides of it.
+        const floor = exact === -Infinity ? -20 : exact + (next() - 0.5) * 20;
+        const floored = channelLogProb(model, chosen, latin, floor);
+        const context = `${script} ${chosen.join(" ")} / ${latin}, floor ${floor}`;
+        if (exact >= floor) {
+          expect(floored, context).toBe(exact);
+          kept++;
+        } else {
+          expect([exact, -Infinity], context).toContain(floored);
+          if (floored === -Infinity && exact !== -Infinity) cut++;
+        }
+      }
+    }
+    expect(kept).toBeGreaterThan(300);
+    // The bound must stop some passes early, or the floor does nothing.
+    expect(cut).toBeGreaterThan(100);
+  });
+
+  it("modelScore with a minimum gives the exact score at or above it and 0 or the exact score below", () => {
+    const next = random(11);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+    let below = 0;
+    for (const model of Object.values(TRANSLIT_TABLES.scripts)) {
+      const units = Object.keys(model.units);
+      for (let trial = 0; trial < 200; trial++) {
+        const chosen = Array.from({ length: 1 + Math.floor(next() * 5) }, () => pick(units));
+        const spelled = chosen.map((unit) => pick(model.units[unit] ?? [["x", 0] as const])[0]).join("");
+        // A spelling of the units with some letters changed: scores on both sides of the minimum.
+        const latin = [...spelled].map((c) => (next() < 0.25 ? String.fromCharCode(97 + Math.floor(next() * 26)) : c)).join("");
+        const exact = modelScore(TRANSLIT_TABLES, model, chosen, latin);
+        const floored = modelScore(TRANSLIT_TABLES, model, chosen, latin, 0.8);
+        if (exact >= 0.8) expect(floored).toBe(exact);
+        else {
+          expect([exact, 0]).toContain(floored);
+          below++;
+        }
+      }
+    }
+    expect(below).toBeGreaterThan(100);
   });
 });

@@ -44,27 +44,42 @@ function isModelled(script: TokenScript): boolean {
   return script !== "latin" && script !== "other";
 }
 
-/** Score of a modelled form's units against a folded Latin spelling. */
-function unitsVsLatin(units: readonly string[], script: TokenScript, latin: string): number {
+/** Score of a modelled form's units against a folded Latin spelling (see modelScore for `minimum`). */
+function unitsVsLatin(units: readonly string[], script: TokenScript, latin: string, minimum: number): number {
   if (!isModelled(script) || latin === "") return 0;
   const model = TRANSLIT_TABLES.scripts[script as keyof typeof TRANSLIT_TABLES.scripts];
-  return model === undefined ? 0 : modelScore(TRANSLIT_TABLES, model, units, latin);
+  return model === undefined ? 0 : modelScore(TRANSLIT_TABLES, model, units, latin, minimum);
 }
 
-function compareForms(a: Form, b: Form): number {
+/**
+ * Score of two forms. The learned model's scores below `modelMinimum` may come back lower (as 0): an
+ * alignment only asks whether a pair with a modelled side reaches NAME_MATCH_THRESHOLD, and most pairs
+ * it compares are unrelated names, whose forward pass then stops early. Exact scores take 0.
+ */
+function compareForms(a: Form, b: Form, modelMinimum: number): number {
   const aModel = isModelled(a.script);
   const bModel = isModelled(b.script);
   if (!aModel && !bModel) return compareLatinVariants(a.latin[0] ?? "", a.variant, b.latin[0] ?? "", b.variant);
   if (aModel !== bModel) {
     const [f, l] = aModel ? [a, b] : [b, a];
-    const learned = unitsVsLatin(f.units, f.script, l.latin[0] ?? "");
+    const learned = unitsVsLatin(f.units, f.script, l.latin[0] ?? "", modelMinimum);
     if (learned >= 0.97 || f.ascii === "") return learned;
     return Math.max(learned, compareLatinVariants(f.ascii, f.variant, l.latin[0] ?? "", l.variant));
   }
   if (a.script === b.script && a.units.length === b.units.length && a.units.every((u, i) => u === b.units[i])) return 1;
   // Two foreign forms: each one's units against the other's best transliteration.
-  return Math.max(unitsVsLatin(a.units, a.script, b.latin[0] ?? ""), unitsVsLatin(b.units, b.script, a.latin[0] ?? ""));
+  return Math.max(
+    unitsVsLatin(a.units, a.script, b.latin[0] ?? "", modelMinimum),
+    unitsVsLatin(b.units, b.script, a.latin[0] ?? "", modelMinimum),
+  );
 }
+
+/**
+ * What compareForms may skip in the matching path: every reader of tokenPairScore and mergedRunScore
+ * turns down a pair with a modelled side below NAME_MATCH_THRESHOLD (tokenAlignThreshold; merged runs
+ * and extensions at NAME_MATCH_THRESHOLD), so a lower score of the model need not be exact.
+ */
+const ALIGNMENT_MODEL_MINIMUM = NAME_MATCH_THRESHOLD;
 
 /**
  * Scores of token pairs already compared, by the identity of the two shared tokens (see
@@ -78,10 +93,10 @@ const tokenPairScores = new ScoreMemo(20);
 function tokenPairScore(a: AnalysedToken, b: AnalysedToken): number {
   const ia = sharedTokenId(a);
   const ib = sharedTokenId(b);
-  if (ia === undefined || ib === undefined) return compareForms(a, b);
+  if (ia === undefined || ib === undefined) return compareForms(a, b, ALIGNMENT_MODEL_MINIMUM);
   const cached = tokenPairScores.get(ia, ib, -1, -1);
   if (cached !== undefined) return cached;
-  const score = compareForms(a, b);
+  const score = compareForms(a, b, ALIGNMENT_MODEL_MINIMUM);
   tokenPairScores.set(ia, ib, -1, -1, score);
   return score;
 }
@@ -139,7 +154,7 @@ function mergedRunScore(run: readonly AnalysedToken[], other: AnalysedToken, swa
 function scoreMergedRun(run: readonly AnalysedToken[], other: AnalysedToken, swapped: boolean): number {
   const forms = [mergedForm(run), swapped && run.length === 2 ? mergedForm([run[1]!, run[0]!]) : undefined];
   let best = 0;
-  for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other));
+  for (const form of forms) if (form !== undefined) best = Math.max(best, compareForms(form, other, ALIGNMENT_MODEL_MINIMUM));
   return best;
 }
 
@@ -152,7 +167,7 @@ export function compareNameTokens(a: string, b: string): number {
   const fa = ta.length === 1 ? ta[0] : mergedForm(ta);
   const fb = tb.length === 1 ? tb[0] : mergedForm(tb);
   if (fa === undefined || fb === undefined) return 0;
-  return compareForms(fa, fb);
+  return compareForms(fa, fb, 0);
 }
 
 interface Match {

@@ -67,6 +67,10 @@ interface CompiledUnit {
   byFirstLetter: Uint16Array[];
   /** The empty spellings: the only ones that fit at the end of the Latin string. */
   empty: Uint16Array;
+  /** log of the most probability mass the unit passes on from one position: its spellings' and the backoff's. */
+  logGain: number;
+  /** Most letters the unit writes in one step (a spelling's, or the backoff's two). */
+  maxLetters: number;
 }
 
 /** The spellings of `starts`/`codes` that are empty or begin with char code `first` (any first letter when undefined). */
@@ -99,6 +103,8 @@ function compiled(model: ScriptModel): Map<string, CompiledUnit> {
         probs: Float64Array.from(spellings, ([, lp]) => Math.exp(lp)),
         byFirstLetter: Array.from({ length: 26 }, (_, letter) => spellingsStartingWith(codeArray, starts, 97 + letter)),
         empty: spellingsStartingWith(codeArray, starts, undefined),
+        logGain: Math.log(spellings.reduce((sum, [, lp]) => sum + Math.exp(lp), 0) + BACKOFF.spellLetter + BACKOFF.spellLetter ** 2),
+        maxLetters: Math.max(2, ...spellings.map(([spelling]) => spelling.length)),
       });
     }
     compiledModels.set(model, units);
@@ -106,16 +112,27 @@ function compiled(model: ScriptModel): Map<string, CompiledUnit> {
   return units;
 }
 
+/** A unit the tables lack passes on its backoff only: staying silent or writing one or two letters. */
+const UNKNOWN_UNIT_LOG_GAIN = Math.log(2 * BACKOFF.spellLetter + BACKOFF.spellLetter ** 2);
+
 /** Scratch rows for the forward pass (names are short; longer inputs allocate). */
 let scratchA = new Float64Array(64);
 let scratchB = new Float64Array(64);
+/** Per unit position: what the units from there on can add at most (see channelLogProb's `floor`). */
+let scratchGain = new Float64Array(16);
+let scratchLetters = new Int32Array(16);
 
 /**
  * log P(latin | units): forward algorithm over (units consumed, letters produced), with a small backoff
  * so a spelling the tables lack costs a lot instead of ruling the pair out. Costs O(units × letters ×
  * spellings per unit): a few microseconds.
+ *
+ * With a `floor`, the pass stops as soon as it proves the result below it and returns -Infinity: after
+ * each unit, no more probability can reach the end than the rows hold, times what the remaining units
+ * pass on at most, times the letter insertions the remaining letters need beyond what those units can
+ * write. Most pairs a matcher compares are unrelated names, which fall below the floor in a few units.
  */
-export function channelLogProb(model: ScriptModel, units: readonly string[], latin: string): number {
+export function channelLogProb(model: ScriptModel, units: readonly string[], latin: string, floor = -Infinity): number {
   const n = units.length;
   const m = latin.length;
   if (n === 0) return m === 0 ? 0 : -Infinity;
@@ -129,6 +146,12 @@ export function channelLogProb(model: ScriptModel, units: readonly string[], lat
   const spell1 = BACKOFF.spellLetter;
   const spell2 = BACKOFF.spellLetter * BACKOFF.spellLetter;
   const insert = BACKOFF.insertLetter;
+  const bounded = floor > -Infinity;
+  if (bounded) remainingCapacity(table, units);
+  const gain = scratchGain;
+  const letters = scratchLetters;
+  // Each insertion pass (one before every unit, one at the end) multiplies the mass by at most this.
+  const logInsertionPass = -Math.log1p(-insert);
   alpha.fill(0, 0, m + 1);
   alpha[0] = 1;
   let logScale = 0;
@@ -173,6 +196,18 @@ export function channelLogProb(model: ScriptModel, units: readonly string[], lat
       for (let j = 0; j <= m; j++) next[j]! /= max;
       logScale += Math.log(max);
     }
+    if (bounded && i + 1 < n) {
+      // Mass at j reaches the end only through the remaining units, writing at most letters[i + 1] of
+      // the m - j letters left; every further letter is an insertion.
+      let reachable = 0;
+      for (let j = 0; j <= m; j++) {
+        const a = next[j]!;
+        if (a !== 0) reachable += a * insert ** Math.max(0, m - j - letters[i + 1]!);
+      }
+      const bound = Math.log(reachable) + logScale + gain[i + 1]! + (n - i) * logInsertionPass;
+      // The margin keeps rounding from cutting a pass whose exact result is at the floor.
+      if (bound < floor - 1e-9) return -Infinity;
+    }
     const swap = alpha;
     alpha = next;
     next = swap;
@@ -182,18 +217,48 @@ export function channelLogProb(model: ScriptModel, units: readonly string[], lat
   return end === 0 ? -Infinity : Math.log(end) + logScale;
 }
 
-/** Log-likelihood ratio per Latin letter (+1 for the end): positive when the units explain the spelling. */
-export function llrPerLetter(tables: TranslitTables, model: ScriptModel, units: readonly string[], latin: string): number {
-  const channel = channelLogProb(model, units, latin);
-  if (channel === -Infinity) return -Infinity;
-  return (channel - latinLogProb(tables.bigram, latin)) / (latin.length + 1);
+/**
+ * Fills scratchGain[i] with the log of the most mass units i.. pass on together, and scratchLetters[i]
+ * with the most letters they write (both 0 past the last unit).
+ */
+function remainingCapacity(table: ReadonlyMap<string, CompiledUnit>, units: readonly string[]): void {
+  const n = units.length;
+  if (scratchGain.length < n + 1) {
+    scratchGain = new Float64Array(n + 1);
+    scratchLetters = new Int32Array(n + 1);
+  }
+  scratchGain[n] = 0;
+  scratchLetters[n] = 0;
+  for (let i = n - 1; i >= 0; i--) {
+    const unit = table.get(units[i] ?? "");
+    scratchGain[i] = scratchGain[i + 1]! + (unit?.logGain ?? UNKNOWN_UNIT_LOG_GAIN);
+    scratchLetters[i] = scratchLetters[i + 1]! + (unit?.maxLetters ?? 2);
+  }
 }
 
-const THRESHOLD_LOGIT = Math.log(NAME_MATCH_THRESHOLD / (1 - NAME_MATCH_THRESHOLD));
+/**
+ * Log-likelihood ratio per Latin letter (+1 for the end): positive when the units explain the spelling.
+ * A ratio below `minimum` may come back as -Infinity (the forward pass stops once it proves it below).
+ */
+export function llrPerLetter(tables: TranslitTables, model: ScriptModel, units: readonly string[], latin: string, minimum = -Infinity): number {
+  const background = latinLogProb(tables.bigram, latin);
+  const channel = channelLogProb(model, units, latin, minimum * (latin.length + 1) + background);
+  if (channel === -Infinity) return -Infinity;
+  return (channel - background) / (latin.length + 1);
+}
 
-/** Calibrated 0..1 score of a foreign token (as units) against a folded Latin token. */
-export function modelScore(tables: TranslitTables, model: ScriptModel, units: readonly string[], latin: string): number {
-  const llr = llrPerLetter(tables, model, units, latin);
+const logit = (p: number): number => Math.log(p / (1 - p));
+const THRESHOLD_LOGIT = logit(NAME_MATCH_THRESHOLD);
+
+/**
+ * Calibrated 0..1 score of a foreign token (as units) against a folded Latin token. A score below
+ * `minimum` may come back as 0: a matcher that only asks whether a pair reaches a threshold saves most
+ * of the forward pass of a pair that does not.
+ */
+export function modelScore(tables: TranslitTables, model: ScriptModel, units: readonly string[], latin: string, minimum = 0): number {
+  // The calibration is increasing in the ratio (scale > 0), so a minimum score is a minimum ratio.
+  const minimumLlr = minimum > 0 && minimum < 1 && model.scale > 0 ? model.offset + (logit(minimum) - THRESHOLD_LOGIT) / model.scale : -Infinity;
+  const llr = llrPerLetter(tables, model, units, latin, minimumLlr);
   if (llr === -Infinity) return 0;
   return 1 / (1 + Math.exp(-(model.scale * (llr - model.offset) + THRESHOLD_LOGIT)));
 }
