@@ -59,8 +59,9 @@ import { isDeleteOp, isExpired, isValidCalendarDay, validateRecordLine, type Nat
 /**
  * Bumped whenever stored records or index keys change shape; a store of another version is refused.
  * 6: records with a review/expiry date carry an `exp:<YYYY-MM-DD>` index key.
+ * 7: year-only records carry term-pair keys (`pyt:`) instead of code-pair keys (`pyo:`).
  */
-export const STORE_FORMAT_VERSION = 6;
+export const STORE_FORMAT_VERSION = 7;
 
 /** Digits of the time that begins a stored nonce key: milliseconds up to the year 33658. */
 const NONCE_TIME_DIGITS = 15;

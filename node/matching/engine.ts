@@ -37,9 +37,22 @@ import { compareDna, dnaFromProto, parseDnaProfile } from "./dna.ts";
 import { compareDocuments, normaliseIssuingCountry } from "./documents.ts";
 import { entitiesMatch } from "./entities.ts";
 import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
-import { codePair, documentKeys, documentNumberKeys, dnaKeys, entityKeys, isPrefixKey, queryNameKeys, queryPairKeys, recordNameKeys } from "./index-keys.ts";
+import {
+  codePair,
+  documentKeys,
+  documentNumberKeys,
+  dnaKeys,
+  entityKeys,
+  isPrefixKey,
+  nameCodePairs,
+  queryNameKeys,
+  queryPairKeys,
+  queryTermPairKeys,
+  recordNameKeys,
+  termPair,
+} from "./index-keys.ts";
 import { nameTerms, type NameTerm } from "./names/blocking.ts";
-import { NameVocabulary } from "./names/vocabulary.ts";
+import { NameVocabulary, type NearEntry, type VocabularyEntry } from "./names/vocabulary.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
 import { BoundedCache } from "./names/bounded-cache.ts";
@@ -58,7 +71,8 @@ export interface MatchingEngineOptions {
    * Whether name queries that found nobody by token pairs make a second, typo pass (default true): the
    * pair keys of the store's terms near the query's (see #typoPassKeys). It is what finds a name with a
    * typing error in one token or a token in another script; turned off only to measure what it costs
-   * and what it finds (`npm run bench -- node`, `watchmesh eval --no-typo-pass`).
+   * and what it finds (`npm run bench -- node`, `watchmesh eval --no-typo-pass`). The first pass uses
+   * the vocabulary either way, for year-only records.
    */
   typoPass?: boolean;
   /**
@@ -193,11 +207,15 @@ function isWholeToken(term: NameTerm): boolean {
   return term.kind === "token";
 }
 
-/**
- * The code pairs under which a record may hold a name whose terms are near the query name's (see
- * MatchingEngine.#typoPassKeys), or undefined for a name of fewer than two terms.
- */
-function nearTermPairs(vocabulary: NameVocabulary, name: string): string[] | undefined {
+/** A query name's terms, each with the stored terms near it (NameVocabulary.near): what its pairs are made of. */
+interface NearTerms {
+  name: string;
+  terms: NameTerm[];
+  near: (readonly NearEntry[])[];
+}
+
+/** The terms of a query name with the stored terms near each, or undefined for a name of fewer than two terms. */
+function nearTermsOf(vocabulary: NameVocabulary, name: string): NearTerms | undefined {
   const terms = nameTerms(name, { runs: true });
   if (terms.filter((term) => term.kind !== "run").length < 2) return undefined;
   const near = terms.map(({ token }) => vocabulary.near(token));
@@ -210,19 +228,66 @@ function nearTermPairs(vocabulary: NameVocabulary, name: string): string[] | und
       near.push(parts);
     }
   }
+  return { name, terms, near };
+}
+
+/**
+ * Visits each pair of stored terms near two terms of a query name that stand for different tokens of
+ * it, among the stored terms `keep` accepts (all without it). Two whole tokens are paired only when
+ * their scores together can still make the name reach NAME_MATCH_THRESHOLD with every other token perfect.
+ */
+function forEachNearPair(
+  { name, terms, near }: NearTerms,
+  keep: ((entry: VocabularyEntry) => boolean) | undefined,
+  visit: (a: VocabularyEntry, b: VocabularyEntry) => void,
+): void {
   const minPairScore = minimumPairScore(name);
-  const pairs = new Set<string>();
-  for (let i = 0; i < near.length; i++) {
-    for (let j = i + 1; j < near.length; j++) {
+  const kept = keep === undefined ? near : near.map((entries) => entries.filter(({ entry }) => keep(entry)));
+  for (let i = 0; i < kept.length; i++) {
+    for (let j = i + 1; j < kept.length; j++) {
       const [ti, tj] = [terms[i]!, terms[j]!];
       if (ti.slots.some((slot) => tj.slots.includes(slot))) continue;
       const bounded = isWholeToken(ti) && isWholeToken(tj);
-      for (const a of near[i]!) {
-        for (const b of near[j]!) if (!bounded || a.score + b.score >= minPairScore) pairs.add(codePair(a.entry.code, b.entry.code));
+      for (const a of kept[i]!) {
+        for (const b of kept[j]!) if (!bounded || a.score + b.score >= minPairScore) visit(a.entry, b.entry);
       }
     }
   }
+}
+
+/**
+ * The term pairs (`pyt:` keys of year-only records) the first pass reads: those of stored terms near the
+ * name's under its own code pairs, where the name's code-pair keys find records of other precisions.
+ */
+function ownCodeTermPairs(nearTerms: NearTerms): string[] {
+  const ownCodes = new Set(nearTerms.terms.flatMap((term) => term.codes));
+  const ownCodePairs = new Set(nameCodePairs(nearTerms.name));
+  const pairs = new Set<string>();
+  forEachNearPair(
+    nearTerms,
+    (entry) => ownCodes.has(entry.code),
+    (a, b) => {
+      if (ownCodePairs.has(codePair(a.code, b.code))) pairs.add(termPair(a.token.text, b.token.text));
+    },
+  );
   return [...pairs];
+}
+
+/**
+ * What the typo pass reads for a name: the code pairs of the stored terms near its terms (a mistyped or
+ * transliterated token has another code than the stored one), and the term pairs of those under other
+ * code pairs than the name's own (the first pass read the rest).
+ */
+function typoPassPairs(nearTerms: NearTerms): { codePairs: string[]; termPairs: string[] } {
+  const ownCodePairs = new Set(nameCodePairs(nearTerms.name));
+  const codePairs = new Set<string>();
+  const termPairs = new Set<string>();
+  forEachNearPair(nearTerms, undefined, (a, b) => {
+    const codes = codePair(a.code, b.code);
+    codePairs.add(codes);
+    if (!ownCodePairs.has(codes)) termPairs.add(termPair(a.token.text, b.token.text));
+  });
+  return { codePairs: [...codePairs], termPairs: [...termPairs] };
 }
 
 /** True when the filter says the key holds nobody (a prefix key stands for many keys: never ruled out). */
@@ -281,13 +346,13 @@ export class MatchingEngine implements Matcher {
   }
 
   /**
-   * Loads the store's name vocabulary now rather than in the first query whose names need the typo
-   * pass (about 0.2 ms per stored term), and starts building the key filter for the store as it is
+   * Loads the store's name vocabulary now rather than in the first name query with a date of birth
+   * (about 0.2 ms per stored term), and starts building the key filter for the store as it is
    * now, unless one is under way (resolves when it is built). A node calls it before it serves.
    */
   warmUp(): Promise<void> {
     const generation = this.#store.generation();
-    if (this.#typoPass) this.#vocabularyAt(generation);
+    this.#vocabularyAt(generation);
     this.#keyFilterAt(generation, { buildNow: true });
     return this.#keyFilterBuild ?? Promise.resolve();
   }
@@ -387,7 +452,13 @@ export class MatchingEngine implements Matcher {
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
     // Two passes: token pairs first (both tokens agree, so few candidates); the typo pass only when the
     // pairs found nobody (#typoPassKeys) — it is what finds a name with a typing error in one token.
-    const paired = keys.dated.filter((key) => key.startsWith("p"));
+    // Year-only records are read by the pairs of stored terms near the query's (`pyt:` keys; their
+    // code pairs would bring every namesake born that year), in the pass that would read their codes.
+    let nearTerms: (NearTerms | undefined)[] | undefined;
+    const nearTermsOfNames = () => (nearTerms ??= names.map((name) => nearTermsOf(this.#vocabularyAt(generation), name)));
+    // Without a date of birth (no dated keys) there are no `pyt:` keys to read.
+    const termPairs = keys.dated.length > 0 ? nearTermsOfNames().flatMap((near) => (near ? ownCodeTermPairs(near) : [])) : [];
+    const paired = [...keys.dated.filter((key) => key.startsWith("p")), ...queryTermPairKeys(termPairs, query.dob, { weakDates })];
     const seen = new Set<string>();
     const today = utcDayOf(this.#now());
     // The query's names are analysed once; each candidate's names are compared against that.
@@ -403,7 +474,7 @@ export class MatchingEngine implements Matcher {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
-    const typoKeys = this.#typoPassKeys(this.#vocabularyAt(generation), names, query.dob, weakDates, new Set(paired));
+    const typoKeys = this.#typoPassKeys(names, nearTermsOfNames(), query.dob, weakDates, new Set(paired));
     for (const record of this.#candidates(typoKeys, { keyFilter, knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
@@ -411,26 +482,28 @@ export class MatchingEngine implements Matcher {
 
   /**
    * The keys of the typo pass, which looks for a name with one token mistyped or written in another
-   * script. For a name of several terms: the pair keys of the stored terms near each of its terms
-   * (NameVocabulary), that the first pass did not read (`read`): a mistyped token's code differs from
-   * the stored one's, a near stored term has the stored code. Two plain tokens are paired only when
-   * their scores together can still make the name reach the threshold. For a name of one term: its
-   * single-token keys.
+   * script. For a name of several terms: the keys of typoPassPairs that the first pass did not read
+   * (`read`). For a name of one term: its single-token keys.
    */
   #typoPassKeys(
-    vocabulary: NameVocabulary,
     names: readonly string[],
+    nearTerms: readonly (NearTerms | undefined)[],
     dob: string | undefined,
     weakDates: boolean,
     read: ReadonlySet<string>,
   ): string[] {
     const keys = new Set<string>();
     const singleTokenNames: string[] = [];
-    for (const name of names) {
-      const pairs = nearTermPairs(vocabulary, name);
-      if (pairs === undefined) singleTokenNames.push(name);
-      else for (const key of queryPairKeys(pairs, dob, { weakDates })) if (!read.has(key)) keys.add(key);
-    }
+    names.forEach((name, index) => {
+      const near = nearTerms[index];
+      if (near === undefined) {
+        singleTokenNames.push(name);
+        return;
+      }
+      const pairs = typoPassPairs(near);
+      const pairKeys = [...queryPairKeys(pairs.codePairs, dob, { weakDates }), ...queryTermPairKeys(pairs.termPairs, dob, { weakDates })];
+      for (const key of pairKeys) if (!read.has(key)) keys.add(key);
+    });
     if (singleTokenNames.length > 0) {
       for (const key of queryNameKeys(singleTokenNames, dob, { weakDates }).dated) if (!key.startsWith("p")) keys.add(key);
     }

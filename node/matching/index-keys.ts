@@ -9,6 +9,7 @@ import { dnaBlockingKeys, parseDnaProfile } from "./dna.ts";
 import { documentIndexKeys, documentNumberVariants } from "./documents.ts";
 import { normaliseEntity } from "./entities.ts";
 import { nameTokenCodeGroups } from "./names/index.ts";
+import { nameTerms } from "./names/blocking.ts";
 import type { EntityType } from "../record-schema.ts";
 
 /** LMDB keys are at most 511 bytes (lmdb-js default); longer values are indexed by digest. */
@@ -41,8 +42,8 @@ export function isPrefixKey(key: string): boolean {
  * meet) with a second token or the date of birth, so that a key holds few records even at millions of
  * persons:
  *   pd:<codeA>|<codeB>:<date>    two tokens, full date (queries also read their swapped date)
- *   pmo:<codeA>|<codeB>:<YYYY-MM>, pyo:<codeA>|<codeB>:<YYYY>
- *                                two tokens, for records whose dob has only month / year precision
+ *   pmo:<codeA>|<codeB>:<YYYY-MM>  two tokens, for records whose dob has month precision only
+ *   pyt:<termA>|<termB>:<YYYY>   two terms (see nameTerms), for records whose dob has year precision only
  *   sd:<code>:<YYYY-MM-DD>       one token, full date (queries also read their swapped date)
  *   sm:<code>:<YYYY-MM>          one token, for records whose dob has month precision only
  *   sy:<code>:<YYYY>             one token, for records whose dob has year precision only
@@ -50,8 +51,14 @@ export function isPrefixKey(key: string): boolean {
  *   s:<code>                     one token, no date: names of a single token
  *
  * A query whose own date is partial reads, for each year it accepts, the year's range of `pd:` and
- * `pmo:` keys (prefix keys, see prefixKey) and its `pyo:` key: every record of that pair born that
+ * `pmo:` keys (prefix keys, see prefixKey) and its `pyt:` keys: every record of that pair born that
  * year, at any precision, without a per-year key on every record.
+ *
+ * Year-only records are keyed by their terms themselves, not their codes: a year and two coarse codes
+ * hold dozens of namesakes at a million persons, and a query, whatever its date, reads that year's key of
+ * each of its code pairs, so these records were most of what an unknown traveller's query read and
+ * compared. A query reads the `pyt:` keys of the stored terms near its own (the name vocabulary's
+ * near(), which accepts what the alignment accepts: spellings, typing errors, other scripts) instead.
  */
 interface DobParts {
   year: string;
@@ -73,6 +80,24 @@ function codePairs(groups: readonly (readonly string[])[]): string[] {
     }
   }
   return [...pairs];
+}
+
+/** Pairs of a name's terms that stand for different tokens (runs and parts included, see nameTerms). */
+function termPairs(name: string): string[] {
+  const terms = nameTerms(name, { runs: true });
+  const pairs = new Set<string>();
+  for (let i = 0; i < terms.length; i++) {
+    for (let j = i + 1; j < terms.length; j++) {
+      const [a, b] = [terms[i]!, terms[j]!];
+      if (!a.slots.some((slot) => b.slots.includes(slot))) pairs.add(termPair(a.token.text, b.token.text));
+    }
+  }
+  return [...pairs];
+}
+
+/** The code pairs of a name's tokens (see codePair), as its pair keys carry them. */
+export function nameCodePairs(name: string): string[] {
+  return codePairs(nameTokenCodeGroups(name));
 }
 
 function shiftYear(year: string, by: number): string {
@@ -113,7 +138,7 @@ export function recordNameKeys(names: readonly string[], dob: string | undefined
       for (const pair of pairs) keys.add(`pmo:${pair}:${parts.year}-${parts.month}`);
       for (const code of codes) keys.add(`sm:${code}:${parts.year}-${parts.month}`);
     } else {
-      for (const pair of pairs) keys.add(`pyo:${pair}:${parts.year}`);
+      for (const pair of termPairs(name)) keys.add(`pyt:${pair}:${parts.year}`);
       for (const code of codes) keys.add(`sy:${code}:${parts.year}`);
     }
   }
@@ -147,7 +172,7 @@ export function queryNameKeys(
     const { years, dates } = queryDates(parts, options);
     for (const code of codes) {
       // Single-token keys against year-only records are unselective (a code and a year); a name of
-      // several tokens reaches those records through its token pairs instead.
+      // several tokens reaches those records through the `pyt:` keys of its terms (queryTermPairKeys).
       if (groups.length < 2) for (const year of years) dated.add(`sy:${code}:${year}`);
       if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
       for (const date of dates) dated.add(`sd:${code}:${date}`);
@@ -174,14 +199,12 @@ function addDatedPairKeys(dated: Set<string>, pairs: readonly string[], parts: D
     for (const pair of pairs) {
       for (const date of dates) dated.add(`pd:${pair}:${date}`);
       dated.add(`pmo:${pair}:${parts.year}-${parts.month}`);
-      for (const year of years) dated.add(`pyo:${pair}:${year}`);
     }
   } else {
     for (const pair of pairs) {
       for (const year of years) {
         dated.add(prefixKey(`pd:${pair}:${year}-`));
         dated.add(prefixKey(`pmo:${pair}:${year}-`));
-        dated.add(`pyo:${pair}:${year}`);
       }
     }
   }
@@ -190,6 +213,24 @@ function addDatedPairKeys(dated: Set<string>, pairs: readonly string[], parts: D
 /** A pair of codes as pair keys write it (the two in order). */
 export function codePair(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** A pair of terms (their texts) as `pyt:` keys write it (the two in order). */
+export function termPair(a: string, b: string): string {
+  return codePair(a, b);
+}
+
+/**
+ * The `pyt:` keys of the given term pairs (see termPair) for a query's date of birth: the year-only
+ * records holding both terms, born in a year the query accepts; none without a date.
+ */
+export function queryTermPairKeys(pairs: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): string[] {
+  const parts = dobParts(dob);
+  if (!parts) return [];
+  const { years } = queryDates(parts, options);
+  const keys = new Set<string>();
+  for (const pair of pairs) for (const year of years) keys.add(`pyt:${pair}:${year}`);
+  return boundedKeys(keys);
 }
 
 /**

@@ -8,7 +8,7 @@ import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
 import { RequestedAction, type PersonQuery } from "../../common/proto.ts";
 import { createMatcher, toRequestedAction, type Matcher } from "../../node/matcher.ts";
 import type { NativeRecord, PersonRecord } from "../../node/record-schema.ts";
-import { queryNameKeys } from "../../node/matching/index-keys.ts";
+import { nameCodePairs, queryNameKeys } from "../../node/matching/index-keys.ts";
 import { generateSampleRecords } from "../../node/sample-data.ts";
 import { RecordStore } from "../../node/store.ts";
 
@@ -67,6 +67,19 @@ function keysRead(target: RecordStore): { store: RecordStore; read: string[] } {
   return { store: counting, read };
 }
 
+/** The store, and the ids of the records read through it, in order. */
+function recordsRead(target: RecordStore): { store: RecordStore; read: string[] } {
+  const read: string[] = [];
+  const counting = new Proxy(target, {
+    get(store, property) {
+      if (property === "get") return (id: string) => (read.push(id), store.get(id));
+      const value: unknown = Reflect.get(store, property, store);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(store) : value;
+    },
+  });
+  return { store: counting, read };
+}
+
 /** How many of the keys read hold nobody. */
 const emptyKeys = (read: readonly string[]): number => read.filter((key) => store.lookup(key).length === 0).length;
 
@@ -109,17 +122,27 @@ describe("matching engine: names", () => {
   it("reads in its typo pass only records whose tokens are near the query's, not every namesake born that day", async () => {
     const namesakes = ["Schmidt", "Weber", "Wagner", "Becker", "Hoffmann", "Schulz", "Koch", "Richter", "Klein", "Wolf"];
     await store.applyBatch(namesakes.map((surname, i) => ({ kind: "person", id: `DEU-P-${100 + i}`, names: [`Hans ${surname}`], dob: "1975-03-14" })));
-    const read: string[] = [];
-    const counting = new Proxy(store, {
-      get(target, property) {
-        if (property === "get") return (id: string) => (read.push(id), target.get(id));
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const { store: counting, read } = recordsRead(store);
     const hits = createMatcher(counting).matchPerson(person({ names: ["Hans Mülker"], dob: "1975-03-14" }));
     expect(idsOf(hits)).toEqual(["DEU-P-1"]);
     expect(read).toEqual(["DEU-P-1"]);
+  });
+
+  it("reads year-only records by the stored terms near the query's, not every namesake of its name codes born that year", async () => {
+    // Year-only records whose names share a coarse code pair with "Carmen Lopez Garcia" (ESP-P-1, born
+    // 1988): a key of two codes and a year held them all.
+    const namesakes = ["Colin Garces", "Colin Lopes", "Colin Lopez", "Kilian Grace", "Coleman Albus"];
+    const codes = new Set(nameCodePairs("Carmen Lopez Garcia"));
+    for (const name of namesakes) expect(nameCodePairs(name).some((pair) => codes.has(pair)), name).toBe(true);
+    await store.applyBatch(namesakes.map((name, i) => ({ kind: "person", id: `ESP-P-${200 + i}`, names: [name], dob: "1988" })));
+    const { store: counting, read } = recordsRead(store);
+    const matcher = createMatcher(counting);
+    expect(idsOf(matcher.matchPerson(person({ names: ["Carmen Lopez Garcia"], dob: "1988-11-02" })))).toEqual(["ESP-P-1"]);
+    expect(read).toEqual(["ESP-P-1"]);
+    // Other spellings and scripts of its terms still find it: a typing error, Cyrillic, a query with a year only.
+    expect(idsOf(matcher.matchPerson(person({ names: ["Carmen Lopez Garsia"], dob: "1988-11-02" })))).toEqual(["ESP-P-1"]);
+    expect(idsOf(matcher.matchPerson(person({ names: ["Кармен Лопес Гарсия"], dob: "1988-05-01" })))).toEqual(["ESP-P-1"]);
+    expect(idsOf(matcher.matchPerson(person({ names: ["Garcia, Carmen"], dob: "1988" })))).toEqual(["ESP-P-1"]);
   });
 
   it("loads the store's name vocabulary on warmUp, and reads only what later writes add", async () => {
