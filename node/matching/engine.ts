@@ -43,8 +43,8 @@ import {
   documentNumberKeys,
   dnaKeys,
   entityKeys,
+  codePairs,
   isPrefixKey,
-  nameCodePairs,
   queryNameKeys,
   queryPairKeys,
   queryTermPairKeys,
@@ -212,6 +212,8 @@ interface NearTerms {
   name: string;
   terms: NameTerm[];
   near: (readonly NearEntry[])[];
+  /** The name's own code pairs: what its pair keys carry. */
+  ownCodePairs: ReadonlySet<string>;
 }
 
 /** The terms of a query name with the stored terms near each, or undefined for a name of fewer than two terms. */
@@ -219,6 +221,8 @@ function nearTermsOf(vocabulary: NameVocabulary, name: string): NearTerms | unde
   const terms = nameTerms(name, { runs: true });
   if (terms.filter((term) => term.kind !== "run").length < 2) return undefined;
   const near = terms.map(({ token }) => vocabulary.near(token));
+  // The terms other than runs are the name's code groups (nameTokenCodeGroups), in order.
+  const ownCodePairs = new Set(codePairs(terms.filter((term) => term.kind !== "run").map((term) => term.codes)));
   // A token written as one ("Jeanpierre") against a record that writes it as two: its parts stand for
   // it (the same slot), and pair with the other tokens.
   for (const term of terms.filter(isWholeToken)) {
@@ -228,7 +232,7 @@ function nearTermsOf(vocabulary: NameVocabulary, name: string): NearTerms | unde
       near.push(parts);
     }
   }
-  return { name, terms, near };
+  return { name, terms, near, ownCodePairs };
 }
 
 /**
@@ -261,7 +265,7 @@ function forEachNearPair(
  */
 function ownCodeTermPairs(nearTerms: NearTerms): string[] {
   const ownCodes = new Set(nearTerms.terms.flatMap((term) => term.codes));
-  const ownCodePairs = new Set(nameCodePairs(nearTerms.name));
+  const { ownCodePairs } = nearTerms;
   const pairs = new Set<string>();
   forEachNearPair(
     nearTerms,
@@ -279,15 +283,14 @@ function ownCodeTermPairs(nearTerms: NearTerms): string[] {
  * code pairs than the name's own (the first pass read the rest).
  */
 function typoPassPairs(nearTerms: NearTerms): { codePairs: string[]; termPairs: string[] } {
-  const ownCodePairs = new Set(nameCodePairs(nearTerms.name));
-  const codePairs = new Set<string>();
+  const nearCodePairs = new Set<string>();
   const termPairs = new Set<string>();
   forEachNearPair(nearTerms, undefined, (a, b) => {
     const codes = codePair(a.code, b.code);
-    codePairs.add(codes);
-    if (!ownCodePairs.has(codes)) termPairs.add(termPair(a.token.text, b.token.text));
+    nearCodePairs.add(codes);
+    if (!nearTerms.ownCodePairs.has(codes)) termPairs.add(termPair(a.token.text, b.token.text));
   });
-  return { codePairs: [...codePairs], termPairs: [...termPairs] };
+  return { codePairs: [...nearCodePairs], termPairs: [...termPairs] };
 }
 
 /** True when the filter says the key holds nobody (a prefix key stands for many keys: never ruled out). */

@@ -72,7 +72,8 @@ function dobParts(dob: string | undefined): DobParts | undefined {
   return { year: match[1], ...(match[2] ? { month: match[2] } : {}), ...(match[3] ? { day: match[3] } : {}) };
 }
 
-function codePairs(groups: readonly (readonly string[])[]): string[] {
+/** The code pairs (see codePair) of a name's code groups (nameTokenCodeGroups), as its pair keys carry them. */
+export function codePairs(groups: readonly (readonly string[])[]): string[] {
   const pairs = new Set<string>();
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < groups.length; j++) {
@@ -93,11 +94,6 @@ function termPairs(name: string): string[] {
     }
   }
   return [...pairs];
-}
-
-/** The code pairs of a name's tokens (see codePair), as its pair keys carry them. */
-export function nameCodePairs(name: string): string[] {
-  return codePairs(nameTokenCodeGroups(name));
 }
 
 function shiftYear(year: string, by: number): string {
@@ -169,11 +165,13 @@ export function queryNameKeys(
     for (const code of codes) undated.add(`s:${code}`);
     if (!parts) continue;
     addDatedPairKeys(dated, pairs, parts, options);
+    // A name of several tokens finds records through its token pairs (and year-only ones through the
+    // `pyt:` keys of its terms, queryTermPairKeys): one token and a date would bring every namesake of
+    // one of its tokens, so its single-token keys are not made.
+    if (groups.length >= 2) continue;
     const { years, dates } = queryDates(parts, options);
     for (const code of codes) {
-      // Single-token keys against year-only records are unselective (a code and a year); a name of
-      // several tokens reaches those records through the `pyt:` keys of its terms (queryTermPairKeys).
-      if (groups.length < 2) for (const year of years) dated.add(`sy:${code}:${year}`);
+      for (const year of years) dated.add(`sy:${code}:${year}`);
       if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
       for (const date of dates) dated.add(`sd:${code}:${date}`);
     }

@@ -8,7 +8,8 @@ import { MAX_HITS_PER_ANSWER } from "../../common/limits.ts";
 import { RequestedAction, type PersonQuery } from "../../common/proto.ts";
 import { createMatcher, toRequestedAction, type Matcher } from "../../node/matcher.ts";
 import type { NativeRecord, PersonRecord } from "../../node/record-schema.ts";
-import { nameCodePairs, queryNameKeys } from "../../node/matching/index-keys.ts";
+import { codePairs, queryNameKeys } from "../../node/matching/index-keys.ts";
+import { nameTokenCodeGroups } from "../../node/matching/names/index.ts";
 import { generateSampleRecords } from "../../node/sample-data.ts";
 import { RecordStore } from "../../node/store.ts";
 
@@ -132,8 +133,9 @@ describe("matching engine: names", () => {
     // Year-only records whose names share a coarse code pair with "Carmen Lopez Garcia" (ESP-P-1, born
     // 1988): a key of two codes and a year held them all.
     const namesakes = ["Colin Garces", "Colin Lopes", "Colin Lopez", "Kilian Grace", "Coleman Albus"];
-    const codes = new Set(nameCodePairs("Carmen Lopez Garcia"));
-    for (const name of namesakes) expect(nameCodePairs(name).some((pair) => codes.has(pair)), name).toBe(true);
+    const codePairsOf = (name: string) => codePairs(nameTokenCodeGroups(name));
+    const codes = new Set(codePairsOf("Carmen Lopez Garcia"));
+    for (const name of namesakes) expect(codePairsOf(name).some((pair) => codes.has(pair)), name).toBe(true);
     await store.applyBatch(namesakes.map((name, i) => ({ kind: "person", id: `ESP-P-${200 + i}`, names: [name], dob: "1988" })));
     const { store: counting, read } = recordsRead(store);
     const matcher = createMatcher(counting);
