@@ -39,11 +39,11 @@ import { entitiesMatch } from "./entities.ts";
 import { parseFaceTemplate, type FaceTemplate } from "./face-index.ts";
 import {
   codePair,
+  codePairs,
   documentKeys,
   documentNumberKeys,
   dnaKeys,
   entityKeys,
-  codePairs,
   isPrefixKey,
   queryNameKeys,
   queryPairKeys,

@@ -145,6 +145,9 @@ describe("matching engine: names", () => {
     expect(idsOf(matcher.matchPerson(person({ names: ["Carmen Lopez Garsia"], dob: "1988-11-02" })))).toEqual(["ESP-P-1"]);
     expect(idsOf(matcher.matchPerson(person({ names: ["Кармен Лопес Гарсия"], dob: "1988-05-01" })))).toEqual(["ESP-P-1"]);
     expect(idsOf(matcher.matchPerson(person({ names: ["Garcia, Carmen"], dob: "1988" })))).toEqual(["ESP-P-1"]);
+    // A year-only record written after the matcher read the vocabulary: its terms are read with it.
+    await store.applyBatch([{ kind: "person", id: "ESP-P-300", names: ["Ximena Zubizarreta"], dob: "1991" }]);
+    expect(idsOf(matcher.matchPerson(person({ names: ["Ximena Zubizaretta"], dob: "1991-02-03" })))).toEqual(["ESP-P-300"]);
   });
 
   it("loads the store's name vocabulary on warmUp, and reads only what later writes add", async () => {
