@@ -59,7 +59,8 @@ import { isDeleteOp, isExpired, isValidCalendarDay, validateRecordLine, type Nat
 /**
  * Bumped whenever stored records or index keys change shape; a store of another version is refused.
  * 6: records with a review/expiry date carry an `exp:<YYYY-MM-DD>` index key.
- * 7: year-only records carry term-pair keys (`pyt:`) instead of code-pair keys (`pyo:`).
+ * 7: year-only records carry term-pair keys (`pyt:`) instead of code-pair keys (`pyo:`). A store of
+ *    format 6 is migrated when this version first opens it (migrateFromFormat6).
  */
 export const STORE_FORMAT_VERSION = 7;
 
@@ -278,6 +279,7 @@ export class RecordStore implements AsyncDisposable {
           db.meta.putSync("nameTerms", NAME_TERMS_VERSION);
         });
       }
+      if (db.meta.get("formatVersion") === 6) root.transactionSync(() => migrateFromFormat6(db));
       const secret = checkFormat(db.meta);
       if (db.meta.get("nameTerms") !== NAME_TERMS_VERSION) root.transactionSync(() => addNameTermsOfStoredRecords(db));
       faceIndex = await FaceIndex.open({ dir: options.path, ...(options.faceModels === undefined ? {} : { models: options.faceModels }) });
@@ -712,7 +714,7 @@ export class RecordStore implements AsyncDisposable {
     const outcomes = prepared.map((item) =>
       item.op === "delete" ? this.#deleteOne(item, counters, work) : this.#upsertOne(item, counters, work),
     );
-    this.#writeIndexChanges(work.indexChanges);
+    writeIndexChanges(this.#db, work.indexChanges);
     if (outcomes.some((outcome) => outcome !== "unchanged" && outcome !== "not_found")) {
       counters.generation += 1;
       prepared.forEach((item, i) => {
@@ -730,15 +732,6 @@ export class RecordStore implements AsyncDisposable {
     return this.#db.recordKeys.get(old.id) ?? storedRecordKeys(old, this.preparationContext());
   }
 
-  /** Index changes are written last, in an order that visits B-tree pages in sequence (key-order.ts). */
-  #writeIndexChanges({ keys, ids, adds }: IndexChanges): void {
-    for (const i of writeOrder(keys)) {
-      const key = keys[i] as string;
-      const id = ids[i] as string;
-      if (adds[i]) this.#db.index.putSync(key, id);
-      else this.#db.index.removeSync(key, id);
-    }
-  }
 
   #upsertOne(item: Extract<StoreLine, { op: "upsert" }>, counters: Counters, work: TransactionWork): ApplyOutcome {
     const { id } = item;
@@ -780,6 +773,16 @@ export class RecordStore implements AsyncDisposable {
   }
 }
 
+/** Index changes are written last, in an order that visits B-tree pages in sequence (key-order.ts). */
+function writeIndexChanges(db: Databases, { keys, ids, adds }: IndexChanges): void {
+  for (const i of writeOrder(keys)) {
+    const key = keys[i] as string;
+    const id = ids[i] as string;
+    if (adds[i]) db.index.putSync(key, id);
+    else db.index.removeSync(key, id);
+  }
+}
+
 /** meta.nameTerms of a store whose name vocabulary holds the terms of every stored record. */
 const NAME_TERMS_VERSION = 1;
 
@@ -807,6 +810,37 @@ function addNameTermsOfStoredRecords(db: Databases): void {
     if (record.kind === "person") addNameTerms(db, nameTermKeys(record.names), generation);
   }
   db.meta.putSync("nameTerms", NAME_TERMS_VERSION);
+}
+
+/**
+ * Format 6 → 7, in one transaction (checked again inside it, in case another process did it meanwhile):
+ * the index keys of every person whose date of birth is only a year are worked out again and the index
+ * follows (`pyo:` code pairs → `pyt:` term pairs; format 7 changed no other key). The generation moves,
+ * so that matchers drop what they remember of the store. All or nothing: a crash leaves format 6.
+ */
+function migrateFromFormat6(db: Databases): void {
+  if (db.meta.get("formatVersion") !== 6) return;
+  const secret = db.meta.get("referenceSecret");
+  if (typeof secret !== "string") throw new WatchmeshError(ErrorCode.ConfigInvalid, "record store metadata is damaged: reference secret missing");
+  // The region only reads entities' national phone numbers: a person's keys need none.
+  const context: PreparationContext = { referenceSecret: Buffer.from(secret, "hex") };
+  const changes = new IndexChanges();
+  for (const { key: id, value: record } of db.records.getRange()) {
+    if (record.kind !== "person" || !/^\d{4}$/.test(record.dob ?? "")) continue;
+    const oldKeys = db.recordKeys.get(id);
+    if (oldKeys === undefined) {
+      throw new WatchmeshError(ErrorCode.ConfigInvalid, "record store metadata is damaged: a record has no index keys", { context: { recordId: id } });
+    }
+    const newKeys = storedRecordKeys(record, context);
+    const keep = new Set(newKeys);
+    const had = new Set(oldKeys);
+    for (const key of oldKeys) if (!keep.has(key)) changes.push(key, id, false);
+    for (const key of newKeys) if (!had.has(key)) changes.push(key, id, true);
+    db.recordKeys.putSync(id, newKeys);
+  }
+  writeIndexChanges(db, changes);
+  db.meta.putSync("generation", Number(db.meta.get("generation") ?? 0) + 1);
+  db.meta.putSync("formatVersion", STORE_FORMAT_VERSION);
 }
 
 /**

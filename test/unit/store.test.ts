@@ -5,7 +5,9 @@ import { open } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import type { EntityRecord, PersonRecord } from "../../node/record-schema.ts";
-import { documentKeys, entityKeys, prefixKey, recordNameKeys } from "../../node/matching/index-keys.ts";
+import { codePairs, documentKeys, entityKeys, prefixKey, recordIndexKeys, recordNameKeys } from "../../node/matching/index-keys.ts";
+import { nameTokenCodeGroups } from "../../node/matching/names/index.ts";
+import { createMatcher } from "../../node/matcher.ts";
 import { nameTermKeys } from "../../node/matching/names/vocabulary.ts";
 import { RecordStore } from "../../node/store.ts";
 
@@ -309,6 +311,54 @@ describe("RecordStore", () => {
     const reopened = await openStore();
     expect(reopened.nameTermsSince(-1).sort()).toEqual(nameTermKeys(jean.names).sort());
     expect(reopened.get(jean.id)).toEqual(jean);
+  });
+
+  it("migrates a store of format 6: year-only records get term-pair keys, in one transaction, nothing else changes", async () => {
+    const yearOnly: PersonRecord = { kind: "person", id: "ESP-P-1", names: ["Carmen López García"], dob: "1988", nationality: ["ESP"] };
+    const store = await openStore();
+    await store.applyBatch([jean, yearOnly]);
+    const keysOf = (record: PersonRecord, of: RecordStore) => recordIndexKeys(record, of.referenceFor(record.id));
+    const termKeys = keysOf(yearOnly, store).filter((key) => key.startsWith("pyt:"));
+    expect(termKeys.length).toBeGreaterThan(0);
+    const generation = store.generation();
+    await store.close();
+    // Rewrite the store as format 6 wrote it: the year-only record under code-pair keys (`pyo:`).
+    const codeKeys = codePairs(nameTokenCodeGroups(yearOnly.names[0]!)).map((pair) => `pyo:${pair}:1988`);
+    const openRaw = () => {
+      const raw = open({ path: path.join(dir, "db"), noSubdir: false, maxDbs: 10 });
+      return {
+        raw,
+        index: raw.openDB<string, string>({ name: "index", dupSort: true, encoding: "ordered-binary" }),
+        recordKeys: raw.openDB<string[], string>("record-keys", { encoding: "json" }),
+        meta: raw.openDB<unknown, string>("meta", { encoding: "json" }),
+      };
+    };
+    const v6 = openRaw();
+    await v6.raw.transaction(() => {
+      for (const key of termKeys) v6.index.removeSync(key, yearOnly.id);
+      for (const key of codeKeys) v6.index.putSync(key, yearOnly.id);
+      v6.recordKeys.putSync(yearOnly.id, [...(v6.recordKeys.get(yearOnly.id) ?? []).filter((key) => !key.startsWith("pyt:")), ...codeKeys]);
+      v6.meta.putSync("formatVersion", 6);
+    });
+    const jeanStoredKeys = v6.recordKeys.get(jean.id);
+    await v6.raw.close();
+
+    const migrated = await openStore();
+    for (const key of codeKeys) expect(migrated.lookup(key)).toEqual([]);
+    for (const key of termKeys) expect(migrated.lookup(key)).toEqual([yearOnly.id]);
+    for (const key of keysOf(jean, migrated)) expect(migrated.lookup(key)).toContain(jean.id);
+    expect(migrated.get(yearOnly.id)).toMatchObject({ names: yearOnly.names, dob: "1988" });
+    expect(migrated.generation()).toBeGreaterThan(generation);
+    expect(migrated.stats().persons).toBe(2);
+    const hits = createMatcher(migrated).matchPerson({ names: ["Carmen Lopez Garcia"], dob: "1988-11-02", nationality: [], sex: "", mrz: [], documents: [] });
+    expect(hits.map((hit) => hit.recordId)).toEqual([yearOnly.id]);
+    const expectedKeys = keysOf(yearOnly, migrated).sort();
+    await migrated.close();
+    const v7 = openRaw();
+    expect(v7.meta.get("formatVersion")).toBe(7);
+    expect([...(v7.recordKeys.get(yearOnly.id) ?? [])].sort()).toEqual(expectedKeys);
+    expect(v7.recordKeys.get(jean.id)).toEqual(jeanStoredKeys);
+    await v7.raw.close();
   });
 
   it("refuses a store of another format version", async () => {
