@@ -142,6 +142,14 @@ class IndexChanges {
     this.ids.push(id);
     this.adds.push(add);
   }
+
+  /** What takes record `id` from `oldKeys` to `newKeys`: the keys it leaves, and those it joins. */
+  pushDifference(id: string, oldKeys: readonly string[], newKeys: readonly string[]): void {
+    const keep = new Set(newKeys);
+    const had = new Set(oldKeys);
+    for (const key of oldKeys) if (!keep.has(key)) this.push(key, id, false);
+    for (const key of newKeys) if (!had.has(key)) this.push(key, id, true);
+  }
 }
 
 /** What a transaction collects besides its direct writes. */
@@ -732,18 +740,13 @@ export class RecordStore implements AsyncDisposable {
     return this.#db.recordKeys.get(old.id) ?? storedRecordKeys(old, this.preparationContext());
   }
 
-
   #upsertOne(item: Extract<StoreLine, { op: "upsert" }>, counters: Counters, work: TransactionWork): ApplyOutcome {
     const { id } = item;
     const stored = this.#db.records.getBinary(id);
     if (stored !== undefined && storedAs(stored, item.json)) return "unchanged";
     const old = stored === undefined ? undefined : (JSON.parse(stored.toString("utf8")) as NativeRecord);
     const newKeys = item.keys;
-    const oldKeys = old === undefined ? [] : this.#storedKeys(old);
-    const keep = new Set(newKeys);
-    const had = new Set(oldKeys);
-    for (const key of oldKeys) if (!keep.has(key)) work.indexChanges.push(key, id, false);
-    for (const key of newKeys) if (!had.has(key)) work.indexChanges.push(key, id, true);
+    work.indexChanges.pushDifference(id, old === undefined ? [] : this.#storedKeys(old), newKeys);
     // The canonical JSON is stored as is: the bytes the "json" encoding would have written for it.
     this.#db.records.putSync(id, asBinary(Buffer.from(item.json, "utf8")) as unknown as NativeRecord);
     this.#db.recordKeys.putSync(id, newKeys);
@@ -832,10 +835,7 @@ function migrateFromFormat6(db: Databases): void {
       throw new WatchmeshError(ErrorCode.ConfigInvalid, "record store metadata is damaged: a record has no index keys", { context: { recordId: id } });
     }
     const newKeys = storedRecordKeys(record, context);
-    const keep = new Set(newKeys);
-    const had = new Set(oldKeys);
-    for (const key of oldKeys) if (!keep.has(key)) changes.push(key, id, false);
-    for (const key of newKeys) if (!had.has(key)) changes.push(key, id, true);
+    changes.pushDifference(id, oldKeys, newKeys);
     db.recordKeys.putSync(id, newKeys);
   }
   writeIndexChanges(db, changes);
