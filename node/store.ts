@@ -50,6 +50,7 @@ import {
   type FaceModelRegistry,
   type FaceTemplate,
 } from "./matching/face-index.ts";
+import { parseDob } from "./matching/dates.ts";
 import { EXPIRY_KEY_PREFIX, isPrefixKey, PREFIX_KEY_MARK, referenceKey } from "./matching/index-keys.ts";
 import { writeOrder } from "./key-order.ts";
 import { nameTermKeys } from "./matching/names/vocabulary.ts";
@@ -829,7 +830,9 @@ function migrateFromFormat6(db: Databases): void {
   const context: PreparationContext = { referenceSecret: Buffer.from(secret, "hex") };
   const changes = new IndexChanges();
   for (const { key: id, value: record } of db.records.getRange()) {
-    if (record.kind !== "person" || !/^\d{4}$/.test(record.dob ?? "")) continue;
+    if (record.kind !== "person") continue;
+    const dob = parseDob(record.dob);
+    if (dob === undefined || dob.month !== undefined) continue;
     const oldKeys = db.recordKeys.get(id);
     if (oldKeys === undefined) {
       throw new WatchmeshError(ErrorCode.ConfigInvalid, "record store metadata is damaged: a record has no index keys", { context: { recordId: id } });

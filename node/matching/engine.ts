@@ -458,7 +458,10 @@ export class MatchingEngine implements Matcher {
     // Year-only records are read by the pairs of stored terms near the query's (`pyt:` keys; their
     // code pairs would bring every namesake born that year), in the pass that would read their codes.
     let nearTerms: (NearTerms | undefined)[] | undefined;
-    const nearTermsOfNames = () => (nearTerms ??= names.map((name) => nearTermsOf(this.#vocabularyAt(generation), name)));
+    const nearTermsOfNames = () => {
+      const vocabulary = this.#vocabularyAt(generation);
+      return (nearTerms ??= names.map((name) => nearTermsOf(vocabulary, name)));
+    };
     // Without a date of birth (no dated keys) there are no `pyt:` keys to read.
     const termPairs = keys.dated.length > 0 ? nearTermsOfNames().flatMap((near) => (near ? ownCodeTermPairs(near) : [])) : [];
     const paired = [...keys.dated.filter((key) => key.startsWith("p")), ...queryTermPairKeys(termPairs, query.dob, { weakDates })];

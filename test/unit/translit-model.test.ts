@@ -61,53 +61,53 @@ function random(seed: number): () => number {
   };
 }
 
+/**
+ * 300 random unit sequences per script (5% of units unknown to the model), each with a Latin string:
+ * every other one spelled from the units' own spellings (so it scores), the rest random letters, with
+ * `outsideAz` some characters outside a–z. `next` draws further numbers from the same sequence.
+ */
+function* randomCases(seed: number, { outsideAz }: { outsideAz: boolean }) {
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const letter = () => (outsideAz && next() < 0.03 ? "'" : String.fromCharCode(97 + Math.floor(next() * 26)));
+  for (const [script, model] of Object.entries(TRANSLIT_TABLES.scripts)) {
+    const known = Object.keys(model.units);
+    for (let trial = 0; trial < 300; trial++) {
+      const units = Array.from({ length: 1 + Math.floor(next() * 6) }, () => (next() < 0.05 ? "unseen-unit" : pick(known)));
+      const latin =
+        trial % 2 === 0
+          ? units.map((unit) => pick(model.units[unit] ?? [["x", 0] as const])[0]).join("")
+          : Array.from({ length: Math.floor(next() * 12) }, letter).join("");
+      yield { script, model, units, latin, next };
+    }
+  }
+}
+
 describe("channelLogProb", () => {
   it("equals the forward pass over every spelling, for every script, on spellings and random letters", () => {
-    const next = random(42);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     let compared = 0;
-    for (const [script, model] of Object.entries(TRANSLIT_TABLES.scripts)) {
-      const units = Object.keys(model.units);
-      for (let trial = 0; trial < 300; trial++) {
-        const chosen = Array.from({ length: 1 + Math.floor(next() * 6) }, () => (next() < 0.05 ? "unseen-unit" : pick(units)));
-        // Half the Latin strings are spelled from the units' own spellings (so they score), half are noise,
-        // some with characters outside a–z.
-        const latin =
-          trial % 2 === 0
-            ? chosen.map((unit) => pick(model.units[unit] ?? [["x", 0] as const])[0]).join("")
-            : Array.from({ length: Math.floor(next() * 12) }, () => (next() < 0.03 ? "'" : String.fromCharCode(97 + Math.floor(next() * 26)))).join("");
-        expect(channelLogProb(model, chosen, latin), `${script} ${chosen.join(" ")} / ${latin}`).toBe(referenceChannelLogProb(model, chosen, latin));
-        compared++;
-      }
+    for (const { script, model, units, latin } of randomCases(42, { outsideAz: true })) {
+      expect(channelLogProb(model, units, latin), `${script} ${units.join(" ")} / ${latin}`).toBe(referenceChannelLogProb(model, units, latin));
+      compared++;
     }
     expect(compared).toBeGreaterThan(1000);
   });
 
   it("with a floor, gives the exact result when it reaches the floor and -Infinity only when it is below", () => {
-    const next = random(7);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     let cut = 0;
     let kept = 0;
-    for (const [script, model] of Object.entries(TRANSLIT_TABLES.scripts)) {
-      const units = Object.keys(model.units);
-      for (let trial = 0; trial < 300; trial++) {
-        const chosen = Array.from({ length: 1 + Math.floor(next() * 6) }, () => (next() < 0.05 ? "unseen-unit" : pick(units)));
-        const latin =
-          trial % 2 === 0
-            ? chosen.map((unit) => pick(model.units[unit] ?? [["x", 0] as const])[0]).join("")
-            : Array.from({ length: Math.floor(next() * 12) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join("");
-        const exact = referenceChannelLogProb(model, chosen, latin);
-        // Floors around the exact value, as a threshold meets both sides of it.
-        const floor = exact === -Infinity ? -20 : exact + (next() - 0.5) * 20;
-        const floored = channelLogProb(model, chosen, latin, floor);
-        const context = `${script} ${chosen.join(" ")} / ${latin}, floor ${floor}`;
-        if (exact >= floor) {
-          expect(floored, context).toBe(exact);
-          kept++;
-        } else {
-          expect([exact, -Infinity], context).toContain(floored);
-          if (floored === -Infinity && exact !== -Infinity) cut++;
-        }
+    for (const { script, model, units, latin, next } of randomCases(7, { outsideAz: false })) {
+      const exact = referenceChannelLogProb(model, units, latin);
+      // Floors around the exact value, as a threshold meets both sides of it.
+      const floor = exact === -Infinity ? -20 : exact + (next() - 0.5) * 20;
+      const floored = channelLogProb(model, units, latin, floor);
+      const context = `${script} ${units.join(" ")} / ${latin}, floor ${floor}`;
+      if (exact >= floor) {
+        expect(floored, context).toBe(exact);
+        kept++;
+      } else {
+        expect([exact, -Infinity], context).toContain(floored);
+        if (floored === -Infinity && exact !== -Infinity) cut++;
       }
     }
     expect(kept).toBeGreaterThan(300);
