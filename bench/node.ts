@@ -254,12 +254,17 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       ? { importS: Number.NaN, people: sampleFromStore(store, persons, sampleSize) }
       : await importSample(store, temp.path, persons, sampleSize);
 
+    // --kinds "a;b" measures only those kinds (e.g. to profile one path; kind names hold commas).
+    const only = args.includes("--kinds") ? new Set(String(args[args.indexOf("--kinds") + 1]).split(";")) : undefined;
+    const measures = (kind: string) => !only || only.has(kind);
     const reads: StoreReads = { records: 0, indexKeys: 0, keyCounts: 0 };
     const fullMatcher = createMatcher(countingStore(store, reads), { country: COUNTRY });
     // The same engine without the typo pass (see MatchingEngineOptions.typoPass): what that pass costs.
-    const matcherWithoutTypoPass = createMatcher(countingStore(store, reads), { country: COUNTRY, typoPass: false });
+    // Each of these is made only when its kind is measured (a node holds one matcher): each loads a
+    // vocabulary and a key filter of its own, seconds of warm-up and tens of MB.
+    const matcherWithoutTypoPass = measures(NO_TYPO_PASS_KIND) ? createMatcher(countingStore(store, reads), { country: COUNTRY, typoPass: false }) : fullMatcher;
     // And without its key filter (MatchingEngineOptions.keyFilter): what reading keys that hold nobody costs.
-    const matcherWithoutKeyFilter = createMatcher(countingStore(store, reads), { country: COUNTRY, keyFilter: false });
+    const matcherWithoutKeyFilter = measures(NO_KEY_FILTER_KIND) ? createMatcher(countingStore(store, reads), { country: COUNTRY, keyFilter: false }) : fullMatcher;
     // What a CountryNode loads before it serves (name vocabulary, key filter), timed for one matcher.
     const warmUpStartedMs = performance.now();
     await fullMatcher.warmUp?.();
@@ -364,9 +369,7 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       };
     };
     await measureBlock(kinds["name+dob"](repeat * queries).slice(0, 500), newTally()); // warm-up, on persons no measurement asks about
-    // --kinds "a;b" measures only those kinds (e.g. to profile one path; kind names hold commas).
-    const only = args.includes("--kinds") ? new Set(String(args[args.indexOf("--kinds") + 1]).split(";")) : undefined;
-    const measured = Object.entries(kinds).filter(([kind]) => !only || only.has(kind));
+    const measured = Object.entries(kinds).filter(([kind]) => measures(kind));
     if (measured.length === 0) throw new Error(`--kinds names none of: ${Object.keys(kinds).join(", ")}`);
     const runs = new Map(measured.map(([kind]) => [kind, [] as KindMeasurement[]]));
     // Within every repetition the kinds take turns in blocks of queries, each round starting with the
