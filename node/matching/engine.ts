@@ -46,13 +46,14 @@ import {
   entityKeys,
   isPrefixKey,
   queryNameKeys,
+  queryNameKeysOfGroups,
   queryPairKeys,
   queryTermPairKeys,
   recordNameKeys,
   termPair,
 } from "./index-keys.ts";
 import { nameTerms, type NameTerm } from "./names/blocking.ts";
-import { NameVocabulary, type NearEntry, type VocabularyEntry } from "./names/vocabulary.ts";
+import { NameVocabulary, type NearEntry } from "./names/vocabulary.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
 import { BoundedCache } from "./names/bounded-cache.ts";
@@ -216,81 +217,75 @@ interface NearTerms {
   ownCodePairs: ReadonlySet<string>;
 }
 
-/** The terms of a query name with the stored terms near each, or undefined for a name of fewer than two terms. */
-function nearTermsOf(vocabulary: NameVocabulary, name: string): NearTerms | undefined {
-  const terms = nameTerms(name, { runs: true });
-  if (terms.filter((term) => term.kind !== "run").length < 2) return undefined;
+/** The code groups of a name's terms (nameTerms with runs): those of its terms other than runs (nameTokenCodeGroups). */
+function codeGroupsOf(terms: readonly NameTerm[]): (readonly string[])[] {
+  return terms.filter((term) => term.kind !== "run").map((term) => term.codes);
+}
+
+/**
+ * A query name's terms (nameTerms with runs) with the stored terms near each, or undefined for a name
+ * of fewer than two terms.
+ */
+function nearTermsOf(vocabulary: NameVocabulary, name: string, nameTermsWithRuns: readonly NameTerm[]): NearTerms | undefined {
+  const groups = codeGroupsOf(nameTermsWithRuns);
+  if (groups.length < 2) return undefined;
+  const terms = [...nameTermsWithRuns];
   const near = terms.map(({ token }) => vocabulary.near(token));
-  // The terms other than runs are the name's code groups (nameTokenCodeGroups), in order.
-  const ownCodePairs = new Set(codePairs(terms.filter((term) => term.kind !== "run").map((term) => term.codes)));
+  const ownCodePairs = new Set(codePairs(groups));
   // A token written as one ("Jeanpierre") against a record that writes it as two: its parts stand for
   // it (the same slot), and pair with the other tokens.
-  for (const term of terms.filter(isWholeToken)) {
+  for (const term of nameTermsWithRuns) {
+    if (!isWholeToken(term)) continue;
     const parts = vocabulary.splitParts(term.token);
     if (parts.length > 0) {
-      terms.push({ ...term });
+      terms.push(term);
       near.push(parts);
     }
   }
   return { name, terms, near, ownCodePairs };
 }
 
+/** The pairs of stored terms near a query name's terms, by the pass that reads them. */
+interface NearPairs {
+  /**
+   * The first pass: term pairs (`pyt:` keys of year-only records) under the name's own code pairs,
+   * where the name's code-pair keys find records of other precisions.
+   */
+  ownTermPairs: string[];
+  /**
+   * The typo pass: the code pairs of all (a mistyped or transliterated token has another code than the
+   * stored one), and the term pairs under other code pairs than the name's own (the first pass read the rest).
+   */
+  typo: { codePairs: string[]; termPairs: string[] };
+}
+
 /**
- * Visits each pair of stored terms near two terms of a query name that stand for different tokens of
- * it, among the stored terms `keep` accepts (all without it). Two whole tokens are paired only when
- * their scores together can still make the name reach NAME_MATCH_THRESHOLD with every other token perfect.
+ * Sorts the pairs of stored terms near two terms of a query name that stand for different tokens of
+ * it (NearPairs). Two whole tokens are paired only when their scores together can still make the name
+ * reach NAME_MATCH_THRESHOLD with every other token perfect.
  */
-function forEachNearPair(
-  { name, terms, near }: NearTerms,
-  keep: ((entry: VocabularyEntry) => boolean) | undefined,
-  visit: (a: VocabularyEntry, b: VocabularyEntry) => void,
-): void {
+function nearPairsOf({ name, terms, near, ownCodePairs }: NearTerms): NearPairs {
   const minPairScore = minimumPairScore(name);
-  const kept = keep === undefined ? near : near.map((entries) => entries.filter(({ entry }) => keep(entry)));
-  for (let i = 0; i < kept.length; i++) {
-    for (let j = i + 1; j < kept.length; j++) {
-      const [ti, tj] = [terms[i]!, terms[j]!];
+  const ownTermPairs = new Set<string>();
+  const nearCodePairs = new Set<string>();
+  const otherTermPairs = new Set<string>();
+  for (let i = 0; i < near.length; i++) {
+    for (let j = i + 1; j < near.length; j++) {
+      const ti = terms[i]!;
+      const tj = terms[j]!;
       if (ti.slots.some((slot) => tj.slots.includes(slot))) continue;
       const bounded = isWholeToken(ti) && isWholeToken(tj);
-      for (const a of kept[i]!) {
-        for (const b of kept[j]!) if (!bounded || a.score + b.score >= minPairScore) visit(a.entry, b.entry);
+      for (const a of near[i]!) {
+        for (const b of near[j]!) {
+          if (bounded && a.score + b.score < minPairScore) continue;
+          const codes = codePair(a.entry.code, b.entry.code);
+          nearCodePairs.add(codes);
+          (ownCodePairs.has(codes) ? ownTermPairs : otherTermPairs).add(termPair(a.entry.token.text, b.entry.token.text));
+        }
       }
     }
   }
-}
-
-/**
- * The term pairs (`pyt:` keys of year-only records) the first pass reads: those of stored terms near the
- * name's under its own code pairs, where the name's code-pair keys find records of other precisions.
- */
-function ownCodeTermPairs(nearTerms: NearTerms): string[] {
-  const ownCodes = new Set(nearTerms.terms.flatMap((term) => term.codes));
-  const { ownCodePairs } = nearTerms;
-  const pairs = new Set<string>();
-  forEachNearPair(
-    nearTerms,
-    (entry) => ownCodes.has(entry.code),
-    (a, b) => {
-      if (ownCodePairs.has(codePair(a.code, b.code))) pairs.add(termPair(a.token.text, b.token.text));
-    },
-  );
-  return [...pairs];
-}
-
-/**
- * What the typo pass reads for a name: the code pairs of the stored terms near its terms (a mistyped or
- * transliterated token has another code than the stored one), and the term pairs of those under other
- * code pairs than the name's own (the first pass read the rest).
- */
-function typoPassPairs(nearTerms: NearTerms): { codePairs: string[]; termPairs: string[] } {
-  const nearCodePairs = new Set<string>();
-  const termPairs = new Set<string>();
-  forEachNearPair(nearTerms, undefined, (a, b) => {
-    const codes = codePair(a.code, b.code);
-    nearCodePairs.add(codes);
-    if (!nearTerms.ownCodePairs.has(codes)) termPairs.add(termPair(a.token.text, b.token.text));
-  });
-  return { codePairs: [...nearCodePairs], termPairs: [...termPairs] };
+  return { ownTermPairs: [...ownTermPairs], typo: { codePairs: [...nearCodePairs], termPairs: [...otherTermPairs] } };
 }
 
 /** True when the filter says the key holds nobody (a prefix key stands for many keys: never ruled out). */
@@ -448,7 +443,9 @@ export class MatchingEngine implements Matcher {
     // Weak date agreement (±1 year on year-only data, day and month swapped) falls short of a hit even
     // with a perfect name, unless a qualifier agrees too: without one, its keys are not read.
     const weakDates = WEAK_DATE_CAN_HIT_ALONE || query.nationality.length > 0 || query.sex !== "";
-    const keys = queryNameKeys(names, query.dob, { weakDates });
+    // Each name's terms are worked out once: its keys and its near terms are both made of them.
+    const termsOfNames = names.map((name) => nameTerms(name, { runs: true }));
+    const keys = queryNameKeysOfGroups(termsOfNames.map(codeGroupsOf), query.dob, { weakDates });
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
     const undatedCounts = this.#countsOf(keys.undated, generation, keyFilter);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
@@ -457,13 +454,16 @@ export class MatchingEngine implements Matcher {
     // pairs found nobody (#typoPassKeys) — it is what finds a name with a typing error in one token.
     // Year-only records are read by the pairs of stored terms near the query's (`pyt:` keys; their
     // code pairs would bring every namesake born that year), in the pass that would read their codes.
-    let nearTerms: (NearTerms | undefined)[] | undefined;
-    const nearTermsOfNames = () => {
+    // Without a date of birth (no dated keys) there are no `pyt:` keys to read, and no near pairs needed.
+    let nearPairs: (NearPairs | undefined)[] | undefined;
+    const nearPairsOfNames = () => {
       const vocabulary = this.#vocabularyAt(generation);
-      return (nearTerms ??= names.map((name) => nearTermsOf(vocabulary, name)));
+      return (nearPairs ??= names.map((name, index) => {
+        const near = nearTermsOf(vocabulary, name, termsOfNames[index]!);
+        return near && nearPairsOf(near);
+      }));
     };
-    // Without a date of birth (no dated keys) there are no `pyt:` keys to read.
-    const termPairs = keys.dated.length > 0 ? nearTermsOfNames().flatMap((near) => (near ? ownCodeTermPairs(near) : [])) : [];
+    const termPairs = keys.dated.length > 0 ? nearPairsOfNames().flatMap((pairs) => pairs?.ownTermPairs ?? []) : [];
     const paired = [...keys.dated.filter((key) => key.startsWith("p")), ...queryTermPairKeys(termPairs, query.dob, { weakDates })];
     const seen = new Set<string>();
     const today = utcDayOf(this.#now());
@@ -480,7 +480,7 @@ export class MatchingEngine implements Matcher {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
-    const typoKeys = this.#typoPassKeys(names, nearTermsOfNames(), query.dob, weakDates, new Set(paired));
+    const typoKeys = this.#typoPassKeys(names, nearPairsOfNames(), query.dob, weakDates, new Set(paired));
     for (const record of this.#candidates(typoKeys, { keyFilter, knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
@@ -488,12 +488,12 @@ export class MatchingEngine implements Matcher {
 
   /**
    * The keys of the typo pass, which looks for a name with one token mistyped or written in another
-   * script. For a name of several terms: the keys of typoPassPairs that the first pass did not read
-   * (`read`). For a name of one term: its single-token keys.
+   * script. For a name of several terms: the keys of its typo pairs (NearPairs) that the first pass did
+   * not read (`read`). For a name of one term: its single-token keys.
    */
   #typoPassKeys(
     names: readonly string[],
-    nearTerms: readonly (NearTerms | undefined)[],
+    nearPairs: readonly (NearPairs | undefined)[],
     dob: string | undefined,
     weakDates: boolean,
     read: ReadonlySet<string>,
@@ -501,12 +501,11 @@ export class MatchingEngine implements Matcher {
     const keys = new Set<string>();
     const singleTokenNames: string[] = [];
     names.forEach((name, index) => {
-      const near = nearTerms[index];
-      if (near === undefined) {
+      const pairs = nearPairs[index]?.typo;
+      if (pairs === undefined) {
         singleTokenNames.push(name);
         return;
       }
-      const pairs = typoPassPairs(near);
       const pairKeys = [...queryPairKeys(pairs.codePairs, dob, { weakDates }), ...queryTermPairKeys(pairs.termPairs, dob, { weakDates })];
       for (const key of pairKeys) if (!read.has(key)) keys.add(key);
     });

@@ -149,16 +149,20 @@ export interface NameQueryKeys {
 }
 
 /** Keys under which a query's names may find records (see recordNameKeys for the shapes). */
-export function queryNameKeys(
-  names: readonly string[],
+export function queryNameKeys(names: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): NameQueryKeys {
+  return queryNameKeysOfGroups(names.map(nameTokenCodeGroups), dob, options);
+}
+
+/** queryNameKeys for names given by their code groups (nameTokenCodeGroups), when the caller has them. */
+export function queryNameKeysOfGroups(
+  groupsOfNames: readonly (readonly (readonly string[])[])[],
   dob: string | undefined,
   options: { weakDates?: boolean } = {},
 ): NameQueryKeys {
   const dated = new Set<string>();
   const undated = new Set<string>();
   const parts = dobParts(dob);
-  for (const name of names) {
-    const groups = nameTokenCodeGroups(name);
+  for (const groups of groupsOfNames) {
     const codes = [...new Set(groups.flat())];
     const pairs = codePairs(groups);
     for (const pair of pairs) undated.add(`p:${pair}`);
