@@ -123,6 +123,8 @@ const FEATURE_ORDER = [
   "entity_value",
 ];
 
+const DAY_MS = 86_400_000;
+
 /** Face index neighbours read per query (those under the model's threshold are dropped anyway). */
 const FACE_SEARCH_K = 10;
 
@@ -332,6 +334,8 @@ export class MatchingEngine implements Matcher {
   /** When the next build may start (performance.now() ms): see #buildKeyFilter. */
   #nextKeyFilterBuildMs = 0;
   readonly #useKeyFilter: boolean;
+  /** The UTC day of the clock's last reading (see #today): days since the epoch, and as text. */
+  #day = { number: Number.NaN, text: "" };
 
   constructor(options: MatchingEngineOptions) {
     this.#store = options.store;
@@ -430,7 +434,7 @@ export class MatchingEngine implements Matcher {
       throw error;
     }
     // Face neighbours come from the face index, not from #candidates: the one other place records are read.
-    const today = utcDayOf(this.#now());
+    const today = this.#today();
     for (const { id, similarity } of this.#store.faceSearch(template, FACE_SEARCH_K)) {
       const record = this.#store.get(id);
       if (record?.kind === "person" && !isExpired(record, today)) hits.add(record, similarity, "face", ["face"]);
@@ -466,7 +470,7 @@ export class MatchingEngine implements Matcher {
     const termPairs = keys.dated.length > 0 ? nearPairsOfNames().flatMap((pairs) => pairs?.ownTermPairs ?? []) : [];
     const paired = [...keys.dated.filter((key) => key.startsWith("p")), ...queryTermPairKeys(termPairs, query.dob, { weakDates })];
     const seen = new Set<string>();
-    const today = utcDayOf(this.#now());
+    const today = this.#today();
     // The query's names are analysed once; each candidate's names are compared against that.
     const asked: NameQuery = {
       query,
@@ -537,6 +541,14 @@ export class MatchingEngine implements Matcher {
     }
     const count = (key: string) => (ruledOut(keyFilter, key) ? 0 : this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted)));
     return new Map(keys.map((key) => [key, count(key)] as const));
+  }
+
+  /** Today's UTC day (utcDayOf), worked out again only once the clock has left the day it was worked out for. */
+  #today(): string {
+    const nowMs = this.#now();
+    const day = Math.floor(nowMs / DAY_MS);
+    if (day !== this.#day.number) this.#day = { number: day, text: utcDayOf(nowMs) };
+    return this.#day.text;
   }
 
   /** The store's generation, read once per query (what the caches are valid for), and the key filter for it. */
@@ -642,7 +654,7 @@ export class MatchingEngine implements Matcher {
    * reading order and which keys to skip).
    */
   *#candidates(keys: readonly string[], options: CandidateOptions = {}): Generator<NativeRecord> {
-    const today = options.today ?? utcDayOf(this.#now());
+    const today = options.today ?? this.#today();
     const seen = options.seen ?? new Set<string>();
     const max = this.#maxRecordsPerKey;
     const lists: string[][] = [];
