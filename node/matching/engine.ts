@@ -45,14 +45,16 @@ import {
   dnaKeys,
   entityKeys,
   isPrefixKey,
-  queryNameKeys,
+  queryDob,
   queryNameKeysOfGroups,
   queryPairKeys,
   queryTermPairKeys,
+  type KeyCheck,
+  type QueryDob,
   recordNameKeys,
   termPair,
 } from "./index-keys.ts";
-import { nameTerms, type NameTerm } from "./names/blocking.ts";
+import { nameTerms, nameTokenCodeGroups, type NameTerm } from "./names/blocking.ts";
 import { NameVocabulary, type NearEntry } from "./names/vocabulary.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
@@ -447,9 +449,12 @@ export class MatchingEngine implements Matcher {
     // Weak date agreement (±1 year on year-only data, day and month swapped) falls short of a hit even
     // with a perfect name, unless a qualifier agrees too: without one, its keys are not read.
     const weakDates = WEAK_DATE_CAN_HIT_ALONE || query.nationality.length > 0 || query.sex !== "";
+    const dob = queryDob(query.dob, { weakDates });
+    // Keys the filter rules out are dropped as they are made: most of an unknown traveller's.
+    const mayHold = keyFilter && ((key: string) => !ruledOut(keyFilter, key));
     // Each name's terms are worked out once: its keys and its near terms are both made of them.
     const termsOfNames = names.map((name) => nameTerms(name, { runs: true }));
-    const keys = queryNameKeysOfGroups(termsOfNames.map(codeGroupsOf), query.dob, { weakDates });
+    const keys = queryNameKeysOfGroups(termsOfNames.map(codeGroupsOf), dob, mayHold);
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
     const undatedCounts = this.#countsOf(keys.undated, generation, keyFilter);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
@@ -458,7 +463,7 @@ export class MatchingEngine implements Matcher {
     // pairs found nobody (#typoPassKeys) — it is what finds a name with a typing error in one token.
     // Year-only records are read by the pairs of stored terms near the query's (`pyt:` keys; their
     // code pairs would bring every namesake born that year), in the pass that would read their codes.
-    // Without a date of birth (no dated keys) there are no `pyt:` keys to read, and no near pairs needed.
+    // Without a date of birth there are no `pyt:` keys to read, and no near pairs needed.
     let nearPairs: (NearPairs | undefined)[] | undefined;
     const nearPairsOfNames = () => {
       const vocabulary = this.#vocabularyAt(generation);
@@ -467,8 +472,8 @@ export class MatchingEngine implements Matcher {
         return near && nearPairsOf(near);
       }));
     };
-    const termPairs = keys.dated.length > 0 ? nearPairsOfNames().flatMap((pairs) => pairs?.ownTermPairs ?? []) : [];
-    const paired = [...keys.dated.filter((key) => key.startsWith("p")), ...queryTermPairKeys(termPairs, query.dob, { weakDates })];
+    const termPairs = dob ? nearPairsOfNames().flatMap((pairs) => pairs?.ownTermPairs ?? []) : [];
+    const paired = [...keys.dated.filter((key) => key.startsWith("p")), ...queryTermPairKeys(termPairs, dob, mayHold)];
     const seen = new Set<string>();
     const today = this.#today();
     // The query's names are analysed once; each candidate's names are compared against that.
@@ -484,7 +489,7 @@ export class MatchingEngine implements Matcher {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
-    const typoKeys = this.#typoPassKeys(names, nearPairsOfNames(), query.dob, weakDates, new Set(paired));
+    const typoKeys = this.#typoPassKeys(names, nearPairsOfNames(), dob, mayHold, new Set(paired));
     for (const record of this.#candidates(typoKeys, { keyFilter, knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
@@ -498,8 +503,8 @@ export class MatchingEngine implements Matcher {
   #typoPassKeys(
     names: readonly string[],
     nearPairs: readonly (NearPairs | undefined)[],
-    dob: string | undefined,
-    weakDates: boolean,
+    dob: QueryDob | undefined,
+    mayHold: KeyCheck | undefined,
     read: ReadonlySet<string>,
   ): string[] {
     const keys = new Set<string>();
@@ -510,11 +515,12 @@ export class MatchingEngine implements Matcher {
         singleTokenNames.push(name);
         return;
       }
-      const pairKeys = [...queryPairKeys(pairs.codePairs, dob, { weakDates }), ...queryTermPairKeys(pairs.termPairs, dob, { weakDates })];
-      for (const key of pairKeys) if (!read.has(key)) keys.add(key);
+      for (const key of queryPairKeys(pairs.codePairs, dob, mayHold)) if (!read.has(key)) keys.add(key);
+      for (const key of queryTermPairKeys(pairs.termPairs, dob, mayHold)) if (!read.has(key)) keys.add(key);
     });
     if (singleTokenNames.length > 0) {
-      for (const key of queryNameKeys(singleTokenNames, dob, { weakDates }).dated) if (!key.startsWith("p")) keys.add(key);
+      const { dated } = queryNameKeysOfGroups(singleTokenNames.map(nameTokenCodeGroups), dob, mayHold);
+      for (const key of dated) if (!key.startsWith("p")) keys.add(key);
     }
     return [...keys];
   }

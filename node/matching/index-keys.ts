@@ -60,7 +60,7 @@ export function isPrefixKey(key: string): boolean {
  * compared. A query reads the `pyt:` keys of the stored terms near its own (the name vocabulary's
  * near(), which accepts what the alignment accepts: spellings, typing errors, other scripts) instead.
  */
-interface DobParts {
+export interface DobParts {
   year: string;
   month?: string;
   day?: string;
@@ -148,54 +148,88 @@ export interface NameQueryKeys {
   undated: string[];
 }
 
-/** Keys under which a query's names may find records (see recordNameKeys for the shapes). */
-export function queryNameKeys(names: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): NameQueryKeys {
-  return queryNameKeysOfGroups(names.map(nameTokenCodeGroups), dob, options);
+/**
+ * A query's date of birth as its keys use it, parsed once: the years it accepts and its full dates.
+ * Year-only data on either side agrees weakly one year off, and a full date weakly with its day/month-
+ * swapped reading; the matcher asks for those (`weakDates`) only when a weak agreement could still make
+ * a hit (the query has a qualifier to corroborate it).
+ */
+export interface QueryDob {
+  parts: DobParts;
+  years: readonly string[];
+  /** Its full date (and, with weak dates, the swapped reading); empty for a partial date. */
+  dates: readonly string[];
 }
 
-/** queryNameKeys for names given by their code groups (nameTokenCodeGroups), when the caller has them. */
+export function queryDob(dob: string | undefined, options: { weakDates?: boolean } = {}): QueryDob | undefined {
+  const parts = dobParts(dob);
+  if (!parts) return undefined;
+  const years = options.weakDates ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
+  return { parts, years, dates: fullDates(parts, { swapped: options.weakDates === true }) };
+}
+
+/**
+ * Whether a query key may hold records (the matcher's filter of index keys). Query keys are made
+ * through one, so that the many keys it rules out (most of an unknown traveller's) are dropped as soon
+ * as they are made instead of being collected, compared and looked up.
+ */
+export type KeyCheck = (key: string) => boolean;
+
+/** Collects query keys: bounded (boundedKey), each once, and only those the check lets through. */
+class QueryKeySet {
+  readonly #keys = new Set<string>();
+  readonly #mayHold: KeyCheck | undefined;
+
+  constructor(mayHold: KeyCheck | undefined) {
+    this.#mayHold = mayHold;
+  }
+
+  add(key: string): void {
+    const bounded = boundedKey("", key);
+    if (bounded !== undefined && (this.#mayHold === undefined || this.#mayHold(bounded))) this.#keys.add(bounded);
+  }
+
+  list(): string[] {
+    return [...this.#keys];
+  }
+}
+
+/** Keys under which a query's names may find records (see recordNameKeys for the shapes). */
+export function queryNameKeys(names: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): NameQueryKeys {
+  return queryNameKeysOfGroups(names.map(nameTokenCodeGroups), queryDob(dob, options));
+}
+
+/** queryNameKeys for names given by their code groups (nameTokenCodeGroups), those `mayHold` lets through. */
 export function queryNameKeysOfGroups(
   groupsOfNames: readonly (readonly (readonly string[])[])[],
-  dob: string | undefined,
-  options: { weakDates?: boolean } = {},
+  dob: QueryDob | undefined,
+  mayHold?: KeyCheck,
 ): NameQueryKeys {
-  const dated = new Set<string>();
-  const undated = new Set<string>();
-  const parts = dobParts(dob);
+  const dated = new QueryKeySet(mayHold);
+  const undated = new QueryKeySet(mayHold);
   for (const groups of groupsOfNames) {
     const codes = [...new Set(groups.flat())];
     const pairs = codePairs(groups);
     for (const pair of pairs) undated.add(`p:${pair}`);
     for (const code of codes) undated.add(`s:${code}`);
-    if (!parts) continue;
-    addDatedPairKeys(dated, pairs, parts, options);
+    if (!dob) continue;
+    addDatedPairKeys(dated, pairs, dob);
     // A name of several tokens finds records through its token pairs (and year-only ones through the
     // `pyt:` keys of its terms, queryTermPairKeys): one token and a date would bring every namesake of
     // one of its tokens, so its single-token keys are not made.
     if (groups.length >= 2) continue;
-    const { years, dates } = queryDates(parts, options);
+    const { parts, years, dates } = dob;
     for (const code of codes) {
       for (const year of years) dated.add(`sy:${code}:${year}`);
       if (parts.month) dated.add(`sm:${code}:${parts.year}-${parts.month}`);
       for (const date of dates) dated.add(`sd:${code}:${date}`);
     }
   }
-  return { dated: boundedKeys(dated), undated: boundedKeys(undated) };
-}
-
-/**
- * Year-only data on either side agrees weakly one year off, and a full date weakly with its day/month-
- * swapped reading; the matcher asks for those only when a weak agreement could still make a hit (the
- * query has a qualifier to corroborate it).
- */
-function queryDates(parts: DobParts, options: { weakDates?: boolean }): { years: string[]; dates: string[] } {
-  const years = options.weakDates ? [shiftYear(parts.year, -1), parts.year, shiftYear(parts.year, 1)] : [parts.year];
-  return { years, dates: fullDates(parts, { swapped: options.weakDates === true }) };
+  return { dated: dated.list(), undated: undated.list() };
 }
 
 /** The date-bound keys of code pairs (`<codeA>|<codeB>`, in order) under which a query's date may find records. */
-function addDatedPairKeys(dated: Set<string>, pairs: readonly string[], parts: DobParts, options: { weakDates?: boolean }): void {
-  const { years, dates } = queryDates(parts, options);
+function addDatedPairKeys(dated: QueryKeySet, pairs: readonly string[], { parts, years, dates }: QueryDob): void {
   if (dates.length > 0) {
     // A full date meets full dates exactly (or swapped), and partial dates at their own precision.
     for (const pair of pairs) {
@@ -223,32 +257,25 @@ export function termPair(a: string, b: string): string {
 }
 
 /**
- * The `pyt:` keys of the given term pairs (see termPair) for a query's date of birth: the year-only
- * records holding both terms, born in a year the query accepts; none without a date.
+ * The `pyt:` keys of the given term pairs for a query's date of birth (those `mayHold` lets through):
+ * the year-only records holding both terms, born in a year the query accepts; none without a date.
  */
-export function queryTermPairKeys(pairs: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): string[] {
-  const parts = dobParts(dob);
-  if (!parts) return [];
-  const { years } = queryDates(parts, options);
-  const keys = new Set<string>();
-  for (const pair of pairs) for (const year of years) keys.add(`pyt:${pair}:${year}`);
-  return boundedKeys(keys);
+export function queryTermPairKeys(pairs: readonly string[], dob: QueryDob | undefined, mayHold?: KeyCheck): string[] {
+  if (!dob) return [];
+  const keys = new QueryKeySet(mayHold);
+  for (const pair of pairs) for (const year of dob.years) keys.add(`pyt:${pair}:${year}`);
+  return keys.list();
 }
 
 /**
  * Date-bound keys of the given code pairs (see codePair) for a query's date of birth, as queryNameKeys
- * reads them for the pairs of its own codes; none without a date.
+ * reads them for the pairs of its own codes (those `mayHold` lets through); none without a date.
  */
-export function queryPairKeys(pairs: readonly string[], dob: string | undefined, options: { weakDates?: boolean } = {}): string[] {
-  const parts = dobParts(dob);
-  if (!parts) return [];
-  const dated = new Set<string>();
-  addDatedPairKeys(dated, pairs, parts, options);
-  return boundedKeys(dated);
-}
-
-function boundedKeys(keys: ReadonlySet<string>): string[] {
-  return [...keys].map((key) => boundedKey("", key)).filter(defined);
+export function queryPairKeys(pairs: readonly string[], dob: QueryDob | undefined, mayHold?: KeyCheck): string[] {
+  if (!dob) return [];
+  const dated = new QueryKeySet(mayHold);
+  addDatedPairKeys(dated, pairs, dob);
+  return dated.list();
 }
 
 /** `doc:<ISSUER>:<reading>` keys of a document with a known issuer. */
