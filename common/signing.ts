@@ -99,15 +99,23 @@ export function keyFingerprint(publicKey: Uint8Array): string {
  * a node digests every query it answers, and that object cost more than the hash of a short payload.
  */
 const oneShotHash = (() => {
-  const hash = (cryptoModule as { hash?: (algorithm: string, data: Uint8Array, outputEncoding: "buffer") => unknown }).hash;
+  const hash = (cryptoModule as { hash?: OneShotHash }).hash;
   try {
-    return typeof hash === "function" && hash("sha256", new Uint8Array(0), "buffer") instanceof Uint8Array
-      ? (hash as (algorithm: string, data: Uint8Array, outputEncoding: "buffer") => Buffer)
-      : undefined;
+    return typeof hash === "function" && hash("sha256", new Uint8Array(0), "buffer") instanceof Uint8Array ? hash : undefined;
   } catch {
     return undefined;
   }
 })();
+
+type OneShotHash = {
+  (algorithm: string, data: Uint8Array | string, outputEncoding: "buffer"): Buffer;
+  (algorithm: string, data: Uint8Array | string, outputEncoding: "hex"): string;
+};
+
+/** SHA-256 of a text's UTF-8 bytes, in hex (the audit chain's entry hashes). */
+export function sha256Hex(text: string): string {
+  return oneShotHash ? oneShotHash("sha256", text, "hex") : createHash("sha256").update(text, "utf8").digest("hex");
+}
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   const digest = oneShotHash ? oneShotHash("sha256", bytes, "buffer") : createHash("sha256").update(bytes).digest();

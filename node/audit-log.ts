@@ -19,7 +19,6 @@
  * What a hash chain cannot show: entries appended after the last seal can be cut off without trace (the
  * verifier reports that unsealed tail as a warning), and a purge is only as legitimate as the node's key.
  */
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
@@ -27,7 +26,7 @@ import { ErrorCode, WatchmeshError } from "../common/errors.ts";
 import type { SigningIdentity } from "../common/key-files.ts";
 import type { Logger } from "../common/logger.ts";
 import type { TrustRegistry } from "../common/registry.ts";
-import { SignatureDomain, signDetached, verifyDetached } from "../common/signing.ts";
+import { SignatureDomain, sha256Hex, signDetached, verifyDetached } from "../common/signing.ts";
 import { WriteBehind } from "./write-behind.ts";
 
 export const DEFAULT_SEAL_EVERY = 100;
@@ -119,10 +118,6 @@ export function auditPath(dataDir: string): string {
 
 export function seqKey(seq: number): string {
   return String(seq).padStart(SEQ_DIGITS, "0");
-}
-
-function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** The entry hash; see the encoding in the file comment. */

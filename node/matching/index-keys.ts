@@ -3,7 +3,7 @@
  * engine looks queries up under the same functions. Changing any of them changes index keys, so
  * existing stores must be re-imported (the store's format version says so).
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../common/signing.ts";
 import type { NativeRecord } from "../record-schema.ts";
 import { dnaBlockingKeys, parseDnaProfile } from "./dna.ts";
 import { documentIndexKeys, documentNumberVariants } from "./documents.ts";
@@ -20,7 +20,7 @@ export function boundedKey(prefix: string, value: string): string | undefined {
   const key = prefix + value;
   // A UTF-16 code unit takes at most 3 UTF-8 bytes: a short key needs no byte count.
   if (key.length * 3 <= MAX_INDEX_KEY_BYTES || Buffer.byteLength(key, "utf8") <= MAX_INDEX_KEY_BYTES) return key;
-  return `${prefix}#sha256:${createHash("sha256").update(value, "utf8").digest("hex")}`;
+  return `${prefix}#sha256:${sha256Hex(value)}`;
 }
 
 const defined = (key: string | undefined): key is string => key !== undefined;

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { domainPrefix, generateKeyPair, SignatureDomain, signDetached, verifyDetached } from "../../common/signing.ts";
+import { domainPrefix, generateKeyPair, sha256, sha256Hex, SignatureDomain, signDetached, verifyDetached } from "../../common/signing.ts";
 import { initSodium, sodium } from "../../common/sodium.ts";
 
 beforeAll(async () => {
@@ -35,5 +35,15 @@ describe("signDetached", () => {
     mismatched.set(other.publicKey, 32);
     const payload = new Uint8Array(randomBytes(100));
     expect(signDetached(SignatureDomain.MatchQuery, payload, mismatched)).toEqual(libsodiumSignature(SignatureDomain.MatchQuery, payload, mismatched));
+  });
+});
+
+describe("sha256 and sha256Hex", () => {
+  it("give SHA-256 of the bytes, and of a text's UTF-8 bytes in hex, as node:crypto's Hash does", () => {
+    for (const text of ["", "watchmesh-audit-entry/v1", "Ødegård Łukasz 李小龍 🚀", "x".repeat(1000)]) {
+      const expected = createHash("sha256").update(text, "utf8").digest();
+      expect(sha256Hex(text)).toBe(expected.toString("hex"));
+      expect(Buffer.from(sha256(new TextEncoder().encode(text))).equals(expected)).toBe(true);
+    }
   });
 });
