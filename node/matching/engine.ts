@@ -279,8 +279,14 @@ function nearPairsOf({ name, terms, near, ownCodePairs }: NearTerms): NearPairs 
       const tj = terms[j]!;
       if (ti.slots.some((slot) => tj.slots.includes(slot))) continue;
       const bounded = isWholeToken(ti) && isWholeToken(tj);
-      for (const a of near[i]!) {
-        for (const b of near[j]!) {
+      const nearI = near[i]!;
+      const nearJ = near[j]!;
+      // Indexed loops: near lists are frozen arrays, which V8 iterates with for…of only through the
+      // generic iterator (an object per step), and this runs for every pair of near terms of a query.
+      for (let ai = 0; ai < nearI.length; ai++) {
+        const a = nearI[ai]!;
+        for (let bi = 0; bi < nearJ.length; bi++) {
+          const b = nearJ[bi]!;
           if (bounded && a.score + b.score < minPairScore) continue;
           const codes = codePair(a.entry.code, b.entry.code);
           nearCodePairs.add(codes);

@@ -77,7 +77,10 @@ export function codePairs(groups: readonly (readonly string[])[]): string[] {
   const pairs = new Set<string>();
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < groups.length; j++) {
-      for (const a of groups[i] ?? []) for (const b of groups[j] ?? []) pairs.add(codePair(a, b));
+      // Indexed loops: code groups are frozen arrays (see the near lists in engine.ts).
+      const groupI = groups[i]!;
+      const groupJ = groups[j]!;
+      for (let a = 0; a < groupI.length; a++) for (let b = 0; b < groupJ.length; b++) pairs.add(codePair(groupI[a]!, groupJ[b]!));
     }
   }
   return [...pairs];
