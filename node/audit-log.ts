@@ -116,6 +116,16 @@ export function auditPath(dataDir: string): string {
   return path.join(dataDir, "audit");
 }
 
+/**
+ * Writes `value` under `key` unless the key is taken (LMDB's MDB_NOOVERWRITE): one B-tree descent, where
+ * a check and a put took two. lmdb-js documents putSync's result (false when the key was taken); its
+ * type declarations say void.
+ */
+function putIfAbsent<V>(db: Database<V, string>, key: string, value: V): boolean {
+  const documented = db as unknown as { putSync(key: string, value: V, options: { noOverwrite: true }): boolean };
+  return documented.putSync(key, value, { noOverwrite: true });
+}
+
 export function seqKey(seq: number): string {
   return String(seq).padStart(SEQ_DIGITS, "0");
 }
@@ -543,10 +553,8 @@ export class AuditLog implements AsyncDisposable {
           const { write } = queued;
           if (write.kind === "seal") {
             seals.putSync(seqKey(write.seal.upToSeq), write.seal);
-          } else if (entries.doesExist(seqKey(write.entry.seq))) {
+          } else if (!putIfAbsent(entries, seqKey(write.entry.seq), write.entry)) {
             taken.add(queued);
-          } else {
-            entries.putSync(seqKey(write.entry.seq), write.entry);
           }
         }
       });
