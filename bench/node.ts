@@ -114,6 +114,17 @@ function generatePersons(persons: number): NativeRecord[] {
 }
 
 /**
+ * The i-th invented traveller of a sample: a given name and a surname of two different persons of it,
+ * and a date of birth of its own (inventedDob).
+ */
+export function inventedPerson(people: readonly PersonRecord[], i: number): { names: string[]; dob: string } {
+  const pick = (j: number) => people[(j * 7919) % people.length];
+  const given = pick(i)?.names[0]?.split(" ")[0] ?? "";
+  const surname = pick(i + 17)?.names[0]?.split(" ").at(-1) ?? "";
+  return { names: [`${given} ${surname}`], dob: inventedDob(i) };
+}
+
+/**
  * The i-th invented traveller's date of birth, spread over 60 years (1940-1999) and the same in every
  * run: as many distinct dates as travellers, as a stream of real ones brings, so that no query meets
  * the candidates of an earlier one by an artefact of the generator.
@@ -150,7 +161,7 @@ function sampleOf(records: readonly NativeRecord[], keep: number): PersonRecord[
  * The same sample read back from a reused store: generating the million records again would leave
  * them to the garbage collector during the measurement, whose major collections would be counted.
  */
-function sampleFromStore(store: RecordStore, persons: number, keep: number): PersonRecord[] {
+export function sampleFromStore(store: RecordStore, persons: number, keep: number): PersonRecord[] {
   return Array.from({ length: Math.min(keep, persons) }, (_, i) => {
     const record = store.get(samplePersonId(COUNTRY, sampleIndex(i, persons)));
     if (record?.kind !== "person") throw new Error("the reused store does not hold the generated sample; remove it and import again");
@@ -290,11 +301,7 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       signQuery(makeQuery({ expiresAtMs: Date.now() + 60_000, person }), trust.border, { tagFor: [nodeKey], keyring: trust.borderKeyring });
     const delivery = { relayed: true, relayKeyId: trust.coordinator.keyId };
     const pick = (i: number) => people[(i * 7919) % people.length] as PersonRecord;
-    const inventedTraveller = (i: number) => {
-      const given = pick(i).names[0]?.split(" ")[0] ?? "";
-      const surname = pick(i + 17).names[0]?.split(" ").at(-1) ?? "";
-      return personSubject({ names: [`${given} ${surname}`], dob: inventedDob(i) });
-    };
+    const inventedTraveller = (i: number) => personSubject(inventedPerson(people, i));
     const documented = people.filter((person) => (person.documents?.length ?? 0) > 0);
     // Each kind's queries, signed afresh for every measurement (a nonce answered once is refused after);
     // `offset` moves a repetition to other persons of the sample (a block of `queries` of them).
