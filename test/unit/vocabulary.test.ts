@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyseToken } from "../../node/matching/names/analyse.ts";
-import { nameTermKeys, NameVocabulary } from "../../node/matching/names/vocabulary.ts";
+import { addDeletionBuckets, nameTermKeys, NameVocabulary } from "../../node/matching/names/vocabulary.ts";
+import { fnv1a } from "../../node/matching/names/pairs.ts";
 
 function vocabularyOf(...names: string[]): NameVocabulary {
   const vocabulary = new NameVocabulary();
@@ -100,5 +101,34 @@ describe("name vocabulary across scripts and joined tokens", () => {
     const vocabulary = vocabularyOf(`Hans ${long}`);
     expect(nearTexts(vocabulary, long)).toEqual([long]);
     expect(nearTexts(vocabulary, `${long}d`)).toEqual([]);
+  });
+});
+
+describe("addDeletionBuckets", () => {
+  /** The neighbourhood as strings: `s` and every string made by deleting up to `depth` code units, never all. */
+  function deletionStrings(s: string, depth: number, out = new Set<string>()): Set<string> {
+    out.add(s);
+    if (depth === 0 || s.length <= 1) return out;
+    for (let i = 0; i < s.length; i++) deletionStrings(s.slice(0, i) + s.slice(i + 1), depth - 1, out);
+    return out;
+  }
+
+  it("gives exactly the buckets of the deletion neighbours as strings, for every depth the vocabulary uses", () => {
+    const letters = ["a", "b", "n", "n", "é", "ł", "ß", "й", "😀"];
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+    let cases = 0;
+    for (let n = 0; n < 400; n++) {
+      const length = Math.floor(random() * 14);
+      const s = Array.from({ length }, () => letters[Math.floor(random() * letters.length)]).join("");
+      for (const depth of [0, 1, 2]) {
+        const buckets = new Set<number>();
+        addDeletionBuckets(buckets, s, depth);
+        const expected = new Set([...deletionStrings(s, depth)].map((text) => fnv1a(text) >>> 1));
+        expect([...buckets].sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
+        cases++;
+      }
+    }
+    expect(cases).toBe(1200);
   });
 });

@@ -51,6 +51,20 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * fnv1a of `s` without its UTF-16 code units at `skipA` and `skipB` (-1: none), computed without making
+ * that string (the vocabulary hashes every deletion neighbour of the tokens it indexes and searches).
+ */
+export function fnv1aSkipping(s: string, skipA: number, skipB: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    if (i === skipA || i === skipB) continue;
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
 /** The development split used to build and measure the tables: a pair is held out when its hash ends in 0 (10%). */
 export function isHeldOut(pair: Pick<NamePair, "latin" | "foreign">): boolean {
   return fnv1a(`${pair.latin}\t${pair.foreign}`) % 10 === 0;

@@ -21,7 +21,7 @@ import { nameTerms } from "./blocking.ts";
 import { BoundedCache } from "./bounded-cache.ts";
 import { alignedTokenScore } from "./compare.ts";
 import { latinVariant } from "./latin.ts";
-import { fnv1a } from "./pairs.ts";
+import { fnv1aSkipping } from "./pairs.ts";
 
 /** A stored token (or one part of a fused Han or Hangul name) and the code of its pair keys. */
 export interface VocabularyEntry {
@@ -111,9 +111,9 @@ export class NameVocabulary {
     if (token === undefined) return;
     const entry: VocabularyEntry = { token, code: key.slice(0, colon) };
     this.#entries.set(key, entry);
-    for (const neighbour of neighbourhood(token)) this.#byNeighbour.add(bucketOf(neighbour), entry);
+    for (const bucket of neighbourBuckets(token)) this.#byNeighbour.add(bucket, entry);
     for (const spelling of spellings(token)) this.#bySpelling.add(spelling, entry);
-    for (const skeleton of skeletonNeighbourhood(token, 0)) this.#bySkeleton.add(bucketOf(skeleton), entry);
+    for (const bucket of skeletonBuckets(token, 0)) this.#bySkeleton.add(bucket, entry);
     // A new term may be near a token searched before.
     if (this.#nearCache.size > 0) this.#nearCache = new BoundedCache<string, readonly NearEntry[]>(NEAR_CACHE_SIZE);
   }
@@ -152,11 +152,11 @@ export class NameVocabulary {
     const consider = (entry: VocabularyEntry): void => {
       if (!found.has(entry)) found.set(entry, alignedTokenScore(token, entry.token) ?? -1);
     };
-    for (const neighbour of neighbourhood(token)) for (const entry of this.#byNeighbour.get(bucketOf(neighbour))) consider(entry);
+    for (const bucket of neighbourBuckets(token)) for (const entry of this.#byNeighbour.get(bucket)) consider(entry);
     // Across scripts, by skeleton too: two Latin tokens that share only a skeleton are not alike.
     const modelled = isModelled(token);
-    for (const skeleton of skeletonNeighbourhood(token, 1)) {
-      for (const entry of this.#bySkeleton.get(bucketOf(skeleton))) if (modelled || isModelled(entry.token)) consider(entry);
+    for (const bucket of skeletonBuckets(token, 1)) {
+      for (const entry of this.#bySkeleton.get(bucket)) if (modelled || isModelled(entry.token)) consider(entry);
     }
     const near: NearEntry[] = [];
     for (const [entry, score] of found) if (score >= 0) near.push({ entry, score });
@@ -182,11 +182,6 @@ class Buckets<K> {
   }
 }
 
-/** A spelling's bucket: its FNV-1a hash as a non-negative 31-bit number (a small integer to V8). */
-function bucketOf(text: string): number {
-  return fnv1a(text) >>> 1;
-}
-
 /**
  * A token's spellings: its Latin forms and their spelling variants (latin.ts); for a token in another
  * script, its transliterations and theirs ("יוסף" is read "yosef", whose variant "iosef" is one letter
@@ -205,39 +200,50 @@ function isModelled(token: AnalysedToken): boolean {
 }
 
 /**
- * The consonant skeletons of a token's spellings, with one letter deleted too. Transliterations of
- * scripts that write few vowels (Hebrew, Arabic) keep few: "יוסף" is read "iosf", "כהן" "kan" or
- * "chan", while a Latin spelling has them ("joseph", "kohen"); their skeletons ("sf", "jsf"; "kn") meet.
+ * The buckets of the consonant skeletons of a token's spellings, with one letter deleted too
+ * (`depth` 1). Transliterations of scripts that write few vowels (Hebrew, Arabic) keep few: "יוסף" is
+ * read "iosf", "כהן" "kan" or "chan", while a Latin spelling has them ("joseph", "kohen"); their
+ * skeletons ("sf", "jsf"; "kn") meet.
  */
-function skeletonNeighbourhood(token: AnalysedToken, depth: number): Set<string> {
-  const out = new Set<string>();
+function skeletonBuckets(token: AnalysedToken, depth: number): Set<number> {
+  const out = new Set<number>();
   for (const spelling of spellings(token)) {
     if (spelling.length > MAX_NEIGHBOURED_LENGTH) continue;
     const skeleton = latinVariant(spelling).replace(/[aeiouyhw]/g, "").replace(/(.)\1+/g, "$1");
-    if (skeleton.length >= MIN_SKELETON_LENGTH) addDeletions(out, skeleton, depth);
+    if (skeleton.length >= MIN_SKELETON_LENGTH) addDeletionBuckets(out, skeleton, depth);
   }
   return out;
 }
 
 /**
- * The token's spellings and their deletion neighbours. A spelling longer than any name token (a
- * malformed query) is looked up as it is: its neighbours would be hundreds of thousands of strings.
+ * The buckets of the token's spellings and their deletion neighbours. A spelling longer than any name
+ * token (a malformed query) is looked up as it is: its neighbours would be hundreds of thousands.
  */
-function neighbourhood(token: AnalysedToken): Set<string> {
-  const out = new Set<string>();
+function neighbourBuckets(token: AnalysedToken): Set<number> {
+  const out = new Set<number>();
   for (const spelling of spellings(token)) {
     const depth = spelling.length > MAX_NEIGHBOURED_LENGTH ? 0 : spelling.length >= TWO_EDITS_FROM_LENGTH ? 2 : 1;
-    addDeletions(out, spelling, depth);
+    addDeletionBuckets(out, spelling, depth);
   }
   return out;
 }
 
-function addDeletions(out: Set<string>, s: string, depth: number): void {
-  out.add(s);
+/**
+ * Adds the buckets (see deletionBucket) of `s` and of every string made by deleting up to `depth` (at
+ * most 2) of its UTF-16 code units, never all of them. The strings themselves are never made: a
+ * two-deletion neighbourhood of a 16-letter spelling is 137 of them, made for every token searched.
+ */
+export function addDeletionBuckets(out: Set<number>, s: string, depth: number): void {
+  out.add(deletionBucket(s, -1, -1));
   if (depth === 0 || s.length <= 1) return;
   for (let i = 0; i < s.length; i++) {
-    // Deleting either letter of a doubled pair gives the same string: once is enough.
-    if (i > 0 && s[i] === s[i - 1]) continue;
-    addDeletions(out, s.slice(0, i) + s.slice(i + 1), depth - 1);
+    out.add(deletionBucket(s, i, -1));
+    if (depth === 1 || s.length <= 2) continue;
+    for (let j = i + 1; j < s.length; j++) out.add(deletionBucket(s, i, j));
   }
+}
+
+/** The bucket of `s` without its code units at `skipA` and `skipB` (-1: none): its FNV-1a hash as a non-negative 31-bit number (a small integer to V8). */
+function deletionBucket(s: string, skipA: number, skipB: number): number {
+  return fnv1aSkipping(s, skipA, skipB) >>> 1;
 }
