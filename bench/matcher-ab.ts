@@ -12,13 +12,12 @@
  */
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { open } from "lmdb";
 import type { PersonQuery } from "../common/proto.ts";
 import type { Matcher } from "../node/matcher.ts";
 import type { PersonRecord } from "../node/record-schema.ts";
 import { RecordStore } from "../node/store.ts";
 import { personSubject } from "../test/helpers/queries.ts";
-import { inventedPerson, sampleFromStore } from "./node.ts";
+import { inventedPerson, rawLmdbGetsPerSecond, sampleFromStore } from "./node.ts";
 import { argValue, cpuMicros, printFigures, round } from "./stats.ts";
 
 const BLOCK = 250;
@@ -77,14 +76,11 @@ export async function runMatcherAbBench(args: string[], json: boolean): Promise<
     }
     ratios.sort((a, b) => a - b);
 
-    // Raw LMDB beside it: plain gets of the sample's records on a separate handle.
-    const rawEnv = open({ path: storeDir, maxDbs: 8, readOnly: true });
-    const raw = rawEnv.openDB<unknown, string>("records", { encoding: "json" });
-    const ids = people.map((person) => person.id);
-    const rawStart = performance.now();
-    for (let round_ = 0; round_ < 5; round_++) for (const id of ids) raw.get(id);
-    const rawPerSecond = round((5 * ids.length) / ((performance.now() - rawStart) / 1000), 0);
-    await rawEnv.close();
+    const rawPerSecond = await rawLmdbGetsPerSecond(
+      storeDir,
+      people.map((person) => person.id),
+      5,
+    );
 
     printFigures(
       `matcher-ab: this checkout against ${other}, ${kind} queries, ${persons} persons`,

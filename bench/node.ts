@@ -114,6 +114,25 @@ function generatePersons(persons: number): NativeRecord[] {
 }
 
 /**
+ * Raw LMDB: plain gets of the records `ids` (`rounds` times each) on a separate read-only handle to the
+ * store's environment, the baseline beside the node's figures.
+ */
+export async function rawLmdbGetsPerSecond(storePath: string, ids: readonly string[], rounds: number): Promise<number> {
+  const rawEnv = open({ path: storePath, maxDbs: 8, readOnly: true });
+  try {
+    const raw = rawEnv.openDB<unknown, string>("records", { encoding: "json" });
+    const started = performance.now();
+    let found = 0;
+    for (let r = 0; r < rounds; r++) for (const id of ids) if (raw.get(id) !== undefined) found++;
+    const perSecond = round((ids.length * rounds) / ((performance.now() - started) / 1000), 0);
+    if (found === 0) throw new Error("raw LMDB baseline found no records; the sub-database name may differ");
+    return perSecond;
+  } finally {
+    await rawEnv.close();
+  }
+}
+
+/**
  * The i-th invented traveller of a sample: a given name and a surname of two different persons of it,
  * and a date of birth of its own (inventedDob).
  */
@@ -396,15 +415,11 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     }
     const [firstKind, firstRuns] = [...runs][0] ?? ["", []];
 
-    // Raw LMDB: plain gets of existing keys on a separate handle to the same environment.
-    const rawEnv = open({ path: temp.path, maxDbs: 8, readOnly: true });
-    const raw = rawEnv.openDB<unknown, string>("records", { encoding: "json" });
-    const ids = Array.from({ length: queries }, (_, i) => pick(i).id);
-    const rawStart = performance.now();
-    let found = 0;
-    for (let round_ = 0; round_ < 10; round_++) for (const id of ids) if (raw.get(id) !== undefined) found++;
-    const rawPerSecond = round((ids.length * 10) / ((performance.now() - rawStart) / 1000), 0);
-    if (found === 0) throw new Error("raw LMDB baseline found no records; the sub-database name may differ");
+    const rawPerSecond = await rawLmdbGetsPerSecond(
+      temp.path,
+      Array.from({ length: queries }, (_, i) => pick(i).id),
+      10,
+    );
 
     printFigures(
       `node: ${persons} persons in LMDB, signed queries answered in-process (one core)`,
@@ -423,7 +438,6 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
       },
       json,
     );
-    await rawEnv.close();
   } finally {
     await audit?.close();
     await replayGuard?.flush();

@@ -54,7 +54,7 @@ import {
   recordNameKeys,
   termPair,
 } from "./index-keys.ts";
-import { nameTerms, nameTokenCodeGroups, type NameTerm } from "./names/blocking.ts";
+import { nameTerms, type NameTerm } from "./names/blocking.ts";
 import { NameVocabulary, type NearEntry } from "./names/vocabulary.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { analyseName, compareAnalysed, NAME_MATCH_THRESHOLD, type AnalysedName } from "./names/index.ts";
@@ -227,11 +227,15 @@ function codeGroupsOf(terms: readonly NameTerm[]): (readonly string[])[] {
 }
 
 /**
- * A query name's terms (nameTerms with runs) with the stored terms near each, or undefined for a name
- * of fewer than two terms.
+ * A query name's terms (nameTerms with runs, and their code groups: codeGroupsOf) with the stored terms
+ * near each, or undefined for a name of fewer than two terms.
  */
-function nearTermsOf(vocabulary: NameVocabulary, name: string, nameTermsWithRuns: readonly NameTerm[]): NearTerms | undefined {
-  const groups = codeGroupsOf(nameTermsWithRuns);
+function nearTermsOf(
+  vocabulary: NameVocabulary,
+  name: string,
+  nameTermsWithRuns: readonly NameTerm[],
+  groups: readonly (readonly string[])[],
+): NearTerms | undefined {
   if (groups.length < 2) return undefined;
   const terms = [...nameTermsWithRuns];
   const near = terms.map(({ token }) => vocabulary.near(token));
@@ -460,9 +464,10 @@ export class MatchingEngine implements Matcher {
     const mayHold = keyFilter && ((key: string) => !ruledOut(keyFilter, key));
     // Each name's terms are worked out once: its keys and its near terms are both made of them.
     const termsOfNames = names.map((name) => nameTerms(name, { runs: true }));
-    const keys = queryNameKeysOfGroups(termsOfNames.map(codeGroupsOf), dob, mayHold);
+    const groupsOfNames = termsOfNames.map(codeGroupsOf);
+    const keys = queryNameKeysOfGroups(groupsOfNames, dob, mayHold);
     // Date-free keys are read only when they hold few records: a rare name, or records without a dob.
-    const undatedCounts = this.#countsOf(keys.undated, generation, keyFilter);
+    const undatedCounts = this.#countsOf(keys.undated, generation);
     const rareUndated = keys.undated.filter((key) => (undatedCounts.get(key) ?? 0) <= RARE_KEY_MAX_RECORDS);
     const nationalities = new Set(query.nationality.map((code) => code.toUpperCase()));
     // Two passes: token pairs first (both tokens agree, so few candidates); the typo pass only when the
@@ -474,7 +479,7 @@ export class MatchingEngine implements Matcher {
     const nearPairsOfNames = () => {
       const vocabulary = this.#vocabularyAt(generation);
       return (nearPairs ??= names.map((name, index) => {
-        const near = nearTermsOf(vocabulary, name, termsOfNames[index]!);
+        const near = nearTermsOf(vocabulary, name, termsOfNames[index]!, groupsOfNames[index]!);
         return near && nearPairsOf(near);
       }));
     };
@@ -495,7 +500,9 @@ export class MatchingEngine implements Matcher {
       found = this.#considerByName(asked, record, hits) || found;
     }
     if (found || !this.#typoPass) return;
-    const typoKeys = this.#typoPassKeys(names, nearPairsOfNames(), dob, mayHold, new Set(paired));
+    // A name of one term has single-token keys (the dated keys that are not pair keys) instead of pairs.
+    const singleTokenKeys = keys.dated.filter((key) => !key.startsWith("p"));
+    const typoKeys = this.#typoPassKeys(nearPairsOfNames(), singleTokenKeys, dob, mayHold, new Set(paired));
     for (const record of this.#candidates(typoKeys, { keyFilter, knownCounts: undatedCounts, seen, today })) {
       this.#considerByName(asked, record, hits);
     }
@@ -504,30 +511,23 @@ export class MatchingEngine implements Matcher {
   /**
    * The keys of the typo pass, which looks for a name with one token mistyped or written in another
    * script. For a name of several terms: the keys of its typo pairs (NearPairs) that the first pass did
-   * not read (`read`). For a name of one term: its single-token keys.
+   * not read (`read`). For a name of one term: its single-token keys (`singleTokenKeys`, made with the
+   * query's other keys).
    */
   #typoPassKeys(
-    names: readonly string[],
     nearPairs: readonly (NearPairs | undefined)[],
+    singleTokenKeys: readonly string[],
     dob: QueryDob | undefined,
     mayHold: KeyCheck | undefined,
     read: ReadonlySet<string>,
   ): string[] {
     const keys = new Set<string>();
-    const singleTokenNames: string[] = [];
-    names.forEach((name, index) => {
-      const pairs = nearPairs[index]?.typo;
-      if (pairs === undefined) {
-        singleTokenNames.push(name);
-        return;
-      }
-      for (const key of queryPairKeys(pairs.codePairs, dob, mayHold)) if (!read.has(key)) keys.add(key);
-      for (const key of queryTermPairKeys(pairs.termPairs, dob, mayHold)) if (!read.has(key)) keys.add(key);
-    });
-    if (singleTokenNames.length > 0) {
-      const { dated } = queryNameKeysOfGroups(singleTokenNames.map(nameTokenCodeGroups), dob, mayHold);
-      for (const key of dated) if (!key.startsWith("p")) keys.add(key);
+    for (const pairs of nearPairs) {
+      if (pairs === undefined) continue;
+      for (const key of queryPairKeys(pairs.typo.codePairs, dob, mayHold)) if (!read.has(key)) keys.add(key);
+      for (const key of queryTermPairKeys(pairs.typo.termPairs, dob, mayHold)) if (!read.has(key)) keys.add(key);
     }
+    for (const key of singleTokenKeys) keys.add(key);
     return [...keys];
   }
 
@@ -544,14 +544,15 @@ export class MatchingEngine implements Matcher {
   /**
    * How many records each key holds. Counts are remembered until the store changes (its generation,
    * read in the same snapshot as the counts, moves with every write, whichever process makes it): the
-   * date-free keys of common name tokens recur across queries, and each count is a cursor read.
+   * date-free keys of common name tokens recur across queries, and each count is a cursor read. The
+   * keys come through the key filter already (queryNameKeysOfGroups).
    */
-  #countsOf(keys: readonly string[], generation: number, keyFilter: KeyFilter | undefined): Map<string, number> {
+  #countsOf(keys: readonly string[], generation: number): Map<string, number> {
     if (generation !== this.#countsGeneration) {
       this.#keyCounts = new BoundedCache<string, number>(KEY_COUNT_CACHE_SIZE);
       this.#countsGeneration = generation;
     }
-    const count = (key: string) => (ruledOut(keyFilter, key) ? 0 : this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted)));
+    const count = (key: string) => this.#keyCounts.getOrCompute(key, (uncounted) => this.#store.keyCount(uncounted));
     return new Map(keys.map((key) => [key, count(key)] as const));
   }
 
