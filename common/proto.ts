@@ -578,6 +578,11 @@ export interface CheckResponseMessage {
  * as its enum name; a number it does not know reads as unspecified), but each answer envelope's bytes
  * are views of the response instead of copies. Throws MALFORMED_MESSAGE.
  */
+/** The number of a CountryStatus on the wire (coordinator.proto). */
+export function countryStatusNumber(status: CountryStatus): number {
+  return countryStatusNumbers.get(status) ?? 0;
+}
+
 export function decodeCheckResponse(bytes: Uint8Array): CheckResponseMessage {
   const response = readCheckResponse(bytes);
   return {
