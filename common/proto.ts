@@ -310,8 +310,38 @@ function encode(type: protobuf.Type, value: object, what: string): Uint8Array {
   return type.encode(message).finish();
 }
 
+/**
+ * Encodes a SignedEnvelope (envelope.proto) field by field: every answer a node sends and every query
+ * a coordinator relays is one, and the generic conversion, check and writer cost more than the bytes.
+ * The same bytes as protobufjs gives (test/unit/proto-codec.test.ts), including its one quirk that
+ * matters here: a field given, even empty, is written (an unsigned answer's empty signature). Any
+ * other shape (bytes as base64 text or number arrays, which protobufjs converts) goes the generic way.
+ */
 export function encodeEnvelope(envelope: SignedEnvelope): Uint8Array {
-  return encode(envelopeType, envelope, "envelope");
+  const { payload, keyId, signature, tags } = envelope;
+  if (!(payload instanceof Uint8Array) || typeof keyId !== "string" || !isBytesOrAbsent(signature) || !isBytesOrAbsent(tags)) {
+    return encode(envelopeType, envelope, "envelope");
+  }
+  const keyIdLength = Buffer.byteLength(keyId, "utf8");
+  const out = new ProtoWriter(
+    bytesFieldLength(payload.length) + bytesFieldLength(keyIdLength) + (signature ? bytesFieldLength(signature.length) : 0) + (tags ? bytesFieldLength(tags.length) : 0),
+  );
+  out.bytesField(1, payload);
+  out.tag(2, LENGTH_DELIMITED);
+  out.varint(keyIdLength);
+  out.utf8(keyId);
+  if (signature) out.bytesField(3, signature);
+  if (tags) out.bytesField(4, tags);
+  return out.finish();
+}
+
+function isBytesOrAbsent(value: unknown): value is Uint8Array | undefined | null {
+  return value === undefined || value === null || value instanceof Uint8Array;
+}
+
+/** Bytes of a length-delimited field (numbers below 16) whose value is `length` bytes long. */
+function bytesFieldLength(length: number): number {
+  return 1 + varintLength(length) + length;
 }
 
 /**
@@ -683,6 +713,11 @@ class ProtoWriter {
     if (!value) return;
     this.tag(field, LENGTH_DELIMITED);
     this.varint(Buffer.byteLength(value, "utf8"));
+    this.utf8(value);
+  }
+
+  /** A string's UTF-8 bytes alone (its field's tag and length written before). */
+  utf8(value: string): void {
     this.#position += this.#buffer.write(value, this.#position, "utf8");
   }
 

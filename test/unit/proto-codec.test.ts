@@ -1,8 +1,13 @@
+import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../common/errors.ts";
 import {
   AnswerStatus,
   decodeEnvelope,
+  encodeEnvelope,
+  PROTO_FILES,
+  PROTO_ROOT_DIR,
+  type SignedEnvelope,
   decodeMatchAnswer,
   decodeMatchQuery,
   encodeMatchAnswer,
@@ -12,6 +17,13 @@ import {
   type MatchAnswer,
   type MatchQuery,
 } from "../../common/proto.ts";
+import { seededRandom } from "../../common/seeded-random.ts";
+
+// The generic protobufjs encoding, to compare the hand-written encoders with.
+const protoRoot = new protobuf.Root();
+protoRoot.resolvePath = (_origin, target) => (target.startsWith("/") ? target : `${PROTO_ROOT_DIR}/${target}`);
+protoRoot.loadSync([...PROTO_FILES]);
+const envelopeType = protoRoot.lookupType("watchmesh.v1.SignedEnvelope");
 
 const answer = (overrides: Partial<MatchAnswer> = {}): MatchAnswer => ({
   queryId: "7c0b5d8e-1f2a-4b3c-9d4e-5f6a7b8c9d0e",
@@ -99,5 +111,35 @@ describe("envelope codec", () => {
     }
     expect(decodeMatchAnswer(new Uint8Array(0)).queryDigest).toBeInstanceOf(Uint8Array);
     expect(decodeMatchQuery(new Uint8Array(0)).nonce).toBeInstanceOf(Uint8Array);
+  });
+
+  it("encodes the very bytes protobufjs encodes, empty and absent fields included", () => {
+    const random = seededRandom(6);
+    const bytes = (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256));
+    // Lengths across the one- and two-byte varint boundary; key ids with non-ASCII characters.
+    const lengths = [0, 1, 127, 128, 300, 16_384];
+    const keyIds = ["", "FRA-node-2026", "ÉTAT-clé-Ω", "键-𝔘"];
+    let compared = 0;
+    for (const payloadLength of lengths) {
+      for (const keyId of keyIds) {
+        for (const signature of [undefined, null, bytes(0), bytes(64)]) {
+          for (const tags of [undefined, bytes(0), bytes(20 * (1 + Math.floor(random() * 200)))]) {
+            const envelope = { payload: bytes(payloadLength), keyId, signature, tags } as SignedEnvelope;
+            const generic = envelopeType.encode(envelopeType.fromObject(envelope)).finish();
+            expect(Buffer.from(encodeEnvelope(envelope)).toString("hex")).toBe(Buffer.from(generic).toString("hex"));
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).toBe(lengths.length * keyIds.length * 12);
+  });
+
+  it("still converts what protobufjs converts: bytes as base64 text or numbers", () => {
+    const asText = { payload: "AQI=", keyId: "k" } as unknown as SignedEnvelope;
+    const asNumbers = { payload: [1, 2], keyId: "k", signature: [7] } as unknown as SignedEnvelope;
+    expect(decodeEnvelope(encodeEnvelope(asText)).payload).toEqual(new Uint8Array([1, 2]));
+    const decoded = decodeEnvelope(encodeEnvelope(asNumbers));
+    expect([...decoded.payload, ...decoded.signature]).toEqual([1, 2, 7]);
   });
 });
