@@ -97,7 +97,7 @@ export class PairKeyring {
     let hashed = false;
     for (let offset = 0; offset < tags.length; offset += PAIR_TAG_RECORD_BYTES) {
       if (!this.#isForMe(tags, offset)) continue;
-      if (!hashed) hasher.hashEach([this.#keys(peer).receive], domainPrefix(kind), payload);
+      if (!hashed) hasher.hashOne(this.#keys(peer).receive, domainPrefix(kind), payload);
       hashed = true;
       if (hasher.lastTagEquals(tags, offset + RECIPIENT_ID_BYTES)) return true;
     }
@@ -199,6 +199,8 @@ class KeyedBlake2b {
   readonly #out: number;
   #input = 0;
   #inputCapacity = 0;
+  /** The prefix the input buffer starts with (payloads are written after it). */
+  #prefixInInput: Uint8Array | undefined;
 
   constructor(module: SodiumModule) {
     this.#module = module;
@@ -207,7 +209,7 @@ class KeyedBlake2b {
   }
 
   hash(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array {
-    this.hashEach([key], prefix, payload);
+    this.hashOne(key, prefix, payload);
     return this.#module.HEAPU8.slice(this.#out, this.#out + PAIR_TAG_BYTES);
   }
 
@@ -216,32 +218,57 @@ class KeyedBlake2b {
    * when given; the last one stays in WebAssembly memory for lastTagEquals. The message is copied in once.
    */
   hashEach(keys: readonly Uint8Array[], prefix: Uint8Array, payload: Uint8Array, output?: { into: Uint8Array; offset: number; stride: number }): void {
+    const length = this.#copyMessage(prefix, payload);
+    const heap = this.#module.HEAPU8;
+    const tag = heap.subarray(this.#out, this.#out + PAIR_TAG_BYTES);
+    for (let index = 0; index < keys.length; index++) {
+      this.#hashCopied(keys[index] as Uint8Array, length);
+      output?.into.set(tag, output.offset + index * output.stride);
+    }
+  }
+
+  /** The tag of `prefix || payload` under one key, left in WebAssembly memory for lastTagEquals. */
+  hashOne(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): void {
+    this.#hashCopied(key, this.#copyMessage(prefix, payload));
+  }
+
+  /** Copies `prefix || payload` into the input buffer (grown when needed); returns its length. */
+  #copyMessage(prefix: Uint8Array, payload: Uint8Array): number {
     const module = this.#module;
     const length = prefix.length + payload.length;
     if (length > this.#inputCapacity) {
-      if (this.#input !== 0) module._free(this.#input);
       this.#inputCapacity = Math.max(length, 2 * this.#inputCapacity, 1024);
-      this.#input = module._malloc(this.#inputCapacity);
+      const grown = module._malloc(this.#inputCapacity);
+      if (this.#input !== 0) module._free(this.#input);
+      this.#input = grown;
+      this.#prefixInInput = undefined;
     }
     // The heap view is read after any allocation: WebAssembly memory may have grown and moved.
     const heap = module.HEAPU8;
-    heap.set(prefix, this.#input);
+    // Prefixes are shared constants (domainPrefix): one already in place is not copied again.
+    if (prefix !== this.#prefixInInput) {
+      heap.set(prefix, this.#input);
+      this.#prefixInInput = prefix;
+    }
     heap.set(payload, this.#input + prefix.length);
-    const tag = heap.subarray(this.#out, this.#out + PAIR_TAG_BYTES);
-    keys.forEach((key, index) => {
-      heap.set(key, this.#key);
-      if (module._crypto_generichash(this.#out, PAIR_TAG_BYTES, this.#input, length, 0, this.#key, key.length) !== 0) {
-        throw new Error("crypto_generichash failed");
-      }
-      output?.into.set(tag, output.offset + index * output.stride);
-    });
+    return length;
+  }
+
+  #hashCopied(key: Uint8Array, length: number): void {
+    const module = this.#module;
+    module.HEAPU8.set(key, this.#key);
+    if (module._crypto_generichash(this.#out, PAIR_TAG_BYTES, this.#input, length, 0, this.#key, key.length) !== 0) {
+      throw new Error("crypto_generichash failed");
+    }
   }
 
   /** Constant-time comparison of the last tag hashed with the one inside `tags` at `offset` (no copies). */
   lastTagEquals(tags: Uint8Array, offset: number): boolean {
+    if (offset + PAIR_TAG_BYTES > tags.length) return false;
     const heap = this.#module.HEAPU8;
+    const out = this.#out;
     let difference = 0;
-    for (let i = 0; i < PAIR_TAG_BYTES; i++) difference |= (tags[offset + i] ?? 0) ^ (heap[this.#out + i] ?? 0);
+    for (let i = 0; i < PAIR_TAG_BYTES; i++) difference |= (tags[offset + i] as number) ^ (heap[out + i] as number);
     return difference === 0;
   }
 }

@@ -115,12 +115,16 @@ function nodeKeyringFor(country: string): PairKeyring {
 }
 
 describe("the tag function", () => {
-  it("is libsodium's keyed BLAKE2b-128 over the domain prefix and the payload, for any payload size", () => {
+  it("is libsodium's keyed BLAKE2b-128 over the domain prefix and the payload, for any payload size and kind", () => {
+    // Kinds alternate (their prefixes differ in length), and sizes grow the input buffer and shrink again.
+    const kinds = [SignatureDomain.MatchAnswer, SignatureDomain.MatchQuery, SignatureDomain.MatchAnswer];
     for (const size of [0, 1, 110, 300, 1023, 1024, 5000, 70_000, 64]) {
-      const key = new Uint8Array(randomBytes(32));
-      const payload = new Uint8Array(randomBytes(size));
-      const input = new Uint8Array([...domainPrefix(SignatureDomain.MatchAnswer), ...payload]);
-      expect(pairTag(key, SignatureDomain.MatchAnswer, payload)).toEqual(sodium().crypto_generichash(16, input, key));
+      for (const kind of kinds) {
+        const key = new Uint8Array(randomBytes(32));
+        const payload = new Uint8Array(randomBytes(size));
+        const input = new Uint8Array([...domainPrefix(kind), ...payload]);
+        expect(pairTag(key, kind, payload)).toEqual(sodium().crypto_generichash(16, input, key));
+      }
     }
   });
 });
