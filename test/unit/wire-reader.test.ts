@@ -94,6 +94,16 @@ describe("hot-path protobuf reader", () => {
     }
   });
 
+  it("reads short and long strings, ill-formed UTF-8 included, as TextDecoder reads them", () => {
+    const decoder = new TextDecoder();
+    const samples = [[0x41], [0xff], [0x44, 0x45, 0x55], [0xc3, 0xa9], [0xc3], [0x80, 0x41], [0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0xe2]];
+    for (let i = 0; i < 300; i++) samples.push(Array.from(fuzz.bytes(1 + fuzz.int(12))));
+    for (const sample of samples) {
+      const bytes = protobuf.Writer.create().uint32((2 << 3) | 2).bytes(Uint8Array.from(sample)).finish();
+      expect(readAnswerSummary(bytes).respondingCountry).toBe(decoder.decode(Uint8Array.from(sample)));
+    }
+  });
+
   it("skips unknown fields of every wire type, and keeps the last value of a repeated field", () => {
     const envelope = { payload: new Uint8Array([7, 8]), keyId: "DEU:node:1", signature: new Uint8Array(0), tags: new Uint8Array(0) };
     const read = readSignedEnvelope(concat(unknownFields(), encodeEnvelope(envelope), unknownFields()));
