@@ -216,15 +216,17 @@ export function verifiedResult(
   answerBytes?: Uint8Array,
 ): GatheredResult {
   const answer = openAnswerSummary(envelope, nodeSigner, options);
-  return {
+  const result: GatheredResult = {
     country: options.expectedCountry,
     status: ANSWER_STATUS_TO_COUNTRY[answerStatusOf(answer.statusNumber)] ?? CountryStatus.Error,
     answer: envelope,
-    ...(answerBytes ? { answerBytes } : {}),
     elapsedMs,
     errorCode: answer.errorCode,
     hitCount: answer.hitCount,
   };
+  // Set afterwards rather than spread into the literal: a spread builds an object per answer.
+  if (answerBytes) result.answerBytes = answerBytes;
+  return result;
 }
 
 export function invalidResult(country: string, elapsedMs: number, errorCode: string): GatheredResult {
