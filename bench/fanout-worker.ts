@@ -14,7 +14,7 @@ import { connectNats } from "../common/nats-connection.ts";
 import { CountryNode, MatchService, type Matcher } from "../node/index.ts";
 import { NatsResponder } from "../node/nats-responder.ts";
 import { encodeEnvelope } from "../common/proto.ts";
-import { COORDINATOR_KEY_HEADER, matchCountrySubject, matchShardOf, matchShardSubject, nodeQueueGroup } from "../common/subjects.ts";
+import { COORDINATOR_KEY_HEADER, matchCountrySubject, matchShardOf, matchShardSubject } from "../common/subjects.ts";
 
 /** Identities cross the IPC channel as JSON; keys as base64. These are throw-away benchmark keys. */
 export interface WireIdentity {
@@ -218,7 +218,7 @@ function replayAnswers(connection: NatsConnection, services: MatchService[]): ()
     for (let position = 0; position < indexes.length; position++) {
       const index = indexes[position] as number;
       counts[index] = (counts[index] ?? 0) + 1;
-      connection.publish(msg.reply, answers[position] as Uint8Array);
+      connection.publish(msg.reply, answers[position]);
     }
   };
   for (const [shard, indexes] of indexesOf) connection.subscribe(matchShardSubject(shard), { callback: (_error, msg) => onQuery(msg, indexes) });
