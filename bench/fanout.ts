@@ -253,6 +253,7 @@ export async function runFanoutBench(args: string[], json: boolean): Promise<voi
           ? {
               "coordinator-bound (countries replay answers), checks/s": mesh.coordinatorBound.one.perSecond,
               "coordinator-bound: coordinator CPU us per check (kernel) / busy share of a core": `${mesh.coordinatorBound.one.cpuUsPerCheck} (${mesh.coordinatorBound.one.systemUsPerCheck}) / ${mesh.coordinatorBound.one.busyShare}`,
+              "coordinator-bound: checks/s one coordinator core can serve": round(1e6 / mesh.coordinatorBound.one.cpuUsPerCheck, 0),
               "coordinator-bound: replaying countries / nats-server / load generator CPU us per check": `${mesh.coordinatorBound.one.hostsCpuUsPerCheck} / ${mesh.coordinatorBound.one.natsServerUsPerCheck} / ${mesh.coordinatorBound.one.loadCpuUsPerCheck}`,
               "coordinator-bound: two coordinators checks/s, / one": `${mesh.coordinatorBound.two.perSecond}, ${round(mesh.coordinatorBound.two.perSecond / mesh.coordinatorBound.one.perSecond, 2)}`,
               "coordinator-bound: two coordinators CPU us per check": mesh.coordinatorBound.two.cpuUsPerCheck,
@@ -427,6 +428,7 @@ function pinnedFigures(coordinator: PinnedRun | undefined, gatherer: PinnedRun |
     run === undefined ? "n/a (coordinator-bound run needs --protocol-nodes)" : run === "unavailable" ? "n/a (needs taskset and 2 cores)" : `${run.perSecond}; ${run.cpuUsPerCheck} (${run.systemUsPerCheck}); ${run.busyShare}`;
   return {
     "pinned, coordinator-bound: checks/s; coordinator CPU us per check (kernel); its busy share of its core": line(coordinator),
+    ...(typeof coordinator === "object" ? { "pinned, coordinator-bound: checks/s its core can serve": round(1e6 / coordinator.cpuUsPerCheck, 0) } : {}),
     "pinned, raw saturated: gathers/s; raw gatherer CPU us per gather (kernel); its busy share of its core": line(gatherer),
   };
 }
