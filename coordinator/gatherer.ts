@@ -135,12 +135,13 @@ export class Gatherer {
       return; // Not attributable to any country: the country stays unavailable unless it answers properly.
     }
     const { registry } = pending.request;
-    const signer = claimedNodeSigner(registry, envelope.keyId);
+    const nowMs = Date.now();
+    const signer = claimedNodeSigner(registry, envelope.keyId, nowMs);
     const country = signer?.country;
     if (!signer || !country || !pending.expected.has(country) || pending.results.has(country)) return;
     let result: GatheredResult;
     try {
-      const options = { nowMs: Date.now(), expectedCountry: country, expectedQueryDigest: pending.request.queryDigest, keyring: this.#keyring };
+      const options = { nowMs, expectedCountry: country, expectedQueryDigest: pending.request.queryDigest, keyring: this.#keyring };
       result = verifiedResult(envelope, signer, options, elapsedMs, msg.data);
     } catch (error) {
       const code = WatchmeshError.from(error, ErrorCode.AnswerInvalid).code;
@@ -190,15 +191,17 @@ function encodeOnce(hdrs: MsgHdrs): void {
   encodable.encode = () => encoded;
 }
 
+const NODE_ROLE = [MemberRole.Node] as const;
+
 /** The country whose node key `keyId` claims to be; verification of the signature comes after. */
 export function claimedNodeCountry(registry: TrustRegistry, keyId: string): string | undefined {
   return claimedNodeSigner(registry, keyId)?.country;
 }
 
 /** The registered node key (valid now) that `keyId` claims to be; its tag or signature is checked after. */
-export function claimedNodeSigner(registry: TrustRegistry, keyId: string): ResolvedSigner | undefined {
+export function claimedNodeSigner(registry: TrustRegistry, keyId: string, nowMs = Date.now()): ResolvedSigner | undefined {
   try {
-    return registry.resolveSigner(keyId, Date.now(), [MemberRole.Node]);
+    return registry.resolveSigner(keyId, nowMs, NODE_ROLE);
   } catch {
     return undefined;
   }

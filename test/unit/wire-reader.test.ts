@@ -104,6 +104,48 @@ describe("hot-path protobuf reader", () => {
     }
   });
 
+  it("reads key ids met again, and ones never met, as they were written", () => {
+    // More distinct key ids than the table of repeated ones holds, ASCII and not, each read several times.
+    const keyIds = Array.from({ length: 5000 }, (_, index) => (index % 7 === 0 ? `clé-${index}-${text(12)}` : `node-${index}-${fuzz.int(1e9)}`));
+    for (let round = 0; round < 3; round++) {
+      for (const keyId of keyIds) {
+        const bytes = encodeEnvelope({ payload: new Uint8Array([1]), keyId, signature: new Uint8Array(0) });
+        expect(readSignedEnvelope(bytes).keyId).toBe(keyId);
+      }
+    }
+    // The same bytes at another offset of a larger buffer, and ill-formed bytes, read as TextDecoder reads them.
+    const decoder = new TextDecoder();
+    for (const sample of [[0x6e, 0x6f, 0x64, 0x65, 0x2d, 0x41, 0x2d, 0x31, 0x32], [0x6e, 0x6f, 0x64, 0x65, 0x2d, 0x41, 0x2d, 0x31, 0xff], [0xff, 0xfe, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47]]) {
+      const field = protobuf.Writer.create().uint32((2 << 3) | 2).bytes(Uint8Array.from(sample)).finish();
+      const shifted = concat(new Uint8Array(7), field).subarray(7);
+      expect(readSignedEnvelope(field).keyId).toBe(decoder.decode(Uint8Array.from(sample)));
+      expect(readSignedEnvelope(shifted).keyId).toBe(decoder.decode(Uint8Array.from(sample)));
+    }
+  });
+
+  it("tells apart two key ids whose hashes collide", () => {
+    // Two ASCII key ids of the same length with the same 32-bit FNV-1a hash, found by a birthday search.
+    const fnv1a = (value: string) => {
+      let hash = 0x811c9dc5;
+      for (let index = 0; index < value.length; index++) hash = Math.imul(hash ^ value.charCodeAt(index), 0x01000193);
+      return hash;
+    };
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let index = 1_000_000; !pair && index < 2_000_000; index++) {
+      const keyId = `node-key-${index}`;
+      const other = seen.get(fnv1a(keyId));
+      if (other !== undefined) pair = [other, keyId];
+      else seen.set(fnv1a(keyId), keyId);
+    }
+    expect(pair).toBeDefined();
+    for (let round = 0; round < 3; round++) {
+      for (const keyId of pair ?? []) {
+        expect(readSignedEnvelope(encodeEnvelope({ payload: new Uint8Array([1]), keyId, signature: new Uint8Array(0) })).keyId).toBe(keyId);
+      }
+    }
+  });
+
   it("skips unknown fields of every wire type, and keeps the last value of a repeated field", () => {
     const envelope = { payload: new Uint8Array([7, 8]), keyId: "DEU:node:1", signature: new Uint8Array(0), tags: new Uint8Array(0) };
     const read = readSignedEnvelope(concat(unknownFields(), encodeEnvelope(envelope), unknownFields()));
