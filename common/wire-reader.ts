@@ -163,6 +163,20 @@ class FieldReader {
     this.#skip(this.wireType);
   }
 
+  /** Skips the current field, which must be length-delimited (a known field not needed). */
+  skipBytesField(): void {
+    this.#expect(LENGTH_DELIMITED);
+    this.#skipLengthDelimited();
+  }
+
+  /** Past the next length-delimited value, without a view of it. */
+  #skipLengthDelimited(): void {
+    const length = this.varint();
+    const end = this.position + length;
+    if (end > this.bytes.length) throw malformed(this.what, "truncated length-delimited field");
+    this.position = end;
+  }
+
   /** A varint as a number; only the low 32 bits are kept for values above 2^32 (tags, lengths, enums). */
   varint(): number {
     const bytes = this.bytes;
@@ -196,7 +210,7 @@ class FieldReader {
         this.#advance(8);
         return;
       case LENGTH_DELIMITED:
-        this.lengthDelimited();
+        this.#skipLengthDelimited();
         return;
       case START_GROUP:
         this.#skipGroup();
@@ -282,7 +296,7 @@ export function readAnswerSummary(bytes: Uint8Array): AnswerSummary {
   while (!reader.done) {
     switch (reader.nextField()) {
       case 1:
-        reader.bytesField(); // the query id: the digest binds the answer
+        reader.skipBytesField(); // the query id: the digest binds the answer
         break;
       case 2:
         summary.respondingCountry = reader.stringField();
@@ -291,7 +305,7 @@ export function readAnswerSummary(bytes: Uint8Array): AnswerSummary {
         summary.statusNumber = reader.varintField();
         break;
       case 4:
-        reader.bytesField();
+        reader.skipBytesField();
         summary.hitCount += 1;
         break;
       case 5:
