@@ -669,8 +669,24 @@ function countryResultLength(result: CountryResultBytes, status: number): number
 /** Bytes of a string field (tag, length, UTF-8), 0 for an empty string, which proto3 leaves out. */
 function stringFieldLength(value: string): number {
   if (!value) return 0;
-  const bytes = Buffer.byteLength(value, "utf8");
+  const bytes = utf8Length(value);
   return 1 + varintLength(bytes) + bytes;
+}
+
+/**
+ * Strings up to this many characters (country codes) are measured and written by a short loop when
+ * they are ASCII: Buffer's byteLength and write are calls into C++ that cost more for 3 characters.
+ */
+const SHORT_STRING_CHARACTERS = 8;
+
+function isShortAscii(value: string): boolean {
+  if (value.length > SHORT_STRING_CHARACTERS) return false;
+  for (let index = 0; index < value.length; index++) if (value.charCodeAt(index) >= 0x80) return false;
+  return true;
+}
+
+function utf8Length(value: string): number {
+  return isShortAscii(value) ? value.length : Buffer.byteLength(value, "utf8");
 }
 
 /** Bytes of a non-negative varint below 2^32. */
@@ -712,13 +728,17 @@ class ProtoWriter {
   stringField(field: number, value: string): void {
     if (!value) return;
     this.tag(field, LENGTH_DELIMITED);
-    this.varint(Buffer.byteLength(value, "utf8"));
+    this.varint(utf8Length(value));
     this.utf8(value);
   }
 
   /** A string's UTF-8 bytes alone (its field's tag and length written before). */
   utf8(value: string): void {
-    this.#position += this.#buffer.write(value, this.#position, "utf8");
+    if (isShortAscii(value)) {
+      for (let index = 0; index < value.length; index++) this.#buffer[this.#position++] = value.charCodeAt(index);
+    } else {
+      this.#position += this.#buffer.write(value, this.#position, "utf8");
+    }
   }
 
   bytesField(field: number, value: Uint8Array): void {
