@@ -128,13 +128,9 @@ class FieldReader {
 
   /** The current field's value as a string; it must be length-delimited. */
   stringField(): string {
-    this.#expect(LENGTH_DELIMITED);
-    const length = this.varint();
-    const start = this.position;
-    const end = start + length;
-    if (end > this.bytes.length) throw malformed(this.what, "truncated length-delimited field");
-    this.position = end;
-    return length <= SHORT_STRING_BYTES ? shortString(this.bytes, start, end) : utf8.decode(plainView(this.bytes, start, end));
+    const start = this.#stringStart();
+    const end = this.position;
+    return end - start <= SHORT_STRING_BYTES ? shortString(this.bytes, start, end) : utf8.decode(plainView(this.bytes, start, end));
   }
 
   /**
@@ -143,13 +139,19 @@ class FieldReader {
    * decoded again, and a registry lookup by it then need not hash it again either.
    */
   keyIdField(): string {
+    const start = this.#stringStart();
+    const end = this.position;
+    return end - start <= SHORT_STRING_BYTES ? shortString(this.bytes, start, end) : keyIds.read(this.bytes, start, end);
+  }
+
+  /** Moves past the current length-delimited field (no view made) and returns where its value starts. */
+  #stringStart(): number {
     this.#expect(LENGTH_DELIMITED);
     const length = this.varint();
     const start = this.position;
-    const end = start + length;
-    if (end > this.bytes.length) throw malformed(this.what, "truncated length-delimited field");
-    this.position = end;
-    return length <= SHORT_STRING_BYTES ? shortString(this.bytes, start, end) : keyIds.read(this.bytes, start, end);
+    if (start + length > this.bytes.length) throw malformed(this.what, "truncated length-delimited field");
+    this.position = start + length;
+    return start;
   }
 
   /** The current field's value as a varint (only the low 32 bits: enums and counts). */
