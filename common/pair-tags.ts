@@ -205,27 +205,83 @@ interface SodiumModule {
   _malloc(bytes: number): number;
   _free(pointer: number): void;
   _crypto_generichash(out: number, outLength: number, input: number, inputLengthLow: number, inputLengthHigh: number, key: number, keyLength: number): number;
+  _crypto_generichash_statebytes(): number;
+  _crypto_generichash_init(state: number, key: number, keyLength: number, outLength: number): number;
+  _crypto_generichash_update(state: number, input: number, inputLengthLow: number, inputLengthHigh: number): number;
+  _crypto_generichash_final(state: number, out: number, outLength: number): number;
 }
+
+/**
+ * Where libsodium's BLAKE2b state (blake2b_state in its blake2.h: h[8], t[2], f[2] as 64-bit words,
+ * buf[256], then buflen) keeps the number of bytes buffered, on 32-bit WebAssembly.
+ */
+const BLAKE2B_BUFLEN_OFFSET = 8 * 8 + 2 * 8 + 2 * 8 + 256;
+const BLAKE2B_BLOCK_BYTES = 128;
 
 /**
  * Keyed BLAKE2b-128 (libsodium's crypto_generichash) called on libsodium's own WebAssembly module with
  * buffers allocated once, rather than through the wrapper, which allocates, copies and frees every
  * argument on each call: a coordinator checks one tag per country and check, and the wrapper's
- * bookkeeping cost more than the hash. Same function, same bytes (test/unit/pair-tags.test.ts).
+ * bookkeeping cost more than the hash.
+ *
+ * Keyed BLAKE2b first compresses the key, padded to a 128-byte block: the same block for every message
+ * under that key. So each key's state after that block is made once and kept, and a tag copies it and
+ * hashes only the message: one compression of the three an answer's tag takes (two of four for a
+ * query's). libsodium has no call for that state (it buffers input lazily), so it is reached by feeding
+ * one byte past the key block and then marking the buffer empty; a self-check against the one-shot
+ * function when the hasher is made decides whether this is used, and a libsodium laid out otherwise
+ * gets the one-shot call. Same function, same bytes either way (test/unit/pair-tags.test.ts).
  */
 class KeyedBlake2b {
   readonly #module: SodiumModule;
   readonly #key: number;
   readonly #out: number;
+  readonly #stateBytes: number;
+  /** Where a key's state is copied and the message hashed into it. */
+  readonly #work: number;
+  /** Bytes fed after the key block to make libsodium compress it (their values do not matter). */
+  readonly #filler: number;
+  /** Each key's state after its key block, by key object (direction keys live as long as a keyring's peer). */
+  readonly #keyStates = new Map<Uint8Array, number>();
+  readonly #maxKeyStates: number;
+  readonly #usesKeyStates: boolean;
   #input = 0;
   #inputCapacity = 0;
   /** The prefix the input buffer starts with (payloads are written after it). */
   #prefixInInput: Uint8Array | undefined;
 
-  constructor(module: SodiumModule) {
+  constructor(module: SodiumModule, maxKeyStates = 4096) {
     this.#module = module;
+    this.#maxKeyStates = maxKeyStates;
     this.#key = module._malloc(32);
     this.#out = module._malloc(PAIR_TAG_BYTES);
+    this.#stateBytes = module._crypto_generichash_statebytes();
+    this.#work = module._malloc(this.#stateBytes);
+    this.#filler = module._malloc(BLAKE2B_BLOCK_BYTES + 1);
+    this.#usesKeyStates = this.#stateBytes >= BLAKE2B_BUFLEN_OFFSET + 4 && this.#keyStatesAgreeWithOneShot();
+  }
+
+  /** Whether tags made from a kept key state equal the one-shot function's, for a few message lengths. */
+  #keyStatesAgreeWithOneShot(): boolean {
+    const key = new Uint8Array(32).map((_, index) => 31 * index + 7);
+    const prefix = new Uint8Array(0);
+    for (const length of [1, 127, 128, 129, 255, 256, 257, 300]) {
+      const payload = new Uint8Array(length).map((_, index) => index * 13 + 1);
+      const copied = this.#copyMessage(prefix, payload);
+      this.#hashFromKeyState(key, copied);
+      const fromState = this.#module.HEAPU8.slice(this.#out, this.#out + PAIR_TAG_BYTES);
+      this.#hashOneShot(key, copied);
+      if (!this.lastTagEquals(fromState, 0)) {
+        this.#forgetKeyStates();
+        return false;
+      }
+    }
+    this.#forgetKeyStates();
+    return true;
+  }
+
+  get usesKeyStates(): boolean {
+    return this.#usesKeyStates;
   }
 
   hash(key: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array {
@@ -239,11 +295,10 @@ class KeyedBlake2b {
    */
   hashEach(keys: readonly Uint8Array[], prefix: Uint8Array, payload: Uint8Array, output?: { into: Uint8Array; offset: number; stride: number }): void {
     const length = this.#copyMessage(prefix, payload);
-    const heap = this.#module.HEAPU8;
-    const tag = heap.subarray(this.#out, this.#out + PAIR_TAG_BYTES);
     for (let index = 0; index < keys.length; index++) {
       this.#hashCopied(keys[index] as Uint8Array, length);
-      output?.into.set(tag, output.offset + index * output.stride);
+      // The heap view is read after each hash: making a key state may have grown WebAssembly memory.
+      output?.into.set(this.#module.HEAPU8.subarray(this.#out, this.#out + PAIR_TAG_BYTES), output.offset + index * output.stride);
     }
   }
 
@@ -275,11 +330,57 @@ class KeyedBlake2b {
   }
 
   #hashCopied(key: Uint8Array, length: number): void {
+    // An empty message makes the key block the last block, compressed as such: no kept state for that.
+    if (this.#usesKeyStates && key.length > 0 && length > 0) this.#hashFromKeyState(key, length);
+    else this.#hashOneShot(key, length);
+  }
+
+  #hashOneShot(key: Uint8Array, length: number): void {
     const module = this.#module;
     module.HEAPU8.set(key, this.#key);
     if (module._crypto_generichash(this.#out, PAIR_TAG_BYTES, this.#input, length, 0, this.#key, key.length) !== 0) {
       throw new Error("crypto_generichash failed");
     }
+  }
+
+  #hashFromKeyState(key: Uint8Array, length: number): void {
+    const state = this.#keyState(key);
+    const module = this.#module;
+    module.HEAPU8.copyWithin(this.#work, state, state + this.#stateBytes);
+    if (module._crypto_generichash_update(this.#work, this.#input, length, 0) !== 0 || module._crypto_generichash_final(this.#work, this.#out, PAIR_TAG_BYTES) !== 0) {
+      throw new Error("crypto_generichash_update/final failed");
+    }
+  }
+
+  /** The state of `key` after its key block: made on first use, kept until the table is full. */
+  #keyState(key: Uint8Array): number {
+    const known = this.#keyStates.get(key);
+    if (known !== undefined) return known;
+    if (this.#keyStates.size >= this.#maxKeyStates) this.#forgetKeyStates();
+    const module = this.#module;
+    const state = module._malloc(this.#stateBytes);
+    module.HEAPU8.set(key, this.#key);
+    const initialised = module._crypto_generichash_init(state, this.#key, key.length, PAIR_TAG_BYTES);
+    module.HEAPU8.fill(0, this.#key, this.#key + key.length);
+    // The key block sits in the buffer; one byte more than it makes libsodium compress it (and keep the
+    // extra byte buffered, which the empty buffer below drops).
+    if (initialised !== 0 || module._crypto_generichash_update(state, this.#filler, BLAKE2B_BLOCK_BYTES + 1, 0) !== 0) {
+      module._free(state);
+      throw new Error("crypto_generichash_init/update failed");
+    }
+    module.HEAPU8.fill(0, state + BLAKE2B_BUFLEN_OFFSET, state + BLAKE2B_BUFLEN_OFFSET + 4);
+    this.#keyStates.set(key, state);
+    return state;
+  }
+
+  /** Wipes and frees every kept key state. */
+  #forgetKeyStates(): void {
+    const module = this.#module;
+    for (const state of this.#keyStates.values()) {
+      module.HEAPU8.fill(0, state, state + this.#stateBytes);
+      module._free(state);
+    }
+    this.#keyStates.clear();
   }
 
   /** Constant-time comparison of the last tag hashed with the one inside `tags` at `offset` (no copies). */
@@ -294,6 +395,11 @@ class KeyedBlake2b {
 }
 
 let hasher: KeyedBlake2b | undefined;
+
+/** Whether tags are made from kept key states (else by libsodium's one-shot call); for tests and benches. */
+export function pairTagsUseKeyStates(): boolean {
+  return keyedBlake2b().usesKeyStates;
+}
 
 function keyedBlake2b(): KeyedBlake2b {
   if (!hasher) {
