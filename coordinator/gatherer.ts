@@ -43,11 +43,32 @@ export interface GatherRequest {
 interface PendingGather {
   request: GatherRequest;
   startedAt: number;
-  results: Map<string, GatheredResult>;
+  expected: ExpectedCountries;
+  /** Verified results, at each country's place in `expected.sorted`. */
+  results: (GatheredResult | undefined)[];
+  answered: number;
   /** Answers that were signed by a country's key but failed verification; replaced by a valid one. */
   provisional: Map<string, GatheredResult>;
-  expected: Set<string>;
   finish: () => void;
+}
+
+/** A check's expected countries, sorted and without repeats, and each one's place among them. */
+interface ExpectedCountries {
+  /** The list as the request gave it, to tell whether the next request's is the same. */
+  given: readonly string[];
+  sorted: readonly string[];
+  placeOf: ReadonlyMap<string, number>;
+}
+
+function expectedCountries(given: readonly string[]): ExpectedCountries {
+  const sorted = [...new Set(given)].sort();
+  return { given: [...given], sorted, placeOf: new Map(sorted.map((country, place) => [country, place])) };
+}
+
+function sameCountries(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 export const ANSWER_STATUS_TO_COUNTRY: Readonly<Record<string, CountryStatus>> = {
@@ -67,6 +88,8 @@ export class Gatherer {
   readonly #pending = new Map<string, PendingGather>();
   readonly #subscription: Subscription;
   readonly #keyring: PairKeyring | undefined;
+  /** The last check's expected countries: checks of every country ask the same list, worked out once. */
+  #lastExpected: ExpectedCountries | undefined;
   #nextToken = 0;
 
   /** `keyring`: the coordinator's pair keys; nodes tag their answers for it. Without it, nodes sign every answer. */
@@ -94,12 +117,14 @@ export class Gatherer {
     const token = (this.#nextToken++).toString(36);
     const startedAt = performance.now();
     return new Promise<GatheredResult[]>((resolve) => {
+      const expected = this.#expected(request.expectedCountries);
       const pending: PendingGather = {
         request,
         startedAt,
-        results: new Map(),
+        expected,
+        results: new Array<GatheredResult | undefined>(expected.sorted.length).fill(undefined),
+        answered: 0,
         provisional: new Map(),
-        expected: new Set(request.expectedCountries),
         finish: () => {
           clearTimeout(timer);
           this.#pending.delete(token);
@@ -123,6 +148,13 @@ export class Gatherer {
     });
   }
 
+  #expected(given: readonly string[]): ExpectedCountries {
+    const last = this.#lastExpected;
+    if (last && sameCountries(last.given, given)) return last;
+    this.#lastExpected = expectedCountries(given);
+    return this.#lastExpected;
+  }
+
   #onAnswer(msg: Msg): void {
     const token = msg.subject.slice(this.#prefix.length + 1);
     const pending = this.#pending.get(token);
@@ -138,7 +170,8 @@ export class Gatherer {
     const nowMs = Date.now();
     const signer = claimedNodeSigner(registry, envelope.keyId, nowMs);
     const country = signer?.country;
-    if (!signer || !country || !pending.expected.has(country) || pending.results.has(country)) return;
+    const place = country ? pending.expected.placeOf.get(country) : undefined;
+    if (!signer || !country || place === undefined || pending.results[place] !== undefined) return;
     let result: GatheredResult;
     try {
       const options = { nowMs, expectedCountry: country, expectedQueryDigest: pending.request.queryDigest, keyring: this.#keyring };
@@ -150,18 +183,16 @@ export class Gatherer {
       pending.provisional.set(country, invalidResult(country, elapsedMs, code));
       return;
     }
-    pending.results.set(country, result);
-    this.#maybeFinish(pending);
+    pending.results[place] = result;
+    pending.answered += 1;
+    if (pending.answered >= pending.results.length) pending.finish();
   }
 
-  #maybeFinish(pending: PendingGather): void {
-    if (pending.results.size >= pending.expected.size) pending.finish();
-  }
-
+  /** One result per expected country, sorted by country. */
   #collect(pending: PendingGather): GatheredResult[] {
-    return [...pending.expected].sort().map(
-      (country) =>
-        pending.results.get(country) ??
+    return pending.expected.sorted.map(
+      (country, place) =>
+        pending.results[place] ??
         pending.provisional.get(country) ?? {
           country,
           status: CountryStatus.Unavailable,
