@@ -74,6 +74,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({
     // A query envelope (payload and pair tags) is at most MAX_ENVELOPE_WIRE_BYTES; anything larger is refused before decoding.
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? MAX_ENVELOPE_WIRE_BYTES,
+    // channelz keeps per-call statistics for a channelz service, which Watchmesh does not serve: about
+    // 9 of grpc-js's 100 µs of server CPU per unary call here.
+    "grpc.enable_channelz": 0,
   });
   for (const service of options.services) server.addService(service.definition, service.implementation);
 
