@@ -85,7 +85,8 @@ export const ANSWER_STATUS_TO_COUNTRY: Readonly<Record<string, CountryStatus>> =
 export class Gatherer {
   readonly #connection: NatsConnection;
   readonly #prefix: string;
-  readonly #pending = new Map<string, PendingGather>();
+  /** In-flight checks by token. */
+  readonly #pending = new Map<number, PendingGather>();
   readonly #subscription: Subscription;
   readonly #keyring: PairKeyring | undefined;
   /** The last check's expected countries: checks of every country ask the same list, worked out once. */
@@ -114,7 +115,7 @@ export class Gatherer {
 
   /** Publishes once and resolves with one result per expected country when all answered or at the deadline. */
   gather(request: GatherRequest): Promise<GatheredResult[]> {
-    const token = (this.#nextToken++).toString(36);
+    const token = this.#nextToken++;
     const startedAt = performance.now();
     return new Promise<GatheredResult[]>((resolve) => {
       const expected = this.#expected(request.expectedCountries);
@@ -139,7 +140,7 @@ export class Gatherer {
       injectIntoNatsHeaders(hdrs, request.parentContext);
       encodeOnce(hdrs);
       try {
-        const reply = `${this.#prefix}.${token}`;
+        const reply = `${this.#prefix}.${token.toString(36)}`;
         for (const { subject, bytes } of request.publications) this.#connection.publish(subject, bytes, { reply, headers: hdrs });
       } catch {
         // Publishing failed (connection closed): every country is unavailable, reported by #collect.
@@ -156,8 +157,7 @@ export class Gatherer {
   }
 
   #onAnswer(msg: Msg): void {
-    const token = msg.subject.slice(this.#prefix.length + 1);
-    const pending = this.#pending.get(token);
+    const pending = this.#pending.get(answerToken(msg, this.#prefix.length + 1));
     if (!pending) return; // Late answer for a finished check.
     const elapsedMs = Math.round(performance.now() - pending.startedAt);
     let envelope: SignedEnvelope;
@@ -208,6 +208,38 @@ export class Gatherer {
     for (const pending of [...this.#pending.values()]) pending.finish();
     await settleWithin(this.#subscription.drain(), 2000);
   }
+}
+
+/** nats.js's message object keeps the subject's bytes as received, decoded into a string on first read. */
+interface UndecodedSubject {
+  _msg?: { subject?: unknown };
+}
+
+const subjectEncoder = new TextEncoder();
+
+/**
+ * The check token at the end of an answer's subject (`<prefix>.<token>`, base 36), or -1. Read from
+ * the subject's bytes as nats.js received them when it exposes them (decoding the subject costs about
+ * 0.25 µs, 196 times a check), else from the subject string.
+ */
+export function answerToken(msg: Msg, tokenStart: number): number {
+  const undecoded = (msg as unknown as UndecodedSubject)._msg?.subject;
+  return base36Token(undecoded instanceof Uint8Array ? undecoded : subjectEncoder.encode(msg.subject), tokenStart);
+}
+
+/** 36^10 < 2^53: tokens up to 10 digits are exact numbers. */
+const MAX_TOKEN_DIGITS = 10;
+
+function base36Token(bytes: Uint8Array, start: number): number {
+  if (start >= bytes.length || bytes.length - start > MAX_TOKEN_DIGITS) return -1;
+  let token = 0;
+  for (let index = start; index < bytes.length; index++) {
+    const byte = bytes[index] as number;
+    const digit = byte >= 0x30 && byte <= 0x39 ? byte - 0x30 : byte >= 0x61 && byte <= 0x7a ? byte - 0x57 : -1;
+    if (digit < 0) return -1;
+    token = token * 36 + digit;
+  }
+  return token;
 }
 
 /**
