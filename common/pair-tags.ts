@@ -226,8 +226,8 @@ const BLAKE2B_BLOCK_BYTES = 128;
  *
  * Keyed BLAKE2b first compresses the key, padded to a 128-byte block: the same block for every message
  * under that key. So each key's state after that block is made once and kept, and a tag copies it and
- * hashes only the message: one compression of the three an answer's tag takes (two of four for a
- * query's). libsodium has no call for that state (it buffers input lazily), so it is reached by feeding
+ * hashes only the message: one compression fewer of the three an answer's tag takes (of the four a
+ * query's takes). libsodium has no call for that state (it buffers input lazily), so it is reached by feeding
  * one byte past the key block and then marking the buffer empty; a self-check against the one-shot
  * function when the hasher is made decides whether this is used, and a libsodium laid out otherwise
  * gets the one-shot call. Same function, same bytes either way (test/unit/pair-tags.test.ts).
