@@ -31,10 +31,13 @@ const EMPTY = new Uint8Array(0);
 const SHORT_STRING_BYTES = 8;
 
 /**
- * Strings met again and again (key ids), by an FNV-1a hash of their bytes. A hit is checked byte by
- * byte against the string, so a collision or a flood of made-up key ids costs time, never a wrong
- * string; the table is emptied when full. Only ASCII strings are kept (one byte per character).
+ * Strings met again and again (key ids), by an FNV-1a hash of their length and last bytes (key ids
+ * end in their random part, e.g. `DEU:node:<16 hex digits>`). A hit is checked byte by byte against
+ * the string, so a collision or a flood of made-up key ids costs time, never a wrong string; the
+ * table is emptied when full. Only ASCII strings are kept (one byte per character).
  */
+const HASHED_TAIL_BYTES = 8;
+
 class RepeatedStrings {
   readonly #byHash = new Map<number, string>();
   readonly #capacity: number;
@@ -44,8 +47,8 @@ class RepeatedStrings {
   }
 
   read(bytes: Uint8Array, start: number, end: number): string {
-    let hash = 0x811c9dc5;
-    for (let index = start; index < end; index++) hash = Math.imul(hash ^ (bytes[index] as number), 0x01000193);
+    let hash = Math.imul(0x811c9dc5 ^ (end - start), 0x01000193);
+    for (let index = Math.max(start, end - HASHED_TAIL_BYTES); index < end; index++) hash = Math.imul(hash ^ (bytes[index] as number), 0x01000193);
     const known = this.#byHash.get(hash);
     if (known !== undefined && sameAscii(known, bytes, start, end)) return known;
     const text = utf8.decode(plainView(bytes, start, end));

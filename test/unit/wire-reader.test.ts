@@ -123,24 +123,12 @@ describe("hot-path protobuf reader", () => {
     }
   });
 
-  it("tells apart two key ids whose hashes collide", () => {
-    // Two ASCII key ids of the same length with the same 32-bit FNV-1a hash, found by a birthday search.
-    const fnv1a = (value: string) => {
-      let hash = 0x811c9dc5;
-      for (let index = 0; index < value.length; index++) hash = Math.imul(hash ^ value.charCodeAt(index), 0x01000193);
-      return hash;
-    };
-    const seen = new Map<number, string>();
-    let pair: [string, string] | undefined;
-    for (let index = 1_000_000; !pair && index < 2_000_000; index++) {
-      const keyId = `node-key-${index}`;
-      const other = seen.get(fnv1a(keyId));
-      if (other !== undefined) pair = [other, keyId];
-      else seen.set(fnv1a(keyId), keyId);
-    }
-    expect(pair).toBeDefined();
+  it("tells apart key ids whose hashes collide", () => {
+    // The table hashes a key id's length and last bytes: these share both, and differ before them.
+    const tail = "0123456789abcdef";
+    const keyIds = ["DEU:node:", "ESP:node:", "DEU:bord:", "XDEU:nod:"].map((head) => head + tail);
     for (let round = 0; round < 3; round++) {
-      for (const keyId of pair ?? []) {
+      for (const keyId of keyIds) {
         expect(readSignedEnvelope(encodeEnvelope({ payload: new Uint8Array([1]), keyId, signature: new Uint8Array(0) })).keyId).toBe(keyId);
       }
     }
