@@ -160,19 +160,28 @@ export class TagRouter {
       groupOfRecord[index] = group;
       sizes[group]! += PAIR_TAG_RECORD_BYTES;
     }
-    const groups = sizes.map((size) => new Uint8Array(size));
-    const filled = new Array<number>(groupCount).fill(0);
+    // One buffer holds every group, one after the other; each group is a view of it.
+    const starts = new Array<number>(groupCount);
+    let total = 0;
+    for (let group = 0; group < groupCount; group++) {
+      starts[group] = total;
+      total += sizes[group]!;
+    }
+    const all = new Uint8Array(total);
+    // Records are copied 4 bytes at a time (20 bytes, 5 words): a byte loop or a view per record to
+    // set() from cost 2.5 times as much.
+    const source = new DataView(tags.buffer, tags.byteOffset, tags.byteLength);
+    const target = new DataView(all.buffer);
+    const filled = [...starts];
     for (let index = 0; index < records; index++) {
       const group = groupOfRecord[index]!;
       if (group < 0) continue;
-      // Copied byte by byte: a view per record to set() from costs more for 20 bytes.
-      const into = groups[group]!;
       const at = filled[group]!;
       const from = index * PAIR_TAG_RECORD_BYTES;
-      for (let byte = 0; byte < PAIR_TAG_RECORD_BYTES; byte++) into[at + byte] = tags[from + byte]!;
+      for (let word = 0; word < PAIR_TAG_RECORD_BYTES; word += 4) target.setUint32(at + word, source.getUint32(from + word));
       filled[group] = at + PAIR_TAG_RECORD_BYTES;
     }
-    return groups;
+    return sizes.map((size, group) => all.subarray(starts[group], starts[group]! + size));
   }
 
   /** Each listed recipient's group under `groupOf`, worked out once per grouping. */

@@ -249,6 +249,9 @@ describe("a relay sending each country its own tag records", () => {
     // One group for both countries (a shard's message): every node record, in order; a country in no group gets nothing.
     expect(router.group(tags, new Map([["DEU", 0], ["ESP", 0]]), 1)).toEqual([new Uint8Array([...tags.subarray(0, 40), ...tags.subarray(60, 80)])]);
     expect(router.group(tags, new Map([["ESP", 0]]), 1)).toEqual([tags.subarray(20, 40)]);
+    // The same records at an odd offset of a larger buffer (as a decoded request holds them).
+    const shifted = new Uint8Array([7, ...tags]).subarray(1);
+    expect(router.group(shifted, new Map([["DEU", 0], ["ESP", 1]]), 2)).toEqual([deuRecords, espRecords]);
     for (const country of ["DEU", "ESP"]) {
       const own = { ...envelope, tags: records.get(country), signature: new Uint8Array(0) };
       expect(openQuery(own, trust.registry, { nowMs: Date.now(), keyring: nodeKeyring(country) }).signatureVerified).toBe(false);
