@@ -1,17 +1,19 @@
 /**
  * `npm run bench -- <name> [--json] [options]`: benchmark scripts that print figures beside a raw
- * baseline measured in the same run. Names: fanout, batch, node, matcher-ab, crypto, face-eval, aggregate.
+ * baseline measured in the same run. Names: fanout, gather, batch, node, matcher-ab, crypto, face-eval, aggregate.
  */
 import { runAggregateBench } from "./aggregate.ts";
 import { runBatchBench } from "./batch.ts";
 import { runCryptoBench } from "./crypto.ts";
 import { runFaceEval } from "./face-eval.ts";
 import { runFanoutBench } from "./fanout.ts";
+import { runGatherBench } from "./gather.ts";
 import { runMatcherAbBench } from "./matcher-ab.ts";
 import { runNodeBench } from "./node.ts";
 
 const benches: Record<string, (args: string[], json: boolean) => Promise<void>> = {
   fanout: runFanoutBench,
+  gather: runGatherBench,
   batch: runBatchBench,
   node: runNodeBench,
   "matcher-ab": runMatcherAbBench,
