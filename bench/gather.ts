@@ -20,8 +20,8 @@ import { argValue, benchCountryCodes, cpuMicros, printFigures, round } from "./s
 
 type Deliver = (msg: Msg) => void;
 
-/** A connection that only hands over the subscription's callback: answers are delivered by the bench. */
-function deliveringConnection(): { connection: NatsConnection; deliver: () => Deliver } {
+/** A connection that only takes the subscription's callback: answers are delivered to it by the bench. */
+function deliveringConnection(): { connection: NatsConnection; deliver: Deliver } {
   let callback: ((error: Error | null, msg: Msg) => void) | undefined;
   const connection = {
     subscribe: (_subject: string, options: { callback: (error: Error | null, msg: Msg) => void }) => {
@@ -30,13 +30,11 @@ function deliveringConnection(): { connection: NatsConnection; deliver: () => De
     },
     publish: () => undefined,
   } as unknown as NatsConnection;
-  return {
-    connection,
-    deliver: () => (msg) => {
-      if (!callback) throw new Error("the gatherer did not subscribe");
-      callback(null, msg);
-    },
+  const deliver: Deliver = (msg) => {
+    if (!callback) throw new Error("the gatherer did not subscribe");
+    callback(null, msg);
   };
+  return { connection, deliver };
 }
 
 const encoder = new TextEncoder();
@@ -79,11 +77,10 @@ export async function runGatherBench(args: string[], json: boolean): Promise<voi
   const { connection, deliver } = deliveringConnection();
   const prefix = "_INBOX.watchmesh.bench";
   const gatherer = new Gatherer(connection, "bench", new PairKeyring(trust.coordinator, { side: "asker" }));
-  const toGatherer = deliver();
   const mesh = await perCheckMicros(checks, async (token) => {
     const gathered = gatherer.gather({ publications: [], queryDigest: digest, expectedCountries: countries, deadlineAtMs: Date.now() + 10_000, parentContext: context.active(), registry: trust.registry });
     const subject = encoder.encode(`${prefix}.${token.toString(36)}`);
-    for (const data of answers) toGatherer(received(subject, data));
+    for (const data of answers) deliver(received(subject, data));
     const results = await gathered;
     if (results.some((result) => result.status !== "COUNTRY_STATUS_NO_HIT")) throw new Error("an answer did not verify");
   });

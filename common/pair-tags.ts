@@ -226,6 +226,8 @@ interface SodiumModule {
  */
 const BLAKE2B_BUFLEN_OFFSET = 8 * 8 + 2 * 8 + 2 * 8 + 256;
 const BLAKE2B_BLOCK_BYTES = 128;
+/** Key states kept at most (384 bytes of WebAssembly memory each); the table is emptied when full. */
+const MAX_KEY_STATES = 4096;
 
 /**
  * Keyed BLAKE2b-128 (libsodium's crypto_generichash) called on libsodium's own WebAssembly module with
@@ -252,16 +254,14 @@ class KeyedBlake2b {
   readonly #filler: number;
   /** Each key's state after its key block, by key object (direction keys live as long as a keyring's peer). */
   readonly #keyStates = new Map<Uint8Array, number>();
-  readonly #maxKeyStates: number;
   readonly #usesKeyStates: boolean;
   #input = 0;
   #inputCapacity = 0;
   /** The prefix the input buffer starts with (payloads are written after it). */
   #prefixInInput: Uint8Array | undefined;
 
-  constructor(module: SodiumModule, maxKeyStates = 4096) {
+  constructor(module: SodiumModule) {
     this.#module = module;
-    this.#maxKeyStates = maxKeyStates;
     this.#key = module._malloc(32);
     this.#out = module._malloc(PAIR_TAG_BYTES);
     this.#stateBytes = module._crypto_generichash_statebytes();
@@ -365,7 +365,7 @@ class KeyedBlake2b {
   #keyState(key: Uint8Array): number {
     const known = this.#keyStates.get(key);
     if (known !== undefined) return known;
-    if (this.#keyStates.size >= this.#maxKeyStates) this.#forgetKeyStates();
+    if (this.#keyStates.size >= MAX_KEY_STATES) this.#forgetKeyStates();
     const module = this.#module;
     const state = module._malloc(this.#stateBytes);
     module.HEAPU8.set(key, this.#key);
