@@ -186,7 +186,16 @@ describe("matching engine: names", () => {
     ];
     for (const query of queries) expect(withFilter.matchPerson(query)).toEqual(withoutFilter.matchPerson(query));
     expect(emptyKeys(unfiltered.read)).toBeGreaterThan(10);
-    expect(emptyKeys(filtered.read)).toBeLessThanOrEqual(1);
+    // The filter answers "maybe" for about 1% of the keys it never saw, and which ones depends on every
+    // key's hash: a bound of a quarter of the empty keys holds for any layout (at 1%, five or more of
+    // some twenty come about once in ten million), while a filter left unused reads them all.
+    const emptyFiltered = filtered.read.filter((key) => store.lookup(key).length === 0);
+    expect(emptyFiltered.length, `empty keys read through the filter: ${emptyFiltered.join(", ")}`).toBeLessThanOrEqual(
+      Math.floor(emptyKeys(unfiltered.read) / 4),
+    );
+    // It never drops a key that holds records, and reads nothing the unfiltered matcher would not.
+    const holding = (read: readonly string[]) => new Set(read.filter((key) => store.lookup(key).length > 0));
+    expect(holding(filtered.read)).toEqual(holding(unfiltered.read));
     expect(filtered.read.every((key) => unfiltered.read.includes(key))).toBe(true);
   });
 
