@@ -359,7 +359,9 @@ export function withTagsField(encodedWithoutTags: Uint8Array, tags: Uint8Array):
 
 /** A decoded bytes field: protobufjs leaves an absent one as its shared empty array, not a Uint8Array. */
 function bytesOf(value: Uint8Array | readonly number[] | undefined): Uint8Array {
-  return value instanceof Uint8Array ? value : new Uint8Array(value ?? []);
+  if (!(value instanceof Uint8Array)) return new Uint8Array(value ?? []);
+  // A Buffer (a query is read through one) becomes a plain view of the same bytes: callers compare and print Uint8Arrays.
+  return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
 /**
@@ -400,7 +402,9 @@ const purposeNames = enumNames("watchmesh.v1.Purpose");
  * message-typed fields absent on the wire stay undefined.
  */
 export function decodeMatchQuery(bytes: Uint8Array): MatchQuery {
-  const message = decodeMessage<DecodedQuery>(queryType, bytes, "match query");
+  // Read through a Buffer view (no copy): protobufjs then reads strings with Node's native UTF-8
+  // decoder instead of its JavaScript one, a quarter of a query's decoding time.
+  const message = decodeMessage<DecodedQuery>(queryType, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), "match query");
   const person = message.person;
   const entity = message.entity;
   return {

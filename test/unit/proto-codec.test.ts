@@ -95,6 +95,16 @@ describe("query codec", () => {
     expect("entity" in plain).toBe(false);
   });
 
+  it("decodes a query that is a view inside a larger buffer (as NATS hands it over) to plain Uint8Arrays", () => {
+    const encoded = encodeMatchQuery({ ...base, person: { names: ["Jean Dupont", "Жан Дюпон"], dob: "1980-05-01", nationality: [], sex: "", documents: [], mrz: [] } });
+    const around = new Uint8Array(encoded.length + 40).fill(0xff);
+    around.set(encoded, 17);
+    const received = decodeMatchQuery(around.subarray(17, 17 + encoded.length));
+    expect(received.person?.names).toEqual(["Jean Dupont", "Жан Дюпон"]);
+    expect(received.nonce.constructor).toBe(Uint8Array);
+    expect([...received.nonce]).toEqual([...base.nonce]);
+  });
+
   it("round-trips an entity query", () => {
     const received = decodeMatchQuery(encodeMatchQuery({ ...base, entity: { type: "phone", value: "+33612345678" } }));
     expect(received.entity).toEqual({ type: "phone", value: "+33612345678" });
