@@ -7,6 +7,7 @@ import {
   MAX_ENVELOPE_WIRE_BYTES,
   MAX_QUERY_LIFETIME_MS,
   MIN_NONCE_BYTES,
+  QUERY_SUBJECT_LIMITS,
 } from "./limits.ts";
 import {
   answerStatusOf,
@@ -200,6 +201,27 @@ function checkQuery(query: MatchQuery, signer: ResolvedSigner, nowMs: number, sk
   checkRequestHeader(query, signer, nowMs, skewMs);
   const subjects = (query.person ? 1 : 0) + (query.entity ? 1 : 0);
   if (subjects !== 1) throw new WatchmeshError(ErrorCode.MalformedMessage, "query must carry exactly one subject (person or entity)");
+  checkSubjectLimits(query);
+}
+
+/** Refuses a subject larger than QUERY_SUBJECT_LIMITS (INVALID_ARGUMENT naming the field), before anyone matches it. */
+function checkSubjectLimits(query: MatchQuery): void {
+  const limits = QUERY_SUBJECT_LIMITS;
+  const tooLarge = (what: string) => new WatchmeshError(ErrorCode.InvalidArgument, `query field ${what}`);
+  const { person, entity } = query;
+  if (person) {
+    if (person.names.length > limits.names) throw tooLarge(`names: at most ${limits.names} names`);
+    if (person.names.some((name) => name.length > limits.nameLength)) throw tooLarge(`names: at most ${limits.nameLength} characters a name`);
+    if (person.nationality.length > limits.nationalities) throw tooLarge(`nationality: at most ${limits.nationalities} countries`);
+    if (person.documents.length > limits.documents) throw tooLarge(`documents: at most ${limits.documents} documents`);
+    if (person.documents.some((document) => document.number.length > limits.documentNumberLength)) {
+      throw tooLarge(`documents: at most ${limits.documentNumberLength} characters a document number`);
+    }
+    if (person.mrz.reduce((sum, line) => sum + line.length, 0) > limits.mrzLength) throw tooLarge(`mrz: at most ${limits.mrzLength} characters`);
+  }
+  if (entity && (entity.type.length > limits.entityTypeLength || entity.value.length > limits.entityValueLength)) {
+    throw tooLarge(`entity: at most ${limits.entityTypeLength} characters of type and ${limits.entityValueLength} of value`);
+  }
 }
 
 export function signAnswer(answer: MatchAnswer, identity: SigningIdentity): SignedEnvelope {

@@ -57,3 +57,23 @@ export const DEFAULT_BATCH_DEADLINE_MS = 10_000;
  */
 export const DEFAULT_COORDINATOR_RATE_PER_SECOND = 1000;
 export const DEFAULT_NODE_RATE_PER_SECOND = 2000;
+
+/**
+ * The most a query's subject may hold (MatchQuery on the wire): exactly what the JSON query format lets
+ * through (common/query-json.ts: a `name` beside ten `names`, a `document` beside five `documents`, an
+ * MRZ of 200 characters), so every JSON query passes. Nodes and the coordinator refuse a larger one
+ * (INVALID_ARGUMENT) instead of matching it: each token of a name adds index keys to read, and a
+ * 2,000-character name made a node read 45,000 of them for one query. Lengths count UTF-16 code units,
+ * as the JSON format's do.
+ */
+export const QUERY_SUBJECT_LIMITS = {
+  names: 11,
+  nameLength: 200,
+  nationalities: 5,
+  documents: 6,
+  documentNumberLength: 64,
+  /** All MRZ lines together. */
+  mrzLength: 200,
+  entityTypeLength: 32,
+  entityValueLength: 512,
+} as const;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ErrorCode, WatchmeshError } from "./errors.ts";
 import { COUNTRY_CODE_PATTERN } from "./country-codes.ts";
+import { QUERY_SUBJECT_LIMITS as LIMITS } from "./limits.ts";
 import type { EntityQuery, PersonQuery } from "./proto.ts";
 
 /**
@@ -15,27 +16,28 @@ import type { EntityQuery, PersonQuery } from "./proto.ts";
 
 const country = z.string().regex(COUNTRY_CODE_PATTERN, "ISO 3166-1 alpha-3 code expected");
 const documentSchema = z.strictObject({
-  number: z.string().min(1).max(64),
+  number: z.string().min(1).max(LIMITS.documentNumberLength),
   country: country.optional(),
   type: z.enum(["passport", "id_card", "residence_permit", "visa", "other"]).optional(),
 });
 const allele = z.union([z.number(), z.string().min(1).max(8)]);
 
 const personSchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  names: z.array(z.string().min(1).max(200)).max(10).optional(),
+  name: z.string().min(1).max(LIMITS.nameLength).optional(),
+  // `name` and `names` together, as `document` and `documents`, reach the limits the wire holds a query to.
+  names: z.array(z.string().min(1).max(LIMITS.nameLength)).max(LIMITS.names - 1).optional(),
   dob: z.string().regex(/^\d{4}(-\d{2}(-\d{2})?)?$/, "YYYY, YYYY-MM or YYYY-MM-DD expected").optional(),
-  nationality: z.union([country, z.array(country).max(5)]).optional(),
+  nationality: z.union([country, z.array(country).max(LIMITS.nationalities)]).optional(),
   sex: z.enum(["M", "F", "X"]).optional(),
   document: documentSchema.optional(),
-  documents: z.array(documentSchema).max(5).optional(),
-  mrz: z.union([z.string().max(200), z.array(z.string().max(60)).max(3)]).optional(),
+  documents: z.array(documentSchema).max(LIMITS.documents - 1).optional(),
+  mrz: z.union([z.string().max(LIMITS.mrzLength), z.array(z.string().max(60)).max(3)]).optional(),
   dna: z.record(z.string().min(1).max(32), z.array(allele).min(1).max(4)).optional(),
   face: z.strictObject({ model: z.string().min(1).max(64), vector: z.array(z.number()).min(1).max(4096) }).optional(),
 });
 
 const entitySchema = z.strictObject({
-  entity: z.strictObject({ type: z.string().min(1).max(32), value: z.string().min(1).max(512) }),
+  entity: z.strictObject({ type: z.string().min(1).max(LIMITS.entityTypeLength), value: z.string().min(1).max(LIMITS.entityValueLength) }),
 });
 
 export type QuerySubject = { person: PersonQuery } | { entity: EntityQuery };

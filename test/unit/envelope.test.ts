@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openAnswer, openAnswerOutcome, openQuery, signAnswer, signQuery } from "../../common/envelope.ts";
 import { ErrorCode, WatchmeshError } from "../../common/errors.ts";
 import { createIdentity, MemberRole } from "../../common/key-files.ts";
-import { MAX_ENVELOPE_BYTES } from "../../common/limits.ts";
+import { MAX_ENVELOPE_BYTES, QUERY_SUBJECT_LIMITS } from "../../common/limits.ts";
+import { parseQueryJson } from "../../common/query-json.ts";
 import { AnswerStatus, RequestedAction, type MatchAnswer, type MatchQuery } from "../../common/proto.ts";
 import { sha256, SignatureDomain, signDetached } from "../../common/signing.ts";
 import { makeTrust, type TestTrust } from "../helpers/identities.ts";
@@ -89,6 +90,51 @@ describe("signed queries", () => {
     );
     const huge = query({ person: personSubject({ names: ["x".repeat(MAX_ENVELOPE_BYTES)] }) });
     expectCode(() => openQuery(signQuery(huge, trust.border), trust.registry, { nowMs: now }), ErrorCode.PayloadTooLarge);
+  });
+
+  it("accepts the largest subject the JSON query format allows, and refuses any field beyond it with INVALID_ARGUMENT", () => {
+    const now = Date.now();
+    const open = (subject: Pick<MatchQuery, "person" | "entity">) => openQuery(signQuery(query({ person: undefined, ...subject }), trust.border), trust.registry, { nowMs: now });
+    const name = (index: number) => `${"Ab ".repeat(66)}${index}`.slice(0, 200);
+    const document = (index: number) => ({ number: `${index}`.padStart(64, "X"), country: "DEU" });
+    const largestJson = parseQueryJson({
+      name: name(0),
+      names: Array.from({ length: 10 }, (_, index) => name(index + 1)),
+      nationality: ["DEU", "FRA", "ESP", "ITA", "TUR"],
+      document: document(0),
+      documents: Array.from({ length: 5 }, (_, index) => document(index + 1)),
+      mrz: `${"P<DEU".padEnd(99, "<")}\n${"C01".padEnd(100, "<")}`,
+    });
+    if (!("person" in largestJson)) throw new Error("expected a person");
+    const largest = largestJson.person;
+    expect(largest.names).toHaveLength(QUERY_SUBJECT_LIMITS.names);
+    expect(largest.documents).toHaveLength(QUERY_SUBJECT_LIMITS.documents);
+    expect(largest.mrz.join("").length).toBe(QUERY_SUBJECT_LIMITS.mrzLength - 1);
+    expect(open({ person: largest }).query.person?.names).toEqual(largest.names);
+    const entity = parseQueryJson({ entity: { type: "t".repeat(32), value: "v".repeat(512) } });
+    if (!("entity" in entity)) throw new Error("expected an entity");
+    expect(open({ entity: entity.entity }).query.entity).toEqual(entity.entity);
+
+    const beyond: [string, Partial<typeof largest>][] = [
+      ["names", { names: [...largest.names, "Jean Dupont"] }],
+      ["names", { names: ["Jean Dupont", "x".repeat(201)] }],
+      ["nationality", { nationality: [...largest.nationality, "GRC"] }],
+      ["documents", { documents: [...largest.documents, { type: "passport", ...document(9) }] }],
+      ["documents", { documents: [{ type: "passport", number: "9".repeat(65), country: "DEU" }] }],
+      ["mrz", { mrz: [...largest.mrz, "<<"] }],
+    ];
+    for (const [field, change] of beyond) {
+      try {
+        open({ person: { ...largest, ...change } });
+        throw new Error(`${field}: accepted`);
+      } catch (error) {
+        expect(error, field).toBeInstanceOf(WatchmeshError);
+        expect((error as WatchmeshError).code, field).toBe(ErrorCode.InvalidArgument);
+        expect((error as WatchmeshError).message, field).toContain(`query field ${field}`);
+      }
+    }
+    expectCode(() => open({ entity: { type: "phone", value: "1".repeat(513) } }), ErrorCode.InvalidArgument);
+    expectCode(() => open({ entity: { type: "p".repeat(33), value: "1" } }), ErrorCode.InvalidArgument);
   });
 
   it("refuses a node-role signer where only border systems may ask", () => {
