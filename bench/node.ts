@@ -28,6 +28,7 @@ import {
   type NativeRecord,
   type PersonRecord,
 } from "../node/index.ts";
+import { countingStore, noStoreReads, type StoreReads } from "../test/helpers/counting-store.ts";
 import { makeTrust } from "../test/helpers/identities.ts";
 import { makeQuery, personSubject } from "../test/helpers/queries.ts";
 import { makeTempDir } from "../test/helpers/temp-dir.ts";
@@ -48,7 +49,7 @@ interface Tally {
   reads: StoreReads;
 }
 
-const newTally = (): Tally => ({ samples: [], elapsedMs: 0, cpuUs: 0, matcherUs: 0, reads: { records: 0, indexKeys: 0, keyCounts: 0 } });
+const newTally = (): Tally => ({ samples: [], elapsedMs: 0, cpuUs: 0, matcherUs: 0, reads: noStoreReads() });
 
 /** Queries of one kind measured before the next kind's turn. */
 const KIND_BLOCK = 250;
@@ -222,35 +223,6 @@ class TimedMatcher implements Matcher {
   }
 }
 
-/** The store reads the matcher makes, by kind: machine-independent, unlike the CPU figures. */
-interface StoreReads {
-  records: number;
-  indexKeys: number;
-  keyCounts: number;
-}
-
-/**
- * The store as the matcher sees it, counting its reads: record gets, index key reads (`lookup`,
- * `lookupUpTo`) and key counts. Methods run on the store itself (its private fields need it as `this`).
- */
-function countingStore(store: RecordStore, reads: StoreReads): RecordStore {
-  const counted: Partial<Record<keyof RecordStore, keyof StoreReads>> = { get: "records", lookup: "indexKeys", lookupUpTo: "indexKeys", keyCount: "keyCounts" };
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function") return value;
-      const kind = counted[property as keyof RecordStore];
-      const method = value as (...args: unknown[]) => unknown;
-      return kind === undefined
-        ? method.bind(target)
-        : (...args: unknown[]) => {
-            reads[kind] += 1;
-            return method.apply(target, args);
-          };
-    },
-  });
-}
-
 /**
  * `--store DIR`: the store in DIR is kept after the run and reused by the next one when it already holds
  * the same sample (same number of persons), so that repeated measurements skip the import.
@@ -287,7 +259,7 @@ export async function runNodeBench(args: string[], json: boolean): Promise<void>
     // --kinds "a;b" measures only those kinds (e.g. to profile one path; kind names hold commas).
     const only = args.includes("--kinds") ? new Set(String(args[args.indexOf("--kinds") + 1]).split(";")) : undefined;
     const measures = (kind: string) => !only || only.has(kind);
-    const reads: StoreReads = { records: 0, indexKeys: 0, keyCounts: 0 };
+    const reads = noStoreReads();
     const fullMatcher = createMatcher(countingStore(store, reads), { country: COUNTRY });
     // The same engine without the typo pass (see MatchingEngineOptions.typoPass): what that pass costs.
     // Each of these is made only when its kind is measured (a node holds one matcher): each loads a
