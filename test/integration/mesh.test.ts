@@ -79,16 +79,16 @@ describe("federated checks through the coordinator", () => {
     expect(result.results.find((entry) => entry.country === "ESP")?.hits[0]?.category).toBe("entity:phone");
   });
 
-  it("answers no-hit everywhere for an unknown traveller, and reports the down node unavailable within the deadline", async () => {
-    const started = Date.now();
+  it("answers no-hit everywhere for an unknown traveller, and reports the down node unavailable once the deadline has passed", async () => {
+    const deadlineAtMs = Date.now() + 700;
     const result = await mesh.client.check({ person: { names: ["Ingrid Vestergaard"], dob: "1991-07-14" } }, { deadlineMs: 700 });
-    const elapsed = Date.now() - started;
     expect(statusOf(result, "DEU")).toBe("no_hit");
     expect(statusOf(result, "ESP")).toBe("no_hit");
     expect(statusOf(result, "TUR")).toBe("no_hit");
     expect(statusOf(result, "UKR")).toBe("unavailable");
-    expect(elapsed).toBeGreaterThanOrEqual(650);
-    expect(elapsed).toBeLessThan(700 + 2000);
+    // Not a timing: the coordinator may not give up on UKR before the deadline it was given (timers fire
+    // a little early at most), and no slowness of the machine can make this fail.
+    expect(Date.now()).toBeGreaterThanOrEqual(deadlineAtMs - 50);
   });
 
   it("asks only the requested countries", async () => {
