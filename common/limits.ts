@@ -63,8 +63,9 @@ export const DEFAULT_NODE_RATE_PER_SECOND = 2000;
  * through (common/query-json.ts: a `name` beside ten `names`, a `document` beside five `documents`, an
  * MRZ of 200 characters), so every JSON query passes. Nodes and the coordinator refuse a larger one
  * (INVALID_ARGUMENT) instead of matching it: each token of a name adds index keys to read, and a
- * 2,000-character name made a node read 45,000 of them for one query. Lengths count UTF-16 code units,
- * as the JSON format's do.
+ * fuzzed 2,000-character name made a node read 45,000 of them for one query. Lengths count UTF-16 code
+ * units, as the JSON format's do. Within these limits a crafted subject can still cost a node much more
+ * than an honest one (README, "JSON query format").
  */
 export const QUERY_SUBJECT_LIMITS = {
   names: 11,
